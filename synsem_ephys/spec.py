@@ -1,0 +1,188 @@
+"""Network specification: layer sizes, populations, LIF parameters; JSON round trip.
+
+A network is feedforward: ``n_inputs`` input units -> hidden layers -> ``n_outputs`` output units.
+Each hidden layer holds populations. With ``dale=True`` a hidden layer is ``n_exc`` excitatory units
+followed by ``n_inh`` inhibitory units, and every weight *leaving* an excitatory unit is >= 0, every
+weight leaving an inhibitory unit <= 0 (Dale's law acts on presynaptic units). Input units are
+unconstrained. Output units have no outgoing weights.
+
+Neuron model (all units of the network share it)::
+
+    tau_mem_ms == tau_syn_ms == tau:  V(t) = sum_i w_i ((t - t_i)/tau) exp(-(t - t_i)/tau)
+    tau_mem_ms == 2 * tau_syn_ms:     V(t) = sum_i w_i (exp(-(t - t_i)/tau_mem) - exp(-(t - t_i)/tau_syn))
+
+A unit fires once, at the first time V(t) reaches ``threshold``.  Göltz et al. (2021) write the
+threshold as ``g_L (theta - E_L)``.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from .errors import SpecError
+
+__all__ = ["Population", "NetworkSpec", "SUPPORTED_TAU_RATIOS", "check_tau"]
+
+#: tau_mem / tau_syn ratios with a closed-form first-spike time.
+SUPPORTED_TAU_RATIOS = (1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class Population:
+    """A contiguous block of units inside one layer.
+
+    Attributes
+    ----------
+    name : str
+        Unique name, e.g. ``"hidden1_E"``.
+    layer : int
+        0 = input layer, 1..n_hidden = hidden layers, n_hidden + 1 = output layer.
+    cell_type : str
+        ``"input"``, ``"E"``, ``"I"``, ``"hidden"`` (no Dale's law) or ``"output"``.
+    start, stop : int
+        Unit indices inside the layer, ``stop`` exclusive.
+    """
+
+    name: str
+    layer: int
+    cell_type: str
+    start: int
+    stop: int
+
+    @property
+    def size(self):
+        return self.stop - self.start
+
+
+def _check_pos_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SpecError(f"{name}: expected a non-negative int; got {value!r}.")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Architecture and neuron parameters of a feedforward TTFS network.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input units.
+    hidden : tuple of (n_exc, n_inh)
+        One pair per hidden layer. With ``dale=False`` ``n_inh`` must be 0 and the units are of
+        cell type ``"hidden"``.
+    n_outputs : int
+        Number of output units (one per class).
+    tau_syn_ms, tau_mem_ms : float
+        Synaptic and membrane time constants (ms); ``tau_mem_ms / tau_syn_ms`` must be 1 or 2.
+    threshold : float
+        Firing threshold of V (dimensionless, weights are in the same unit).
+    dale : bool
+        Whether hidden units obey Dale's law.
+    """
+
+    n_inputs: int
+    hidden: tuple = ((300, 100), (300, 100), (300, 100), (300, 100))
+    n_outputs: int = 10
+    tau_syn_ms: float = 5.0
+    tau_mem_ms: float = 10.0
+    threshold: float = 1.0
+    dale: bool = True
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        hidden = tuple(tuple(int(v) for v in (h if isinstance(h, (tuple, list)) else (h, 0))) for h in self.hidden)
+        object.__setattr__(self, "hidden", hidden)
+        _check_pos_int("n_inputs", self.n_inputs)
+        _check_pos_int("n_outputs", self.n_outputs)
+        if self.n_inputs == 0 or self.n_outputs == 0:
+            raise SpecError(f"n_inputs/n_outputs: expected >= 1; got {self.n_inputs}/{self.n_outputs}.")
+        for k, h in enumerate(hidden):
+            if len(h) != 2 or min(h) < 0 or sum(h) == 0:
+                raise SpecError(f"hidden[{k}]: expected (n_exc, n_inh) with n_exc + n_inh >= 1; got {h}.")
+            if not self.dale and h[1] != 0:
+                raise SpecError(
+                    f"hidden[{k}]: expected n_inh == 0 when dale=False; got {h}. "
+                    "Set dale=True or give the layer size as (n, 0)."
+                )
+        check_tau(self.tau_syn_ms, self.tau_mem_ms)
+        if not (float(self.threshold) > 0):
+            raise SpecError(f"threshold: expected a positive float; got {self.threshold!r}.")
+
+    # ----------------------------------------------------------------- structure
+    @property
+    def layer_sizes(self):
+        """Sizes of all layers including input and output."""
+        return [self.n_inputs] + [sum(h) for h in self.hidden] + [self.n_outputs]
+
+    @property
+    def n_layers(self):
+        """Number of weight matrices (hidden layers + output layer)."""
+        return len(self.hidden) + 1
+
+    def populations(self):
+        """All populations, layer by layer, in unit order."""
+        pops = [Population("input", 0, "input", 0, self.n_inputs)]
+        for k, (ne, ni) in enumerate(self.hidden, start=1):
+            if self.dale:
+                pops.append(Population(f"hidden{k}_E", k, "E", 0, ne))
+                if ni:
+                    pops.append(Population(f"hidden{k}_I", k, "I", ne, ne + ni))
+            else:
+                pops.append(Population(f"hidden{k}", k, "hidden", 0, ne))
+        pops.append(Population("output", len(self.hidden) + 1, "output", 0, self.n_outputs))
+        return pops
+
+    def presyn_signs(self, layer):
+        """Sign constraint of each presynaptic unit of weight matrix ``layer`` (0-based).
+
+        Returns a list of +1 (excitatory), -1 (inhibitory) or 0 (unconstrained), one per row.
+        """
+        if not 0 <= layer < self.n_layers:
+            raise SpecError(f"layer: expected 0 <= layer < {self.n_layers}; got {layer}.")
+        if layer == 0 or not self.dale:
+            return [0] * self.layer_sizes[layer]
+        ne, ni = self.hidden[layer - 1]
+        return [1] * ne + [-1] * ni
+
+    # ----------------------------------------------------------------- JSON
+    def to_dict(self):
+        d = asdict(self)
+        d["hidden"] = [list(h) for h in self.hidden]
+        return d
+
+    def to_json(self, **kwargs):
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, d):
+        if not isinstance(d, dict):
+            raise SpecError(f"spec: expected a dict; got {type(d).__name__}.")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise SpecError(f"spec: unknown keys {sorted(unknown)}; expected a subset of {sorted(known)}.")
+        d = dict(d)
+        d["hidden"] = tuple(tuple(h) for h in d.get("hidden", ()))
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, text):
+        return cls.from_dict(json.loads(text))
+
+
+def check_tau(tau_syn_ms, tau_mem_ms):
+    """Validate time constants and return the ratio tau_mem / tau_syn (1.0 or 2.0)."""
+    for name, v in (("tau_syn_ms", tau_syn_ms), ("tau_mem_ms", tau_mem_ms)):
+        try:
+            fv = float(v)
+        except (TypeError, ValueError):
+            raise SpecError(f"{name}: expected a positive float (ms); got {v!r}.") from None
+        if not (fv > 0) or fv == float("inf"):
+            raise SpecError(f"{name}: expected a positive finite float (ms); got {v!r}.")
+    ratio = float(tau_mem_ms) / float(tau_syn_ms)
+    for r in SUPPORTED_TAU_RATIOS:
+        if abs(ratio - r) <= 1e-12 * r:
+            return r
+    raise SpecError(
+        f"tau_mem_ms / tau_syn_ms: expected 1 (Lambert W case) or 2 (quadratic case); got "
+        f"{tau_mem_ms} / {tau_syn_ms} = {ratio:g}. Only these ratios have a closed-form spike time."
+    )

@@ -1,0 +1,40 @@
+"""The one conversion between plain float milliseconds and ``quantities``.
+
+Inside the package times are plain floats in milliseconds whose names end in ``_ms``; quantities
+appear only at the Neo boundary, through these two functions.
+"""
+
+import numpy as np
+
+__all__ = ["to_quantity_ms", "to_float_ms"]
+
+
+def to_quantity_ms(values_ms):
+    """Return ``values_ms`` (float or array, milliseconds) as a ``quantities`` array in ms."""
+    import quantities as pq
+
+    return np.asarray(values_ms, dtype=float) * pq.ms
+
+
+def to_float_ms(quantity):
+    """Return a ``quantities`` time (any time unit) as plain float milliseconds (numpy array or float).
+
+    Raises
+    ------
+    ValueError
+        If ``quantity`` carries no unit or a unit that is not a time.
+    """
+    import quantities as pq
+
+    if not isinstance(quantity, pq.Quantity):
+        raise ValueError(
+            f"quantity: expected a quantities.Quantity with a time unit; got {type(quantity).__name__}. "
+            "Multiply by quantities.ms or quantities.s."
+        )
+    try:
+        out = quantity.rescale(pq.ms).magnitude
+    except ValueError as exc:
+        raise ValueError(
+            f"quantity: expected a time unit (s, ms, ...); got {quantity.dimensionality}."
+        ) from exc
+    return float(out) if np.ndim(out) == 0 else np.asarray(out, dtype=float)

@@ -1,0 +1,117 @@
+"""Lazy per-trial view ``view[i][unit] -> neo.SpikeTrain`` for Elephant functions that want trials.
+
+Only the trials asked for are ever turned into SpikeTrain objects (DESIGN.md: one object per unit per
+trial costs ~0.7 ms and 4 KiB, so 10,000 trials x 1,610 units must never be built at once). Each
+SpikeTrain holds trial-relative times in ms on ``[0, trial_duration_ms)``, so all trials share one
+``t_start``/``t_stop`` as unitary-event analysis requires.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import input_error
+from ..record import SpikeRecord
+from ..units import to_quantity_ms
+
+__all__ = ["TrialView", "trial_view"]
+
+
+class TrialView(Sequence):
+    """Sequence of trials; item ``i`` is the list of SpikeTrains (one per unit) of trial ``trials[i]``.
+
+    Built lazily and cached per trial. ``list(view)`` materialises every requested trial.
+
+    Attributes
+    ----------
+    trials : ndarray of int64
+        Source trial index of each item.
+    units : ndarray of int64
+        Unit rows included, in order.
+    """
+
+    def __init__(self, record, trials=None, units=None):
+        if not isinstance(record, SpikeRecord):
+            raise input_error("record", "a SpikeRecord", type(record).__name__)
+        self._record = record
+        self.trials = _rows(trials, record.n_trials, "trials")
+        self.units = _rows(units, record.n_units, "units")
+        tmap = np.full(record.n_trials, -1, np.int64)
+        tmap[self.trials] = np.arange(self.trials.size)
+        umap = np.full(record.n_units, -1, np.int64)
+        umap[self.units] = np.arange(self.units.size)
+        keep = (tmap[record.trial_index] >= 0) & (umap[record.unit_index] >= 0)
+        t, r, u = record.times_ms[keep], tmap[record.trial_index[keep]], umap[record.unit_index[keep]]
+        order = np.lexsort((t, u, r))
+        self._t, self._r, self._u = t[order], r[order], u[order]
+        self._bounds = np.searchsorted(self._r, np.arange(self.trials.size + 1))
+        self._cache = {}
+
+    def __len__(self):
+        return int(self.trials.size)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"trial view index {i} out of range for {len(self)} trials")
+        if i not in self._cache:
+            self._cache[i] = self._build(i)
+        return self._cache[i]
+
+    def _build(self, i):
+        import neo
+
+        rec = self._record
+        a, b = self._bounds[i], self._bounds[i + 1]
+        t, u = self._t[a:b], self._u[a:b]
+        ub = np.searchsorted(u, np.arange(self.units.size + 1))
+        trial = int(self.trials[i])
+        t_stop = to_quantity_ms(rec.trial_duration_ms)
+        out = []
+        for k, row in enumerate(self.units.tolist()):
+            out.append(neo.SpikeTrain(to_quantity_ms(t[ub[k]:ub[k + 1]]), t_start=to_quantity_ms(0.0), t_stop=t_stop,
+                                      name=str(rec.units.name[row]), trial=trial,
+                                      source_population=str(rec.units.population[row]),
+                                      source_index=int(rec.units.index_in_population[row]),
+                                      channel_id=int(rec.units.channel_id[row]), layer=int(rec.units.layer[row]),
+                                      cell_type=str(rec.units.cell_type[row])))
+        return out
+
+
+def _rows(rows, n, name):
+    if rows is None:
+        return np.arange(n, dtype=np.int64)
+    arr = np.atleast_1d(np.asarray(rows))
+    if arr.dtype.kind not in "iu" or arr.ndim != 1:
+        raise input_error(name, "a 1-D sequence of int row indices", f"dtype {arr.dtype}, shape {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        raise input_error(name, f"indices in [0, {n})", f"range [{arr.min()}, {arr.max()}]")
+    if np.unique(arr).size != arr.size:
+        raise input_error(name, "distinct indices", arr.tolist()[:10])
+    return arr.astype(np.int64)
+
+
+def trial_view(source, trials=None, units=None):
+    """Per-trial view of a SpikeRecord or canonical neo.Block: ``view[i][j]`` is a SpikeTrain.
+
+    Parameters
+    ----------
+    source : SpikeRecord or neo.Block
+        A Block is first read with :func:`synsem_ephys.export.block.from_block` (flat arrays, no objects).
+    trials, units : sequence of int, optional
+        Trial rows and unit rows to include (default all); SpikeTrains are built only for these,
+        and only when an item is accessed.
+
+    Returns
+    -------
+    TrialView
+    """
+    if not isinstance(source, SpikeRecord):
+        from .block import from_block
+
+        source = from_block(source)
+    return TrialView(source, trials, units)

@@ -1,0 +1,415 @@
+"""SpikeRecord: the flat numpy currency between simulators, real recordings and Neo.
+
+A recording of ``n_trials`` trials of ``n_units`` units is three flat arrays of equal length, one entry
+per spike::
+
+    times_ms[k]     time of spike k in ms, relative to the start of its trial, 0 <= t < trial_duration_ms
+    unit_index[k]   row of the unit table,  0 <= u < n_units
+    trial_index[k]  row of the trial table, 0 <= r < n_trials
+
+plus a :class:`UnitTable` (one row per unit: name, population, layer, cell type, ...) and a
+:class:`TrialTable` (one row per trial: class label, prediction, decision time, stimulus metadata).
+Conventions: "no spike" is ``+inf`` in dense float arrays, an absent index or label is ``-1``, an
+absent time is ``+inf`` (decision time) or ``nan`` (stimulus onset). Trials may be shorter than
+``trial_duration_ms``; their own length then lives in the trial column ``duration_ms``.
+
+Reserved trial columns (all optional): ``duration_ms`` (per-trial length), ``stimulus_onset_ms``
+(becomes the Neo Event "stimulus_onset"), ``source_start_ms`` (trial start in the source file).
+
+The record is immutable: arrays are stored as read-only views. Nothing here imports torch.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import input_error
+
+__all__ = ["CELL_TYPES", "UnitTable", "TrialTable", "EventTimes", "SpikeRecord"]
+
+#: Canonical cell types. "hidden" = a hidden unit without Dale's law; "unknown" = not stated by the source.
+CELL_TYPES = ("E", "I", "input", "output", "hidden", "unknown")
+
+
+def _ro(values, dtype, name, length=None):
+    """Return ``values`` as a read-only 1-D array of ``dtype`` (a view when no conversion is needed)."""
+    arr = np.asarray(values)
+    if dtype is str:
+        arr = arr.astype(str) if arr.size else np.zeros(0, dtype="<U1")
+    else:
+        if arr.size and dtype is np.int64 and arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                raise input_error(name, "integer values", f"non-integer floats (dtype {arr.dtype})")
+        arr = arr.astype(dtype, copy=False)
+    if arr.ndim != 1:
+        raise input_error(name, "a 1-D array", f"shape {arr.shape}")
+    if length is not None and arr.shape[0] != length:
+        raise input_error(name, f"length {length}", f"length {arr.shape[0]}")
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
+def _columns(columns, length, name):
+    out = {}
+    for key, val in dict(columns or {}).items():
+        if not isinstance(key, str) or not key:
+            raise input_error(name, "column names that are non-empty str", repr(key))
+        arr = np.asarray(val)
+        if arr.dtype.kind in "USO":
+            out[key] = _ro(arr, str, f"{name}[{key!r}]", length)
+        elif arr.dtype.kind in "biuf":
+            out[key] = _ro(arr, arr.dtype if arr.dtype.kind != "b" else bool, f"{name}[{key!r}]", length)
+        else:
+            raise input_error(f"{name}[{key!r}]", "numbers, booleans or strings", f"dtype {arr.dtype}")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class UnitTable:
+    """One row per unit.
+
+    Attributes
+    ----------
+    name, population, cell_type : ndarray of str
+        Unit name (unique), population name, cell type (see :data:`CELL_TYPES`).
+    layer : ndarray of int64
+        Layer (0 = input); -1 if not applicable (real recordings).
+    index_in_population, channel_id : ndarray of int64
+        Position inside the population (PyNN's ``source_index``) and recording channel (-1 absent).
+    columns : dict of str -> ndarray
+        Extra per-unit columns (e.g. ``depth``, ``quality``) of numbers, booleans or strings.
+    """
+
+    name: np.ndarray
+    population: np.ndarray
+    layer: np.ndarray
+    cell_type: np.ndarray
+    index_in_population: np.ndarray
+    channel_id: np.ndarray
+    columns: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(np.asarray(self.name))
+        for attr in ("name", "population", "cell_type"):
+            object.__setattr__(self, attr, _ro(getattr(self, attr), str, f"units.{attr}", n))
+        for attr in ("layer", "index_in_population", "channel_id"):
+            object.__setattr__(self, attr, _ro(getattr(self, attr), np.int64, f"units.{attr}", n))
+        object.__setattr__(self, "columns", _columns(self.columns, n, "units.columns"))
+        if len(set(self.name.tolist())) != n:
+            names, counts = np.unique(self.name, return_counts=True)
+            raise input_error("units.name", "unique unit names", f"duplicates {names[counts > 1][:5].tolist()}")
+        bad = sorted(set(self.cell_type.tolist()) - set(CELL_TYPES))
+        if bad:
+            raise input_error("units.cell_type", f"values among {CELL_TYPES}", bad, "Use 'unknown' if the source does not say.")
+
+    def __len__(self):
+        return self.name.shape[0]
+
+    @classmethod
+    def simple(cls, n_units, *, population="unit", names=None, cell_type="unknown", channel_id=None, columns=None):
+        """Units of one population without layer (real recordings)."""
+        idx = np.arange(n_units)
+        names = [f"{population}{i}" for i in idx] if names is None else names
+        return cls(name=names, population=np.full(n_units, population), layer=np.full(n_units, -1),
+                   cell_type=np.full(n_units, cell_type), index_in_population=idx,
+                   channel_id=idx if channel_id is None else channel_id, columns=columns or {})
+
+    @classmethod
+    def from_populations(cls, populations):
+        """Units of a network, layer by layer, from ``NetworkSpec.populations()`` (name, layer, cell_type, start, stop)."""
+        name, pop, layer, ctype, idx = [], [], [], [], []
+        for p in populations:
+            k = np.arange(p.stop - p.start)
+            name += [f"{p.name}_{i}" for i in k]
+            pop += [p.name] * len(k)
+            layer += [p.layer] * len(k)
+            ctype += [p.cell_type] * len(k)
+            idx.append(k)
+        idx = np.concatenate(idx) if idx else np.zeros(0, np.int64)
+        return cls(name=name, population=pop, layer=layer, cell_type=ctype, index_in_population=idx,
+                   channel_id=np.arange(len(name)))
+
+    def take(self, rows):
+        """The sub-table of ``rows`` (int array)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return UnitTable(self.name[rows], self.population[rows], self.layer[rows], self.cell_type[rows],
+                         self.index_in_population[rows], self.channel_id[rows],
+                         {k: v[rows] for k, v in self.columns.items()})
+
+
+@dataclass(frozen=True, eq=False)
+class TrialTable:
+    """One row per trial.
+
+    Attributes
+    ----------
+    label, prediction : ndarray of int64
+        Class label and the network's prediction; -1 when absent.
+    decision_time_ms : ndarray of float64
+        Time of the decision (earliest output spike) in ms from trial start; +inf when absent.
+    columns : dict of str -> ndarray
+        Extra per-trial columns (stimulus metadata); see the module docstring for reserved names.
+    label_names : tuple of str
+        ``label_names[k]`` names class ``k`` (may be empty).
+    """
+
+    label: np.ndarray
+    prediction: np.ndarray = None
+    decision_time_ms: np.ndarray = None
+    columns: dict = field(default_factory=dict)
+    label_names: tuple = ()
+
+    def __post_init__(self):
+        n = len(np.asarray(self.label))
+        pred = np.full(n, -1) if self.prediction is None else self.prediction
+        dec = np.full(n, np.inf) if self.decision_time_ms is None else self.decision_time_ms
+        object.__setattr__(self, "label", _ro(self.label, np.int64, "trials.label", n))
+        object.__setattr__(self, "prediction", _ro(pred, np.int64, "prediction", n))
+        object.__setattr__(self, "decision_time_ms", _ro(dec, np.float64, "decision_time_ms", n))
+        object.__setattr__(self, "columns", _columns(self.columns, n, "trials.columns"))
+        object.__setattr__(self, "label_names", tuple(str(s) for s in self.label_names))
+        if np.any(self.label < -1):
+            raise input_error("labels", "ints >= -1 (-1 = absent)", f"min {self.label.min()}")
+        if self.label_names and n and self.label.max() >= len(self.label_names):
+            raise input_error("label_names", f"a name for every label up to {self.label.max()}",
+                              f"{len(self.label_names)} names")
+
+    def __len__(self):
+        return self.label.shape[0]
+
+    def take(self, rows):
+        """The sub-table of ``rows`` (int array)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return TrialTable(self.label[rows], self.prediction[rows], self.decision_time_ms[rows],
+                          {k: v[rows] for k, v in self.columns.items()}, self.label_names)
+
+
+@dataclass(frozen=True, eq=False)
+class EventTimes:
+    """Times of one kind of event (e.g. licks): flat ``times_ms`` (trial-relative) and ``trial_index``."""
+
+    times_ms: np.ndarray
+    trial_index: np.ndarray
+
+    def __post_init__(self):
+        n = len(np.asarray(self.times_ms))
+        object.__setattr__(self, "times_ms", _ro(self.times_ms, np.float64, "events.times_ms", n))
+        object.__setattr__(self, "trial_index", _ro(self.trial_index, np.int64, "events.trial_index", n))
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeRecord:
+    """Spikes of ``n_units`` units in ``n_trials`` trials as flat arrays (see the module docstring).
+
+    Attributes
+    ----------
+    times_ms : ndarray of float64
+    unit_index, trial_index : ndarray of int64
+    units : UnitTable
+    trials : TrialTable
+    trial_duration_ms : float
+        Common trial window ``[0, trial_duration_ms)``; every spike lies inside it.
+    meta : dict
+        Provenance: ``spec_json``, ``seed``, ``version``, ``source`` ... (JSON-serialisable to be written).
+    events : dict of str -> EventTimes
+        Other timed events (behaviour), trial-relative.
+    """
+
+    times_ms: np.ndarray
+    unit_index: np.ndarray
+    trial_index: np.ndarray
+    units: UnitTable
+    trials: TrialTable
+    trial_duration_ms: float
+    meta: dict = field(default_factory=dict)
+    events: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(np.asarray(self.times_ms))
+        t = _ro(self.times_ms, np.float64, "times_ms", n)
+        u = _ro(self.unit_index, np.int64, "unit_index", n)
+        r = _ro(self.trial_index, np.int64, "trial_index", n)
+        object.__setattr__(self, "times_ms", t)
+        object.__setattr__(self, "unit_index", u)
+        object.__setattr__(self, "trial_index", r)
+        if not isinstance(self.units, UnitTable):
+            raise input_error("units", "a UnitTable", type(self.units).__name__)
+        if not isinstance(self.trials, TrialTable):
+            raise input_error("trials", "a TrialTable", type(self.trials).__name__)
+        dur = float(self.trial_duration_ms)
+        if not (np.isfinite(dur) and dur > 0):
+            raise input_error("trial_duration_ms", "a finite float > 0", self.trial_duration_ms)
+        object.__setattr__(self, "trial_duration_ms", dur)
+        object.__setattr__(self, "meta", dict(self.meta or {}))
+        if n:
+            if not np.all(np.isfinite(t)):
+                raise input_error("times_ms", "finite spike times (leave silent units out, do not write inf)",
+                                  f"{int(np.sum(~np.isfinite(t)))} non-finite values")
+            if t.min() < 0 or t.max() >= dur:
+                raise input_error("times_ms", f"times in [0, trial_duration_ms={dur}) ms",
+                                  f"range [{t.min()}, {t.max()}]", "Pass a longer trial_duration_ms.")
+            _check_index(u, len(self.units), "unit_index", "units")
+            _check_index(r, len(self.trials), "trial_index", "trials")
+        if "duration_ms" in self.trials.columns:
+            d = np.asarray(self.trials.columns["duration_ms"], float)
+            if np.any(~(d > 0)) or np.any(d > dur):
+                raise input_error("trials.columns['duration_ms']", f"durations in (0, {dur}] ms",
+                                  f"range [{d.min()}, {d.max()}]")
+            if n and np.any(t >= d[r]):
+                raise input_error("times_ms", "every spike before the end of its own trial (duration_ms)",
+                                  f"{int(np.sum(t >= d[r]))} spikes after it")
+        ev = {}
+        for key, val in dict(self.events or {}).items():
+            if not isinstance(val, EventTimes):
+                raise input_error(f"events[{key!r}]", "an EventTimes", type(val).__name__)
+            if len(val.trial_index):
+                _check_index(val.trial_index, len(self.trials), f"events[{key!r}].trial_index", "trials")
+            ev[str(key)] = val
+        object.__setattr__(self, "events", ev)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_units(self):
+        return len(self.units)
+
+    @property
+    def n_trials(self):
+        return len(self.trials)
+
+    @property
+    def n_spikes(self):
+        return self.times_ms.shape[0]
+
+    # ------------------------------------------------------------------ access
+    def spikes_of(self, unit):
+        """Spikes of one unit (row index or name): ``(times_ms, trial_index)`` sorted by trial then time."""
+        if isinstance(unit, str):
+            hits = np.flatnonzero(self.units.name == unit)
+            if not hits.size:
+                raise input_error("unit", "a unit name of this record", repr(unit))
+            unit = int(hits[0])
+        if not 0 <= int(unit) < self.n_units:
+            raise input_error("unit", f"an index in [0, {self.n_units})", unit)
+        sel = np.flatnonzero(self.unit_index == unit)
+        order = np.lexsort((self.times_ms[sel], self.trial_index[sel]))
+        return self.times_ms[sel][order], self.trial_index[sel][order]
+
+    def first_spike_matrix(self):
+        """First spike of every unit in every trial, ``(n_trials, n_units)`` float array in ms (+inf = none)."""
+        out = np.full((self.n_trials, self.n_units), np.inf)
+        np.minimum.at(out, (self.trial_index, self.unit_index), self.times_ms)
+        return out
+
+    def count_matrix(self):
+        """Spike counts, ``(n_trials, n_units)`` int64."""
+        flat = self.trial_index * self.n_units + self.unit_index
+        return np.bincount(flat, minlength=self.n_trials * self.n_units).reshape(self.n_trials, self.n_units)
+
+    def order_by_unit(self):
+        """Permutation sorting spikes by (unit, trial, time): the order of a Neo Block."""
+        return np.lexsort((self.times_ms, self.trial_index, self.unit_index))
+
+    def select(self, *, units=None, trials=None):
+        """A new record with only the given unit rows and/or trial rows (renumbered in the given order)."""
+        keep = np.ones(self.n_spikes, bool)
+        utab, ttab, umap, tmap = self.units, self.trials, None, None
+        if units is not None:
+            units = np.asarray(units, np.int64)
+            umap = np.full(self.n_units, -1)
+            umap[units] = np.arange(units.size)
+            keep &= umap[self.unit_index] >= 0
+            utab = self.units.take(units)
+        if trials is not None:
+            trials = np.asarray(trials, np.int64)
+            tmap = np.full(self.n_trials, -1)
+            tmap[trials] = np.arange(trials.size)
+            keep &= tmap[self.trial_index] >= 0
+            ttab = self.trials.take(trials)
+        u = self.unit_index[keep] if umap is None else umap[self.unit_index[keep]]
+        r = self.trial_index[keep] if tmap is None else tmap[self.trial_index[keep]]
+        events = self.events
+        if tmap is not None:
+            events = {k: EventTimes(v.times_ms[tmap[v.trial_index] >= 0], tmap[v.trial_index][tmap[v.trial_index] >= 0])
+                      for k, v in self.events.items()}
+        return SpikeRecord(self.times_ms[keep], u, r, utab, ttab, self.trial_duration_ms, dict(self.meta), events)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_layer_times(cls, layer_times, populations, *, labels=None, predictions=None,
+                         trial_duration_ms=None, meta=None):
+        """Build a record from dense first-spike times, one array per layer (the simulator's output).
+
+        Parameters
+        ----------
+        layer_times : list of ndarray, shape (n_trials, n_units_in_layer)
+            First-spike times in ms, ``+inf`` = no spike; one array per layer, input layer first.
+        populations : list
+            ``NetworkSpec.populations()``: objects with ``name, layer, cell_type, start, stop``;
+            the populations of layer ``k`` must tile ``range(layer_times[k].shape[1])``.
+        labels, predictions : array of int, optional
+            Per-trial class label and prediction (-1 = absent; default all -1).
+        trial_duration_ms : float, optional
+            Default: the latest finite spike + 1 ms, rounded up to a whole ms (1 ms if no spike).
+        meta : dict, optional
+            Provenance (spec JSON, seed, ...).
+
+        Returns
+        -------
+        SpikeRecord
+            Units in layer order; the decision time of a trial is its earliest output-layer spike.
+        """
+        if not isinstance(layer_times, (list, tuple)) or not layer_times:
+            raise input_error("layer_times", "a non-empty list of (n_trials, n_units) arrays", type(layer_times).__name__)
+        mats = []
+        for k, m in enumerate(layer_times):
+            m = np.asarray(m, dtype=np.float64)
+            if m.ndim != 2:
+                raise input_error(f"layer_times[{k}]", "a 2-D array (n_trials, n_units)", f"shape {m.shape}")
+            if np.isnan(m).any() or (m < 0).any():
+                raise input_error(f"layer_times[{k}]", "times >= 0 or +inf (no spike)", "NaN or negative values")
+            mats.append(m)
+        n_trials = mats[0].shape[0]
+        if any(m.shape[0] != n_trials for m in mats):
+            raise input_error("layer_times", "the same number of trials in every layer", [m.shape for m in mats])
+        populations = list(populations)
+        for k, m in enumerate(mats):
+            pops = sorted((p for p in populations if p.layer == k), key=lambda p: p.start)
+            cover = [i for p in pops for i in (p.start, p.stop)]
+            if not pops or cover[0] != 0 or cover[-1] != m.shape[1] or any(
+                    cover[2 * i + 1] != cover[2 * i + 2] for i in range(len(pops) - 1)):
+                raise input_error("populations", f"populations of layer {k} tiling [0, {m.shape[1]})",
+                                  [(p.name, p.start, p.stop) for p in pops])
+        if any(p.layer >= len(mats) for p in populations):
+            raise input_error("populations", f"layers < {len(mats)} (one array per layer)", max(p.layer for p in populations))
+        pops = sorted(populations, key=lambda p: (p.layer, p.start))
+        units = UnitTable.from_populations(pops)
+        offsets = np.cumsum([0] + [m.shape[1] for m in mats])
+        times, uidx, ridx = [], [], []
+        for k, m in enumerate(mats):
+            r, c = np.nonzero(np.isfinite(m))
+            times.append(m[r, c])
+            uidx.append(c + offsets[k])
+            ridx.append(r)
+        times, uidx, ridx = (np.concatenate(a) for a in (times, uidx, ridx))
+        out_layer = len(mats) - 1
+        out_types = [p.layer for p in pops if p.cell_type == "output"]
+        if out_types:
+            out_layer = out_types[0]
+        decision = mats[out_layer].min(axis=1) if mats[out_layer].shape[1] else np.full(n_trials, np.inf)
+        if trial_duration_ms is None:
+            trial_duration_ms = float(np.ceil(times.max() + 1.0)) if times.size else 1.0
+        lab = np.full(n_trials, -1) if labels is None else np.asarray(labels)
+        pred = np.full(n_trials, -1) if predictions is None else np.asarray(predictions)
+        for name, arr in (("labels", lab), ("predictions", pred)):
+            if arr.shape != (n_trials,):
+                raise input_error(name, f"shape ({n_trials},)", f"shape {arr.shape}")
+        trials = TrialTable(lab, pred, decision, columns={"stimulus_onset_ms": np.zeros(n_trials)})
+        meta = dict(meta or {})
+        meta.setdefault("source", "synsem_ephys.sim")
+        return cls(times, uidx, ridx, units, trials, trial_duration_ms, meta)
+
+
+def _check_index(idx, n, name, table):
+    if idx.min() < 0 or idx.max() >= n:
+        raise input_error(name, f"indices in [0, {n}) (rows of {table})", f"range [{idx.min()}, {idx.max()}]")

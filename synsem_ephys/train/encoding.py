@@ -1,0 +1,133 @@
+"""Latency (time-to-first-spike) encoding of features in [0, 1], as in Göltz et al. (2021).
+
+A feature ``x`` in [0, 1] becomes one input spike at::
+
+    t = tau_syn_ms * (t_early + (1 - x) * (t_late - t_early))          [ms]
+
+so bright pixels / large values spike early.  ``t_early`` and ``t_late`` are in units of the
+synaptic time constant (defaults 0.15 and 2.0, the values of fast-and-deep).  With
+``zero_never_spikes=True`` a feature exactly 0 produces no spike (``+inf``) instead of a spike at
+``t_late``; the simulator treats ``+inf`` inputs as absent.
+
+:func:`jitter_times` adds Gaussian noise to finite input times (the "training noise" of
+fast-and-deep), leaving ``+inf`` untouched and clipping at 0 ms so no input precedes stimulus onset.
+
+Both functions accept numpy arrays (returning float64 numpy) and torch tensors (returning a tensor
+of the same floating dtype and device); torch is imported only when a tensor is passed.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from ..errors import input_error
+
+__all__ = ["DEFAULT_T_EARLY", "DEFAULT_T_LATE", "latency_encode", "jitter_times"]
+
+#: Earliest input time in units of tau_syn (fast-and-deep).
+DEFAULT_T_EARLY = 0.15
+#: Latest input time in units of tau_syn (fast-and-deep).
+DEFAULT_T_LATE = 2.0
+
+
+def _real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _is_torch(x):
+    return type(x).__module__.startswith("torch")
+
+
+def _check_params(tau_syn_ms, t_early, t_late):
+    if not (_real(tau_syn_ms) and math.isfinite(tau_syn_ms) and tau_syn_ms > 0):
+        raise input_error("tau_syn_ms", "a positive finite float (ms)", repr(tau_syn_ms))
+    for name, v in (("t_early", t_early), ("t_late", t_late)):
+        if not (_real(v) and math.isfinite(v) and v >= 0):
+            raise input_error(name, "a non-negative finite float (units of tau_syn)", repr(v))
+    if not t_late > t_early:
+        raise input_error("t_late", f"a value greater than t_early = {t_early}", t_late,
+                          "Large features spike at t_early, zero features at t_late.")
+
+
+def latency_encode(x, *, tau_syn_ms, t_early=DEFAULT_T_EARLY, t_late=DEFAULT_T_LATE, zero_never_spikes=False):
+    """Map features in [0, 1] to first-spike times in ms.
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor
+        Features, any shape, values in [0, 1] (NaN is rejected).
+    tau_syn_ms : float
+        Synaptic time constant (ms), the unit of ``t_early`` and ``t_late``.
+    t_early, t_late : float
+        Spike times of ``x = 1`` and ``x = 0`` in units of ``tau_syn_ms``.
+    zero_never_spikes : bool
+        If True, ``x == 0`` gives ``+inf`` (no spike) instead of ``t_late``.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Spike times (ms), same shape as ``x``.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is invalid or a feature lies outside [0, 1].
+    """
+    _check_params(tau_syn_ms, t_early, t_late)
+    if _is_torch(x):
+        import torch
+
+        xt = x if torch.is_floating_point(x) else x.to(torch.float64)
+        if xt.numel() and (torch.isnan(xt).any() or xt.min() < 0 or xt.max() > 1):
+            bad = "NaN" if torch.isnan(xt).any() else f"range [{float(xt.min())}, {float(xt.max())}]"
+            raise input_error("x", "features in [0, 1]", bad, "Scale the features to [0, 1] first.")
+        t = tau_syn_ms * (t_early + (1.0 - xt) * (t_late - t_early))
+        if zero_never_spikes:
+            t = torch.where(xt == 0, torch.full_like(t, math.inf), t)
+        return t
+    xa = np.asarray(x, dtype=np.float64)
+    if xa.size and (np.isnan(xa).any() or xa.min() < 0 or xa.max() > 1):
+        bad = "NaN" if np.isnan(xa).any() else f"range [{xa.min()}, {xa.max()}]"
+        raise input_error("x", "features in [0, 1]", bad, "Scale the features to [0, 1] first.")
+    t = tau_syn_ms * (t_early + (1.0 - xa) * (t_late - t_early))
+    if zero_never_spikes:
+        t = np.where(xa == 0, np.inf, t)
+    return t
+
+
+def jitter_times(times_ms, std_ms, generator):
+    """Add Gaussian noise of standard deviation ``std_ms`` to the finite times, clipped at 0 ms.
+
+    Parameters
+    ----------
+    times_ms : numpy.ndarray or torch.Tensor
+        Input spike times (ms); ``+inf`` (no spike) stays ``+inf``.
+    std_ms : float
+        Noise standard deviation (ms); 0 returns the input unchanged.
+    generator : numpy.random.Generator or torch.Generator
+        Source of randomness, matching the type of ``times_ms`` (a numpy Generator for numpy input,
+        a ``torch.Generator`` for tensors).
+
+    Returns
+    -------
+    Same type as ``times_ms``.
+    """
+    if not (_real(std_ms) and math.isfinite(std_ms) and std_ms >= 0):
+        raise input_error("std_ms", "a non-negative finite float (ms)", repr(std_ms))
+    if std_ms == 0:
+        return times_ms
+    if _is_torch(times_ms):
+        import torch
+
+        if not isinstance(generator, torch.Generator):
+            raise input_error("generator", "a torch.Generator for tensor input", type(generator).__name__)
+        noise = torch.randn(times_ms.shape, generator=generator, dtype=times_ms.dtype,
+                            device=times_ms.device) * std_ms
+        return torch.where(torch.isinf(times_ms), times_ms, (times_ms + noise).clamp_min(0.0))
+    if not isinstance(generator, np.random.Generator):
+        raise input_error("generator", "a numpy.random.Generator for numpy input", type(generator).__name__,
+                          "Use numpy.random.default_rng(seed).")
+    t = np.asarray(times_ms, dtype=np.float64)
+    noisy = np.clip(t + generator.normal(0.0, std_ms, size=t.shape), 0.0, None)
+    return np.where(np.isinf(t), t, noisy)

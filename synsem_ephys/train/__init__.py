@@ -1,0 +1,54 @@
+"""Training of time-to-first-spike networks: datasets, latency encoding, loss, checkpoints, trainer.
+
+Modules
+-------
+datasets    MNIST (IDX files), Yin-Yang (generated), scikit-learn's 8x8 digits
+encoding    latency code t = tau_syn (t_early + (1 - x)(t_late - t_early)); input-time noise
+loss        cross-entropy over softmax(-t / (xi tau_syn)) + alpha exp(t_label / (beta tau_syn)); predict
+checkpoint  atomic torch.save checkpoints with optimizer and RNG states
+config      TrainConfig (frozen dataclass, YAML round trip, validation)
+trainer     Trainer and train_from_config (needs synsem_ephys.sim)
+
+``datasets``, ``encoding`` and ``config`` work without torch; the torch-based names are imported
+on first use.
+"""
+
+from .config import ConfigError, TrainConfig, load_config
+from .datasets import LabelledData, load_dataset, load_digits, load_mnist, load_yin_yang, mnist_dir, yin_yang
+from .encoding import jitter_times, latency_encode
+
+__all__ = [
+    "ConfigError",
+    "TrainConfig",
+    "load_config",
+    "LabelledData",
+    "load_dataset",
+    "load_digits",
+    "load_mnist",
+    "load_yin_yang",
+    "mnist_dir",
+    "yin_yang",
+    "jitter_times",
+    "latency_encode",
+    "ttfs_loss",
+    "predict",
+    "accuracy",
+    "save_checkpoint",
+    "load_checkpoint",
+]
+
+_LAZY = {
+    "ttfs_loss": "loss",
+    "predict": "loss",
+    "accuracy": "loss",
+    "save_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,6 @@
+"""Analyses that run on Neo Blocks and SpikeRecords (no torch; Elephant is imported lazily).
+
+Modules
+-------
+sttc      exact, vectorised all-pairs spike time tiling coefficient
+"""

@@ -19,7 +19,7 @@ def atomic_path(path, suffix):
     path = Path(path)
     if not path.parent.is_dir():
         raise input_error("path", "a file in an existing directory", str(path), cls=DataMissingError)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix + ".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + suffix)
     os.close(fd)
     os.unlink(tmp)  # the writers create the file themselves
     try:

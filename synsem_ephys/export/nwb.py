@@ -4,7 +4,7 @@ Writing: the Units table holds each unit's spike times in seconds on the Block's
 to end, ``offset_r = r * (trial_duration_ms + gap_ms)``) with columns name, population, layer, cell_type,
 index_in_population, channel_id (+ extra unit columns); the Trials table holds start/stop in seconds
 and columns label, label_name, prediction, decision_time_ms (+ trial columns); record events become
-``BehavioralEvents`` time series; provenance is JSON in ``notes``. Writes are atomic.
+acquisition ``TimeSeries`` (timestamps); provenance is JSON in ``notes``. Writes are atomic.
 
 Reading (ours or third-party, e.g. DANDI): spike ``s`` belongs to trial ``r`` when
 ``start_r <= t_s < stop_r``; its time is ``1000 * t_s - 1000 * start_r`` ms. Trials without a stop time
@@ -26,12 +26,12 @@ from .block import LAYOUT, _json_meta, _label_strings, trial_offsets_ms
 
 __all__ = ["write_nwb", "read_nwb"]
 _OURS = ("name", "population", "layer", "cell_type", "index_in_population", "channel_id")
+_COL = {"name": "unit_name"}  # "name" is an attribute of the pynwb Units table
 
 
 def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier=None, session_start_time=None):
     """Write a SpikeRecord to an NWB file at ``path`` (atomic). Returns the path."""
     import pynwb
-    from pynwb.behavior import BehavioralEvents
 
     if not isinstance(record, SpikeRecord):
         raise input_error("record", "a synsem_ephys.record.SpikeRecord", type(record).__name__)
@@ -49,13 +49,13 @@ def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier
                         identifier=identifier or str(uuid.uuid4()), session_start_time=start, notes=json.dumps(notes))
     units, trials = record.units, record.trials
     for col in _OURS + tuple(units.columns):
-        nwb.add_unit_column(col, f"synsem_ephys unit {col}")
+        nwb.add_unit_column(_COL.get(col, col), f"synsem_ephys unit {col}")
     offsets = trial_offsets_ms(record.n_trials, dur, gap)
     order = record.order_by_unit()
     bounds = np.searchsorted(record.unit_index[order], np.arange(record.n_units + 1))
     abs_s = (offsets[record.trial_index[order]] + record.times_ms[order]) / 1000.0
     for u in range(record.n_units):
-        row = {c: getattr(units, c)[u].item() for c in _OURS}
+        row = {_COL.get(c, c): getattr(units, c)[u].item() for c in _OURS}
         row.update({c: v[u].item() for c, v in units.columns.items()})
         nwb.add_unit(spike_times=abs_s[bounds[u]:bounds[u + 1]], **row)
     durations = np.asarray(trials.columns.get("duration_ms", np.full(record.n_trials, dur)), float)
@@ -66,12 +66,10 @@ def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier
     for r in range(record.n_trials):
         nwb.add_trial(start_time=offsets[r] / 1000.0, stop_time=(offsets[r] + durations[r]) / 1000.0,
                       **{c: v[r].item() for c, v in tcols.items()})
-    if record.events:
-        be = BehavioralEvents(name="events")
-        for key, ev in record.events.items():
-            be.create_timeseries(name=key, data=np.ones(len(ev.times_ms)), unit="a.u.",
-                                 timestamps=(offsets[ev.trial_index] + ev.times_ms) / 1000.0)
-        nwb.add_acquisition(be)
+    for key, ev in record.events.items():
+        nwb.add_acquisition(pynwb.TimeSeries(name=key, data=np.ones(len(ev.times_ms)), unit="a.u.",
+                                             timestamps=(offsets[ev.trial_index] + ev.times_ms) / 1000.0,
+                                             description=f"synsem_ephys event {key}"))
     with atomic_path(path, ".nwb") as tmp:
         with pynwb.NWBHDF5IO(tmp, "w") as io:
             io.write(nwb)
@@ -199,7 +197,7 @@ def _units(table, n_units, notes, population_column):
     cols = {c: v for c, v in cols.items() if v is not None}
     ids = np.asarray(table.id[:], np.int64)
     if notes:
-        return UnitTable(*(cols[c] for c in _OURS), columns={c: cols[c] for c in notes["unit_columns"]})
+        return UnitTable(*(cols[_COL.get(c, c)] for c in _OURS), columns={c: cols[c] for c in notes["unit_columns"]})
     pop = np.full(n_units, "units") if population_column is None else cols[population_column].astype(str)
     extra = {("source_" + c if c in _OURS else c): v for c, v in cols.items()}
     extra["unit_id"] = ids

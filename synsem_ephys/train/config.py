@@ -107,7 +107,10 @@ class TrainConfig:
     val_fraction : float
         Fraction of the training set held out for validation, in [0, 1).
     seed : int
-        Seeds the weights, data split, shuffling and noise.
+        Seeds the weight initialisation, mini-batch order and input noise.
+    data_seed : int
+        Seeds the data: Yin-Yang generation, the digits train/test split and the validation split
+        (kept apart from ``seed`` so that runs with different seeds see the same data).
     weight_init_mean, weight_init_std : tuple of float or None
         Per weight matrix (one entry per hidden layer plus output) mean and standard deviation of
         the Gaussian initial weights; None = the simulator's default initialisation.  With Dale's
@@ -147,6 +150,7 @@ class TrainConfig:
     max_grad_per_neuron: float = None
     val_fraction: float = 0.1
     seed: int = 0
+    data_seed: int = 0
     weight_init_mean: tuple = None
     weight_init_std: tuple = None
     dtype: str = "float64"
@@ -184,7 +188,7 @@ class TrainConfig:
         if self.val_fraction >= 1:
             raise _err("val_fraction", "a fraction in [0, 1)", self.val_fraction)
         for k, lo in (("epochs", 0), ("batch_size", 1), ("eval_batch_size", 1), ("lr_step_epochs", 1),
-                      ("max_bump_iterations", 0), ("seed", 0)):
+                      ("max_bump_iterations", 0), ("seed", 0), ("data_seed", 0)):
             s(self, k, _int(k, getattr(self, k), lo))
         betas = self.adam_betas
         if not (isinstance(betas, (list, tuple)) and len(betas) == 2):

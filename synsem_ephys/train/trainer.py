@@ -1,0 +1,414 @@
+"""Trainer for exact time-to-first-spike networks (Göltz et al. 2021), with exact resume.
+
+One training step on a mini-batch ``(x, y)``::
+
+    t_in  = latency_encode(x) + N(0, input_noise_ms^2)          (noise on finite times, clipped at 0)
+    outs  = net(t_in)                                            (exact spike times per layer)
+    [weight bumping: while the earliest layer l with silent fraction > max_silent_fraction[l]
+     exists and fewer than max_bump_iterations re-simulations were made:
+        W_l[:, n] += weight_bump_value * 2^k   for its neurons n silent in > max_silent_fraction[l]
+                                               of the samples (k = 0, 1, ... if bump_exponential);
+        enforce Dale; outs = net(t_in)]
+    L     = ttfs_loss(outs[-1], y)                               (see :mod:`.loss`)
+    grad  = dL/dW;  per neuron n: grad[:, n] = 0  if ||grad[:, n]|| > max_grad_per_neuron or not finite
+    Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs);  enforce Dale
+
+Randomness comes from three streams derived from ``config.seed`` with ``numpy.random.SeedSequence``:
+weight initialisation (torch), mini-batch order (numpy), input noise (torch).  After every epoch the
+weights, Adam's state, both live generators, the epoch counter and the metrics are written
+atomically to ``<out_dir>/checkpoint.pt``; resuming restores all of them, so ``k`` epochs + resume
++ ``m`` epochs gives bit-identical weights to ``k + m`` epochs in one go, and a killed run loses at
+most the epoch in progress.
+"""
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DataFormatError, input_error
+from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from .config import ConfigError, TrainConfig, load_config
+from .datasets import LabelledData, load_dataset, split_validation
+from .encoding import jitter_times, latency_encode
+from .loss import accuracy, ttfs_loss
+
+__all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "CHECKPOINT_NAME", "NETWORK_NAME"]
+
+CHECKPOINT_NAME = "checkpoint.pt"
+NETWORK_NAME = "network.pt"
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """Metrics of one training epoch.
+
+    Attributes
+    ----------
+    epoch : int
+        1-based epoch number.
+    lr : float
+        Learning rate used in this epoch.
+    train_loss, train_accuracy : float
+        Means over the epoch's mini-batches (with input noise, weights changing during the epoch).
+    val_loss, val_accuracy : float
+        On the validation split after the epoch (NaN without a validation split).
+    n_bumps : int
+        Weight-bumping events (one per re-simulated batch).
+    n_dropped_grads : int
+        Neuron gradients dropped (too large or not finite).
+    seconds : float
+        Wall-clock duration.
+    """
+
+    epoch: int
+    lr: float
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    n_bumps: int
+    n_dropped_grads: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :meth:`Trainer.fit`.
+
+    Attributes
+    ----------
+    config : TrainConfig
+    history : tuple of EpochMetrics
+        All epochs, including those done before a resume.
+    test_loss, test_accuracy : float
+        On the dataset's test split with the final weights.
+    network : synsem_ephys.sim.Network
+        The trained network.
+    out_dir : str or None
+        Directory with ``checkpoint.pt``, ``network.pt``, ``config.yaml``, ``metrics.json``.
+    resumed_from_epoch : int
+        Epochs that were already done when this call started (0 for a fresh run).
+    """
+
+    config: TrainConfig
+    history: tuple
+    test_loss: float
+    test_accuracy: float
+    network: object
+    out_dir: str
+    resumed_from_epoch: int
+
+    @property
+    def final(self):
+        """Metrics of the last epoch (None if no epoch was run)."""
+        return self.history[-1] if self.history else None
+
+
+def _seeds(seed):
+    ss = np.random.SeedSequence([int(seed), 0x5E5E])
+    init, order, noise = ss.spawn(3)
+    return int(init.generate_state(1, np.uint64)[0] >> 1), order, int(noise.generate_state(1, np.uint64)[0] >> 1)
+
+
+class Trainer:
+    """Train a :class:`synsem_ephys.sim.Network` on a dataset under a :class:`TrainConfig`.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        All options.
+    out_dir : str or path-like, optional
+        Where checkpoints and results go; None = keep nothing on disk.
+    progress : bool
+        Show tqdm progress bars (loss and accuracy per batch, validation per epoch).
+    train_data, test_data : LabelledData, optional
+        Use these instead of loading ``config.dataset`` (their sizes must match the dataset's
+        input and class counts).
+    """
+
+    def __init__(self, config, out_dir=None, *, progress=True, train_data=None, test_data=None):
+        from ..sim import Network
+
+        if not isinstance(config, TrainConfig):
+            raise input_error("config", "a TrainConfig", type(config).__name__,
+                              "Build one with TrainConfig(...) or load_config(path).")
+        self.config = c = config
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.progress = bool(progress)
+        self.dtype = _DTYPES[c.dtype]
+        spec = c.network_spec()
+        full = train_data if train_data is not None else load_dataset(
+            c.dataset, "train", data_dir=c.data_dir, seed=c.data_seed, n_samples=c.train_size)
+        test = test_data if test_data is not None else load_dataset(
+            c.dataset, "test", data_dir=c.data_dir, seed=c.data_seed, n_samples=c.test_size)
+        for name, d in (("train_data", full), ("test_data", test)):
+            if not isinstance(d, LabelledData) or d.n_features != spec.n_inputs or d.n_classes != spec.n_outputs:
+                got = (d.n_features, d.n_classes) if isinstance(d, LabelledData) else type(d).__name__
+                raise input_error(name, f"LabelledData with (n_features, n_classes) = ({spec.n_inputs}, {spec.n_outputs})", got)
+        self.train_data, self.val_data = split_validation(full, c.val_fraction, c.data_seed)
+        self.test_data = test
+        self._t = {k: self._encode(d) for k, d in (("train", self.train_data), ("val", self.val_data),
+                                                  ("test", self.test_data)) if d is not None}
+        init_seed, order_seq, noise_seed = _seeds(c.seed)
+        self.network = Network(spec, seed=c.seed, dtype=self.dtype)
+        if c.weight_init_mean is not None:
+            self._init_weights(torch.Generator().manual_seed(init_seed))
+        if c.dale:
+            self.network.enforce_dale_()
+        self.optimizer = torch.optim.Adam(self.network.weights.parameters(), lr=c.lr, betas=c.adam_betas,
+                                          eps=c.adam_eps)
+        self.order_rng = np.random.default_rng(order_seq)
+        self.noise_rng = torch.Generator().manual_seed(noise_seed)
+        self.history = []
+        self.epochs_done = 0
+
+    # ----------------------------------------------------------------------------------- setup
+    def _encode(self, data):
+        c = self.config
+        t = latency_encode(data.x, tau_syn_ms=c.tau_syn_ms, t_early=c.t_early, t_late=c.t_late,
+                           zero_never_spikes=c.zero_never_spikes)
+        return torch.as_tensor(t, dtype=self.dtype), torch.as_tensor(data.y, dtype=torch.long)
+
+    @torch.no_grad()
+    def _init_weights(self, gen):
+        c = self.config
+        for layer, W in enumerate(self.network.weights):
+            w = torch.randn(W.shape, generator=gen, dtype=torch.float64) * c.weight_init_std[layer] \
+                + c.weight_init_mean[layer]
+            signs = torch.tensor(self.network.spec.presyn_signs(layer), dtype=torch.float64)[:, None]
+            w = torch.where(signs == 0, w, signs * w.abs())
+            W.copy_(w.to(W.dtype))
+
+    # ----------------------------------------------------------------------------------- steps
+    def _bump(self, outs):
+        """Bump the earliest over-silent layer; return True if weights changed."""
+        for layer, out in enumerate(outs):
+            limit = self.config.silent_fractions[layer]
+            silent = torch.isinf(out).to(torch.float64)
+            if float(silent.mean()) <= limit:
+                continue
+            neurons = silent.mean(dim=0) > limit
+            if not bool(neurons.any()):
+                continue
+            with torch.no_grad():
+                self.network.weights[layer][:, neurons] += self._bump_value
+                if self.config.bump_exponential:
+                    self._bump_value *= 2.0
+                if self.config.dale:
+                    self.network.enforce_dale_()
+            return True
+        return False
+
+    def _drop_grads(self):
+        dropped = 0
+        limit = self.config.max_grad_per_neuron
+        for W in self.network.weights:
+            if W.grad is None:
+                continue
+            norms = W.grad.norm(dim=0)
+            bad = ~torch.isfinite(norms)
+            if limit is not None:
+                bad |= norms > limit
+            if bool(bad.any()):
+                W.grad[:, bad] = 0.0
+                dropped += int(bad.sum())
+        return dropped
+
+    def train_step(self, t_in, y):
+        """One optimisation step on a batch of (already noisy) input times; returns (loss, acc, bumps, dropped)."""
+        c = self.config
+        bumps = 0
+        self._bump_value = c.weight_bump_value
+        while True:
+            outs = self.network(t_in)
+            if c.weight_bump_value == 0 or bumps >= c.max_bump_iterations or not self._bump(outs):
+                break
+            bumps += 1
+        loss = ttfs_loss(outs[-1], y, c.tau_syn_ms, c.xi, c.alpha, c.beta)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        dropped = self._drop_grads()
+        self.optimizer.step()
+        if c.dale:
+            self.network.enforce_dale_()
+        return float(loss.detach()), accuracy(outs[-1].detach(), y), bumps, dropped
+
+    @torch.no_grad()
+    def evaluate(self, split="val"):
+        """Mean loss and accuracy on ``"train"``, ``"val"`` or ``"test"`` (no noise); NaN if absent."""
+        if split not in ("train", "val", "test"):
+            raise input_error("split", "one of 'train', 'val', 'test'", repr(split))
+        if split not in self._t:
+            return math.nan, math.nan
+        c = self.config
+        t_all, y_all = self._t[split]
+        loss_sum, correct, n = 0.0, 0.0, y_all.shape[0]
+        for i in range(0, n, c.eval_batch_size):
+            out = self.network(t_all[i:i + c.eval_batch_size])[-1]
+            yb = y_all[i:i + c.eval_batch_size]
+            loss_sum += float(ttfs_loss(out, yb, c.tau_syn_ms, c.xi, c.alpha, c.beta, reduction="sum"))
+            correct += accuracy(out, yb) * yb.shape[0]
+        return loss_sum / n, correct / n
+
+    def train_epoch(self):
+        """Run one epoch, append and return its :class:`EpochMetrics` (no checkpoint)."""
+        from tqdm.auto import tqdm
+
+        c = self.config
+        start = time.perf_counter()
+        lr = c.lr_at_epoch(self.epochs_done)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        t_all, y_all = self._t["train"]
+        order = torch.as_tensor(self.order_rng.permutation(y_all.shape[0]))
+        n_batches = math.ceil(y_all.shape[0] / c.batch_size)
+        loss_sum = acc_sum = 0.0
+        bumps = dropped = 0
+        bar = tqdm(total=n_batches, desc=f"epoch {self.epochs_done + 1}/{c.epochs}", leave=False,
+                   disable=not self.progress, unit="batch")
+        try:
+            for b in range(n_batches):
+                idx = order[b * c.batch_size:(b + 1) * c.batch_size]
+                t_in = jitter_times(t_all[idx], c.input_noise_ms, self.noise_rng)
+                loss, acc, nb, nd = self.train_step(t_in, y_all[idx])
+                loss_sum += loss * idx.shape[0]
+                acc_sum += acc * idx.shape[0]
+                bumps += nb
+                dropped += nd
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.3f}", refresh=False)
+        finally:
+            bar.close()
+        val_loss, val_acc = self.evaluate("val")
+        self.epochs_done += 1
+        m = EpochMetrics(self.epochs_done, lr, loss_sum / y_all.shape[0], acc_sum / y_all.shape[0], val_loss,
+                         val_acc, bumps, dropped, time.perf_counter() - start)
+        self.history.append(m)
+        return m
+
+    # ----------------------------------------------------------------------------------- state
+    def state_dict(self):
+        """Everything needed to continue exactly: (tensors, state, optimizer, torch_rng)."""
+        torch_rng, numpy_rng = rng_state({"noise": self.noise_rng}, {"order": self.order_rng})
+        tensors = {f"weights.{i}": W.detach() for i, W in enumerate(self.network.weights)}
+        state = {"epochs_done": self.epochs_done, "history": [asdict(m) for m in self.history],
+                 "config": self.config.to_dict(), "numpy_rng": numpy_rng}
+        return tensors, state, self.optimizer.state_dict(), torch_rng
+
+    def save_checkpoint(self, path=None):
+        """Write the checkpoint atomically (default ``<out_dir>/checkpoint.pt``)."""
+        if path is None:
+            if self.out_dir is None:
+                raise input_error("path", "a file path (the trainer has no out_dir)", None)
+            path = self.out_dir / CHECKPOINT_NAME
+        tensors, state, opt, trng = self.state_dict()
+        return save_checkpoint(path, tensors=tensors, state=state, optimizer=opt, torch_rng=trng)
+
+    def load_checkpoint(self, path):
+        """Restore weights, optimizer, RNGs, epoch counter and history from ``path``.
+
+        The checkpoint's config must equal this trainer's config except for ``epochs``.
+        """
+        ck = load_checkpoint(path)
+        try:
+            saved = TrainConfig.from_dict(ck.state["config"])
+        except (KeyError, ConfigError) as exc:
+            raise DataFormatError(f"{path}: expected a training checkpoint with a valid config; got {exc}.") from exc
+        diff = [k for k in saved.to_dict() if k != "epochs" and getattr(saved, k) != getattr(self.config, k)]
+        if diff:
+            detail = ", ".join(f"{k}: checkpoint {getattr(saved, k)!r} vs now {getattr(self.config, k)!r}" for k in diff)
+            raise ConfigError(f"resume: expected the checkpoint's config (only 'epochs' may change); got differences "
+                              f"in {detail}. Resume with the original config or start a new out_dir.")
+        with torch.no_grad():
+            for i, W in enumerate(self.network.weights):
+                W.copy_(ck.tensors[f"weights.{i}"])
+        self.optimizer.load_state_dict(ck.optimizer)
+        restore_rng(ck.torch_rng, ck.state["numpy_rng"], {"noise": self.noise_rng}, {"order": self.order_rng})
+        self.epochs_done = int(ck.state["epochs_done"])
+        self.history = [EpochMetrics(**m) for m in ck.state["history"]]
+        return self.epochs_done
+
+    # ----------------------------------------------------------------------------------- loop
+    def fit(self):
+        """Train until ``config.epochs`` epochs are done, checkpointing after each; return a :class:`TrainResult`."""
+        from tqdm.auto import tqdm
+
+        c = self.config
+        start_epoch = self.epochs_done
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            c.to_yaml(self.out_dir / "config.yaml")
+        bar = tqdm(total=c.epochs, initial=min(start_epoch, c.epochs), desc="training", unit="epoch",
+                   disable=not self.progress)
+        try:
+            while self.epochs_done < c.epochs:
+                m = self.train_epoch()
+                if self.out_dir is not None:
+                    self.save_checkpoint()
+                bar.update(1)
+                bar.set_postfix(loss=f"{m.train_loss:.4f}", acc=f"{m.train_accuracy:.3f}",
+                                val_acc=f"{m.val_accuracy:.3f}")
+        finally:
+            bar.close()
+        test_loss, test_acc = self.evaluate("test")
+        if self.out_dir is not None:
+            if hasattr(self.network, "save"):
+                self.network.save(self.out_dir / NETWORK_NAME)
+            summary = {"history": [asdict(m) for m in self.history], "test_loss": test_loss,
+                       "test_accuracy": test_acc, "resumed_from_epoch": start_epoch}
+            tmp = self.out_dir / ".metrics.json.tmp"
+            tmp.write_text(json.dumps(summary, indent=1))
+            tmp.replace(self.out_dir / "metrics.json")
+        return TrainResult(c, tuple(self.history), test_loss, test_acc, self.network,
+                           None if self.out_dir is None else str(self.out_dir), start_epoch)
+
+
+def train_from_config(config, out_dir, resume=False, progress=True):
+    """Train a network as configured, writing checkpoints and results to ``out_dir``.
+
+    Parameters
+    ----------
+    config : TrainConfig, dict, or str / path-like
+        A config object, a mapping of its fields, a YAML file, or a bundled config name
+        (``"mnist_dale"``, ``"yinyang"``).
+    out_dir : str or path-like
+        Output directory (created): ``checkpoint.pt`` after every epoch, then ``network.pt``,
+        ``config.yaml`` and ``metrics.json``.
+    resume : bool
+        Continue from ``<out_dir>/checkpoint.pt`` exactly (same config; ``epochs`` may be raised).
+        Without a checkpoint the run starts from scratch.
+    progress : bool
+        Show tqdm progress bars.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` already holds a checkpoint and ``resume`` is False.
+    ConfigError
+        Invalid config, or a resume with a config that differs from the checkpoint's.
+    """
+    if isinstance(config, dict):
+        config = TrainConfig.from_dict(config)
+    elif not isinstance(config, TrainConfig):
+        config = load_config(config)
+    out_dir = Path(out_dir)
+    ck = out_dir / CHECKPOINT_NAME
+    if ck.exists() and not resume:
+        raise FileExistsError(
+            f"out_dir: expected a directory without a checkpoint for a fresh run; got {str(out_dir)!r} holding "
+            f"{CHECKPOINT_NAME}. Pass resume=True (--resume) to continue it, or choose another out_dir."
+        )
+    trainer = Trainer(config, out_dir, progress=progress)
+    if resume and ck.exists():
+        trainer.load_checkpoint(ck)
+    return trainer.fit()

@@ -1,0 +1,131 @@
+"""Trainer: learning well above chance, exact resume (also after a kill), Dale's law, stabilisers, errors."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from synsem_ephys.errors import DataMissingError
+from synsem_ephys.train.config import ConfigError, TrainConfig
+
+sim = pytest.importorskip("synsem_ephys.sim")
+if not hasattr(sim, "Network"):  # the simulator's Network is being written in parallel
+    pytest.skip("synsem_ephys.sim.Network not available yet", allow_module_level=True)
+
+from synsem_ephys.train.trainer import CHECKPOINT_NAME, Trainer, train_from_config  # noqa: E402
+
+# A small Yin-Yang problem that trains in about a second (chance = 1/3).
+YY = dict(dataset="yinyang", train_size=600, test_size=300, hidden=[[40, 0]], epochs=4, batch_size=30, lr=0.01,
+          weight_init_mean=[1.5, 0.5], weight_init_std=[0.8, 0.8], val_fraction=0.1, seed=1)
+
+
+def _weights(net):
+    return [W.detach().clone() for W in net.weights]
+
+
+def _same_history(a, b):
+    strip = [{k: v for k, v in m.__dict__.items() if k != "seconds"} for m in a]
+    return strip == [{k: v for k, v in m.__dict__.items() if k != "seconds"} for m in b]
+
+
+def test_short_yinyang_run_learns_well_above_chance(tmp_path):
+    cfg = TrainConfig(**YY)
+    trainer = Trainer(cfg, tmp_path, progress=True)
+    _, acc0 = trainer.evaluate("test")
+    res = trainer.fit()
+    assert len(res.history) == 4 and res.resumed_from_epoch == 0
+    assert res.test_accuracy >= 0.7 and res.test_accuracy > acc0 + 0.2, (acc0, res.test_accuracy)
+    assert res.history[-1].train_loss < res.history[0].train_loss
+    files = {p.name for p in tmp_path.iterdir()}
+    assert {CHECKPOINT_NAME, "config.yaml", "metrics.json"} <= files
+    assert TrainConfig.from_yaml(tmp_path / "config.yaml") == cfg
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test_accuracy"] == res.test_accuracy and len(metrics["history"]) == 4
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    base = dict(YY, epochs=2, train_size=300, input_noise_ms=0.5, lr_step_epochs=1, lr_gamma=0.5)
+    full = train_from_config(base, tmp_path / "full", progress=False)
+    train_from_config(dict(base, epochs=1), tmp_path / "split", progress=False)
+    resumed = train_from_config(base, tmp_path / "split", resume=True, progress=False)
+    assert resumed.resumed_from_epoch == 1
+    for a, b in zip(_weights(full.network), _weights(resumed.network)):
+        assert torch.equal(a, b)
+    assert _same_history(full.history, resumed.history)
+    assert [m.lr for m in resumed.history] == [0.01, 0.005]
+    assert resumed.test_accuracy == full.test_accuracy
+
+
+def test_resume_after_kill_loses_at_most_one_epoch(tmp_path, monkeypatch):
+    base = dict(YY, epochs=3, train_size=300, input_noise_ms=0.5)
+    full = train_from_config(base, tmp_path / "full", progress=False)
+    calls = {"n": 0}
+    original = Trainer.train_step
+
+    def dying_step(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 15:  # in the middle of epoch 2 (9 batches per epoch)
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(Trainer, "train_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        train_from_config(base, tmp_path / "killed", progress=False)
+    monkeypatch.setattr(Trainer, "train_step", original)
+    assert [p.name for p in (tmp_path / "killed").iterdir() if p.name.startswith(".")] == []  # no temp files
+    resumed = train_from_config(base, tmp_path / "killed", resume=True, progress=False)
+    assert resumed.resumed_from_epoch == 1
+    for a, b in zip(_weights(full.network), _weights(resumed.network)):
+        assert torch.equal(a, b)
+    assert _same_history(full.history, resumed.history)
+
+
+def test_dale_signs_after_training_with_bumping():
+    pytest.importorskip("sklearn")
+    cfg = TrainConfig(dataset="digits", train_size=300, test_size=100, hidden=[[20, 8], [12, 4]], dale=True,
+                      tau_mem_ms=10.0, epochs=2, batch_size=25, lr=0.01, weight_init_mean=[0.3, 0.3, 0.3],
+                      weight_init_std=[0.3, 0.3, 0.3], weight_bump_value=0.01, max_silent_fraction=0.0,
+                      max_bump_iterations=3, val_fraction=0.0)
+    trainer = Trainer(cfg, progress=False)
+    res = trainer.fit()
+    spec = cfg.network_spec()
+    assert sum(m.n_bumps for m in res.history) > 0  # the stabiliser acted ...
+    for layer, W in enumerate(res.network.weights):  # ... and Dale's law still holds
+        signs = torch.tensor(spec.presyn_signs(layer))
+        assert torch.all(W[signs > 0] >= 0) and torch.all(W[signs < 0] <= 0)
+    assert np.isnan(res.history[0].val_accuracy)  # no validation split asked for
+
+
+def test_dropping_exploding_gradients():
+    cfg = TrainConfig(**dict(YY, epochs=1, train_size=120, max_grad_per_neuron=1e-300, weight_bump_value=0.0))
+    trainer = Trainer(cfg, progress=False)
+    before = _weights(trainer.network)
+    res = trainer.fit()
+    assert res.history[0].n_dropped_grads > 0
+    for a, b in zip(before, _weights(trainer.network)):  # every gradient dropped: Adam never moves
+        assert torch.equal(a, b)
+
+
+def test_bad_configs_and_misuse(tmp_path):
+    with pytest.raises(ConfigError, match="batch_size"):
+        train_from_config(dict(YY, batch_size=0), tmp_path / "a", progress=False)
+    with pytest.raises(ConfigError, match="Did you mean"):
+        train_from_config(dict(YY, learning_rate=0.1), tmp_path / "a", progress=False)
+    with pytest.raises(DataMissingError):
+        train_from_config("no_such_config", tmp_path / "a", progress=False)
+    with pytest.raises(ValueError, match="config"):
+        Trainer({"dataset": "yinyang"})
+    run = dict(YY, epochs=1, train_size=60, test_size=30)
+    train_from_config(run, tmp_path / "b", progress=False)
+    with pytest.raises(FileExistsError, match="resume"):
+        train_from_config(run, tmp_path / "b", progress=False)
+    with pytest.raises(ConfigError, match="lr"):
+        train_from_config(dict(run, lr=0.02), tmp_path / "b", resume=True, progress=False)
+    # nothing to do when the checkpoint already has all epochs
+    again = train_from_config(run, tmp_path / "b", resume=True, progress=False)
+    assert again.resumed_from_epoch == 1 and len(again.history) == 1
+    from synsem_ephys.train.datasets import yin_yang
+
+    with pytest.raises(ValueError, match="train_data"):
+        Trainer(TrainConfig(**YY), train_data=yin_yang(50, 0, bias=False), test_data=yin_yang(10, 1))

@@ -13,11 +13,23 @@ sim = pytest.importorskip("synsem_ephys.sim")
 if not hasattr(sim, "Network"):  # the simulator's Network is being written in parallel
     pytest.skip("synsem_ephys.sim.Network not available yet", allow_module_level=True)
 
-from synsem_ephys.train.trainer import CHECKPOINT_NAME, Trainer, train_from_config  # noqa: E402
+from synsem_ephys.train.trainer import CHECKPOINT_NAME, NETWORK_NAME, Trainer, train_from_config  # noqa: E402
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny layers: with 2 OpenMP threads on a shared 2-core machine torch spins 10-20x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 # A small Yin-Yang problem that trains in about a second (chance = 1/3).
+# Initial weights: fast-and-deep's N(1.5, 0.8), N(0.5, 0.8) in the simulator's units (x n_pre / e).
 YY = dict(dataset="yinyang", train_size=600, test_size=300, hidden=[[40, 0]], epochs=4, batch_size=30, lr=0.01,
-          weight_init_mean=[1.5, 0.5], weight_init_std=[0.8, 0.8], val_fraction=0.1, seed=1)
+          weight_init_mean=[2.76, 7.36], weight_init_std=[1.47, 11.77], val_fraction=0.1, seed=1)
 
 
 def _weights(net):
@@ -42,6 +54,9 @@ def test_short_yinyang_run_learns_well_above_chance(tmp_path):
     assert TrainConfig.from_yaml(tmp_path / "config.yaml") == cfg
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test_accuracy"] == res.test_accuracy and len(metrics["history"]) == 4
+    net = sim.Network.load(tmp_path / NETWORK_NAME)
+    assert all(torch.equal(a, b) for a, b in zip(_weights(net), _weights(res.network)))
+    assert net.extra["test_accuracy"] == res.test_accuracy and net.extra["config"] == cfg.to_dict()
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -84,8 +99,7 @@ def test_resume_after_kill_loses_at_most_one_epoch(tmp_path, monkeypatch):
 def test_dale_signs_after_training_with_bumping():
     pytest.importorskip("sklearn")
     cfg = TrainConfig(dataset="digits", train_size=300, test_size=100, hidden=[[20, 8], [12, 4]], dale=True,
-                      tau_mem_ms=10.0, epochs=2, batch_size=25, lr=0.01, weight_init_mean=[0.3, 0.3, 0.3],
-                      weight_init_std=[0.3, 0.3, 0.3], weight_bump_value=0.01, max_silent_fraction=0.0,
+                      tau_mem_ms=10.0, epochs=2, batch_size=25, lr=0.01, weight_bump_value=0.01, max_silent_fraction=0.0,
                       max_bump_iterations=3, val_fraction=0.0)
     trainer = Trainer(cfg, progress=False)
     res = trainer.fit()
@@ -111,7 +125,7 @@ def test_bad_configs_and_misuse(tmp_path):
     with pytest.raises(ConfigError, match="batch_size"):
         train_from_config(dict(YY, batch_size=0), tmp_path / "a", progress=False)
     with pytest.raises(ConfigError, match="Did you mean"):
-        train_from_config(dict(YY, learning_rate=0.1), tmp_path / "a", progress=False)
+        train_from_config(dict(YY, batchsize=10), tmp_path / "a", progress=False)
     with pytest.raises(DataMissingError):
         train_from_config("no_such_config", tmp_path / "a", progress=False)
     with pytest.raises(ValueError, match="config"):

@@ -113,8 +113,15 @@ class TrainConfig:
         (kept apart from ``seed`` so that runs with different seeds see the same data).
     weight_init_mean, weight_init_std : tuple of float or None
         Per weight matrix (one entry per hidden layer plus output) mean and standard deviation of
-        the Gaussian initial weights; None = the simulator's default initialisation.  With Dale's
-        law the sign of a row is imposed after drawing (magnitudes of inhibitory rows keep the mean).
+        the Gaussian initial weights, in the simulator's units of ``threshold / (K_peak * n_pre)``
+        (``K_peak`` the kernel's maximum, ``n_pre`` the layer's fan-in: mean 1 = all inputs arriving
+        together at their peaks just reach threshold); an absolute weight ``w`` is
+        ``w * K_peak * n_pre / threshold`` in these units (``K_peak = 1/e`` for tau_mem = tau_syn,
+        ``1/4`` for tau_mem = 2 tau_syn).  None = the simulator's default
+        (:data:`synsem_ephys.sim.network.DEFAULT_INIT`).  Under Dale's law the magnitudes are
+        ``|N(mean, std)|`` with the presynaptic population's sign.
+    weight_init_inh_scale : float
+        Extra factor on the initial magnitude of inhibitory rows (Dale's law only).
     dtype : {"float64", "float32"}
         Floating type of the simulation.
     """
@@ -153,6 +160,7 @@ class TrainConfig:
     data_seed: int = 0
     weight_init_mean: tuple = None
     weight_init_std: tuple = None
+    weight_init_inh_scale: float = 1.0
     dtype: str = "float64"
 
     def __post_init__(self):
@@ -172,7 +180,7 @@ class TrainConfig:
             if not isinstance(getattr(self, k), bool):
                 raise _err(k, "true or false", getattr(self, k))
         for k in ("tau_syn_ms", "tau_mem_ms", "threshold", "xi", "beta", "lr", "lr_gamma", "adam_eps",
-                  "t_late"):
+                  "t_late", "weight_init_inh_scale"):
             s(self, k, _float(k, getattr(self, k), positive=True))
         for k in ("t_early", "alpha", "input_noise_ms", "weight_bump_value", "val_fraction"):
             s(self, k, _float(k, getattr(self, k), positive=False))

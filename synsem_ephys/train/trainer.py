@@ -13,8 +13,9 @@ One training step on a mini-batch ``(x, y)``::
     grad  = dL/dW;  per neuron n: grad[:, n] = 0  if ||grad[:, n]|| > max_grad_per_neuron or not finite
     Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs);  enforce Dale
 
-Randomness comes from three streams derived from ``config.seed`` with ``numpy.random.SeedSequence``:
-weight initialisation (torch), mini-batch order (numpy), input noise (torch).  After every epoch the
+Randomness comes from ``config.seed``: the network's weight initialisation
+(``Network(spec, seed=config.seed)``) and two streams derived with ``numpy.random.SeedSequence``,
+mini-batch order (numpy) and input noise (torch); the data come from ``config.data_seed``.  After every epoch the
 weights, Adam's state, both live generators, the epoch counter and the metrics are written
 atomically to ``<out_dir>/checkpoint.pt``; resuming restores all of them, so ``k`` epochs + resume
 + ``m`` epochs gives bit-identical weights to ``k + m`` epochs in one go, and a killed run loses at
@@ -111,9 +112,8 @@ class TrainResult:
 
 
 def _seeds(seed):
-    ss = np.random.SeedSequence([int(seed), 0x5E5E])
-    init, order, noise = ss.spawn(3)
-    return int(init.generate_state(1, np.uint64)[0] >> 1), order, int(noise.generate_state(1, np.uint64)[0] >> 1)
+    order, noise = np.random.SeedSequence([int(seed), 0x5E5E]).spawn(2)
+    return order, int(noise.generate_state(1, np.uint64)[0] >> 1)
 
 
 class Trainer:
@@ -155,10 +155,10 @@ class Trainer:
         self.test_data = test
         self._t = {k: self._encode(d) for k, d in (("train", self.train_data), ("val", self.val_data),
                                                   ("test", self.test_data)) if d is not None}
-        init_seed, order_seq, noise_seed = _seeds(c.seed)
-        self.network = Network(spec, seed=c.seed, dtype=self.dtype)
-        if c.weight_init_mean is not None:
-            self._init_weights(torch.Generator().manual_seed(init_seed))
+        order_seq, noise_seed = _seeds(c.seed)
+        init = None if c.weight_init_mean is None else tuple(zip(c.weight_init_mean, c.weight_init_std))
+        self.network = Network(spec, seed=c.seed, dtype=self.dtype, weight_init=init,
+                               inh_scale=c.weight_init_inh_scale)
         if c.dale:
             self.network.enforce_dale_()
         self.optimizer = torch.optim.Adam(self.network.weights.parameters(), lr=c.lr, betas=c.adam_betas,
@@ -174,16 +174,6 @@ class Trainer:
         t = latency_encode(data.x, tau_syn_ms=c.tau_syn_ms, t_early=c.t_early, t_late=c.t_late,
                            zero_never_spikes=c.zero_never_spikes)
         return torch.as_tensor(t, dtype=self.dtype), torch.as_tensor(data.y, dtype=torch.long)
-
-    @torch.no_grad()
-    def _init_weights(self, gen):
-        c = self.config
-        for layer, W in enumerate(self.network.weights):
-            w = torch.randn(W.shape, generator=gen, dtype=torch.float64) * c.weight_init_std[layer] \
-                + c.weight_init_mean[layer]
-            signs = torch.tensor(self.network.spec.presyn_signs(layer), dtype=torch.float64)[:, None]
-            w = torch.where(signs == 0, w, signs * w.abs())
-            W.copy_(w.to(W.dtype))
 
     # ----------------------------------------------------------------------------------- steps
     def _bump(self, outs):
@@ -358,10 +348,11 @@ class Trainer:
             bar.close()
         test_loss, test_acc = self.evaluate("test")
         if self.out_dir is not None:
-            if hasattr(self.network, "save"):
-                self.network.save(self.out_dir / NETWORK_NAME)
             summary = {"history": [asdict(m) for m in self.history], "test_loss": test_loss,
                        "test_accuracy": test_acc, "resumed_from_epoch": start_epoch}
+            self.network.save(self.out_dir / NETWORK_NAME, extra={"config": c.to_dict(), "test_loss": test_loss,
+                                                                  "test_accuracy": test_acc,
+                                                                  "epochs_done": self.epochs_done})
             tmp = self.out_dir / ".metrics.json.tmp"
             tmp.write_text(json.dumps(summary, indent=1))
             tmp.replace(self.out_dir / "metrics.json")

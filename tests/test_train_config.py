@@ -159,3 +159,12 @@ def test_checkpoint_errors(tmp_path):
     g = np.random.default_rng(0)
     with pytest.raises(ValueError, match="saved state"):
         restore_rng({}, {}, numpy_generators={"data": g})
+
+
+def test_datasets_config_encoding_import_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; import synsem_ephys.train as t; t.load_config('yinyang'); t.yin_yang(5, 0); "
+            "t.latency_encode([0.5], tau_syn_ms=1.0); assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -35,6 +35,10 @@ __all__ = [
     "accuracy",
     "save_checkpoint",
     "load_checkpoint",
+    "Trainer",
+    "TrainResult",
+    "EpochMetrics",
+    "train_from_config",
 ]
 
 _LAZY = {
@@ -43,6 +47,10 @@ _LAZY = {
     "accuracy": "loss",
     "save_checkpoint": "checkpoint",
     "load_checkpoint": "checkpoint",
+    "Trainer": "trainer",
+    "TrainResult": "trainer",
+    "EpochMetrics": "trainer",
+    "train_from_config": "trainer",
 }
 
 

@@ -122,6 +122,14 @@ def test_loss_with_silent_outputs_is_finite_with_finite_gradient():
     assert late < silent < 1e3 and silent > 0.005 * math.exp(10)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_loss_finite_for_extreme_times(dtype):
+    t = torch.tensor([[1e4, 2.0, INF], [INF, INF, INF]], dtype=dtype, requires_grad=True)
+    loss = ttfs_loss(t, [0, 2], 1.0)
+    loss.backward()
+    assert loss.dtype == dtype and torch.isfinite(loss) and torch.isfinite(t.grad).all()
+
+
 def test_replace_no_spike_ranks_silence_last():
     t = torch.tensor([[INF, 30.0], [INF, 1.0]], dtype=torch.float64)
     r = replace_no_spike(t, 1.0)

@@ -19,6 +19,9 @@ with ``t_no_spike_ms = 10 * tau_syn`` by default, so a silent output ranks after
 a silent label neuron costs a large finite loss (``alpha * exp(10)`` plus the cross-entropy), and the
 gradient is finite (zero for the silent entries, which carry no information about their weights).
 
+The regulariser's exponent is capped at ``MAX_REG_EXPONENT = 50`` (a label spike later than
+50 beta tau_syn, far outside any trained regime) so the loss stays finite in float32 too.
+
 Prediction is the index of the earliest output spike (the first of equal times); a sample without
 any output spike is predicted ``-1`` and counts as wrong.
 """
@@ -31,7 +34,7 @@ import torch
 
 from ..errors import input_error
 
-__all__ = ["DEFAULT_XI", "DEFAULT_ALPHA", "DEFAULT_BETA", "NO_SPIKE_TAUS", "ttfs_loss", "replace_no_spike",
+__all__ = ["DEFAULT_XI", "DEFAULT_ALPHA", "DEFAULT_BETA", "NO_SPIKE_TAUS", "MAX_REG_EXPONENT", "ttfs_loss", "replace_no_spike",
            "predict", "accuracy"]
 
 DEFAULT_XI = 0.2
@@ -39,6 +42,8 @@ DEFAULT_ALPHA = 0.005
 DEFAULT_BETA = 1.0
 #: Default stand-in time of a silent output, in units of tau_syn.
 NO_SPIKE_TAUS = 10.0
+#: Cap of the regulariser's exponent t_label / (beta tau_syn), so float32 cannot overflow.
+MAX_REG_EXPONENT = 50.0
 
 
 def _pos(name, v):
@@ -111,7 +116,8 @@ def ttfs_loss(t_out_ms, labels, tau_syn_ms, xi=DEFAULT_XI, alpha=DEFAULT_ALPHA, 
     t = replace_no_spike(t_out_ms, tau_syn_ms, t_no_spike_ms)
     logp = torch.log_softmax(-t / (xi * tau_syn_ms), dim=1)
     t_label = t.gather(1, labels[:, None])[:, 0]
-    per_sample = -logp.gather(1, labels[:, None])[:, 0] + alpha * torch.exp(t_label / (beta * tau_syn_ms))
+    reg_exponent = torch.clamp(t_label / (beta * tau_syn_ms), max=MAX_REG_EXPONENT)
+    per_sample = -logp.gather(1, labels[:, None])[:, 0] + alpha * torch.exp(reg_exponent)
     if reduction == "mean":
         return per_sample.mean()
     if reduction == "sum":

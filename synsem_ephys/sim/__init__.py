@@ -9,3 +9,7 @@ from .lambertw import lambertw0
 from .ttfs import spike_times
 
 __all__ = ["Kernel", "lambertw0", "spike_times"]
+
+from .network import Network  # noqa: E402
+
+__all__ += ["Network"]

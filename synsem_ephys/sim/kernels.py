@@ -154,6 +154,41 @@ class Kernel:
         inside = (yp >= lo) & (yp <= hi)
         return torch.where(inside, torch.maximum(vmax, vp), vmax)
 
+    def interval_ends(self, lo, hi):
+        """Neuron-independent quantities of intervals [lo, hi] (ms after the reference, hi may be inf).
+
+        Precomputed once per input so that :meth:`reaches` needs no exponential per neuron.
+        """
+        fin = torch.isfinite(hi)
+        yl = lo / self.tau_ms
+        yh = torch.where(fin, hi, torch.zeros_like(hi)) / self.tau_ms
+        eh = torch.where(fin, torch.exp(-yh), torch.zeros_like(yh))
+        if self.ratio == 1.0:
+            return yl, torch.where(fin, yh, torch.full_like(yh, math.inf)), eh, yh * eh
+        return torch.exp(-yl), eh, eh * eh
+
+    def reaches(self, P1, P2, ends):
+        """Whether max of V over each interval reaches threshold, from :meth:`interval_ends`.
+
+        Tests V at the right end and the analytic peak when it lies inside; V at the left end equals
+        V at the previous interval's right end (V is continuous), so the first interval that reaches
+        threshold is the one holding the first crossing.
+        """
+        th = self.threshold
+        if self.ratio == 1.0:
+            yl, yh, eh, yheh = ends
+            v_hi = yheh * P1 - eh * P2
+            pos = P1 > 0
+            s = P1 + P2  # peak at y_p = s / P1, inside iff yl*P1 <= s <= yh*P1
+            inside = pos & (s >= yl * P1) & (s <= yh * P1)
+            vp = P1 * torch.exp(-s / torch.where(pos, P1, torch.ones_like(P1)))
+            return (v_hi >= th) | (inside & (vp >= th))
+        ul, uh, uh2 = ends
+        v_hi = uh * P1 - uh2 * P2
+        P2x2 = 2.0 * P2
+        inside = (P1 > 0) & (P2 > 0) & (P1 >= P2x2 * uh) & (P1 <= P2x2 * ul)
+        return (v_hi >= th) | (inside & (P1 * P1 >= 2.0 * th * P2x2))
+
     def solve(self, P1, P2, lo, hi):
         """First time (ms after the reference) in [lo, hi] where V reaches threshold.
 

@@ -76,6 +76,8 @@ class _Groups:
                 f"{kern.tau_ms:g} ms within a group of {L} sorted inputs ({t.dtype}); got "
                 f"{widest:.1f}. Pass a smaller group_size, use float64, or split the input."
             )
+        self.hi = torch.cat([self.rel_inf[:, :, 1:], span[..., None]], dim=2)
+        self.ends = kern.interval_ends(self.rel, self.hi)
         f1, f2 = kern.features(self.rel)
         zero = torch.zeros_like(f1)
         self.f1 = torch.where(self.fin, f1, zero)
@@ -129,17 +131,15 @@ def _forward_chunk(t, W, Wp, Wpos, kern, L):
             w = Wp[grp.order[b, g], n[:, None]]
             P1 = S1[b, g, n][:, None] + torch.cumsum(w * grp.f1[b, g], dim=1)
             P2 = S2[b, g, n][:, None] + torch.cumsum(w * grp.f2[b, g], dim=1)
-            lo = grp.rel_inf[b, g]
-            hi = torch.cat([lo[:, 1:], grp.span[b, g][:, None]], dim=1)
-            hit = (kern.interval_max(P1, P2, lo, hi) >= th) & grp.fin[b, g]
+            hit = kern.reaches(P1, P2, tuple(x[b, g] for x in grp.ends)) & grp.fin[b, g]
             found = hit.any(dim=1)
             if not bool(found.any()):
                 continue
             k = torch.nonzero(found, as_tuple=True)[0]
             lk = torch.argmax(hit[k].to(torch.int8), dim=1)
             P1k, P2k = P1[k, lk], P2[k, lk]
-            y = kern.solve(P1k, P2k, lo[k, lk], hi[k, lk])
             bk, nk = b[k], n[k]
+            y = kern.solve(P1k, P2k, grp.rel[bk, g, lk], grp.hi[bk, g, lk])
             t_out[bk, nk] = grp.e0[bk, g] + y
             vdot[bk, nk] = kern.vdot(P1k, P2k, y)
             gstar[bk, nk] = g

@@ -1,0 +1,288 @@
+"""Feedforward TTFS networks of LIF neurons with Dale's law, built on :func:`spike_times`.
+
+A :class:`Network` holds one weight matrix per layer (``weights[l]`` of shape (n_pre, n_post)) and a
+:class:`~synsem_ephys.spec.NetworkSpec`. Its forward pass returns *every* layer's first-spike times
+(the recording), not only the output. Dale's law acts on presynaptic units: rows of an excitatory
+population are kept >= 0, rows of an inhibitory population <= 0 (:meth:`Network.enforce_dale_`,
+to be called after every optimiser step; the trainer does). Input rows are unconstrained.
+
+Initialisation: ``W ~ N(mean, std)`` per layer, in units of ``threshold / (K_peak * n_pre)`` where
+``K_peak`` is the kernel's maximum, so that ``mean = 1`` means "all inputs at once, summed at their
+peaks, just reach threshold". Under Dale's law the magnitudes are ``|N(mean, std)|`` with the sign of
+the presynaptic population and inhibitory rows multiplied by ``inh_scale``.
+"""
+
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import SpecError
+from ..spec import NetworkSpec
+from .kernels import Kernel
+from .ttfs import spike_times
+
+__all__ = ["Network", "DEFAULT_INIT"]
+
+#: (mean, std) per layer in units of threshold / (K_peak * n_pre); the last entry repeats.
+DEFAULT_INIT = ((1.2, 1.0), (1.2, 1.0))
+_FORMAT = "synsem_ephys.network/1"
+
+
+class Network(nn.Module):
+    """Feedforward network of LIF neurons with exact first-spike times.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        Architecture and neuron parameters.
+    seed : int
+        Seed of the weight initialisation.
+    dtype : torch.dtype
+        float64 (default, exact) or float32.
+    device : str or torch.device, optional
+    weight_init : sequence of (mean, std), optional
+        Per layer, in units of ``threshold / (K_peak * n_pre)``; the last entry repeats.
+    inh_scale : float
+        Extra factor on the magnitude of inhibitory rows at initialisation.
+    group_size, chunk_size : int, optional
+        Passed to :func:`spike_times` (speed / memory only).
+    """
+
+    def __init__(self, spec, *, seed=0, dtype=torch.float64, device=None, weight_init=None, inh_scale=1.0,
+                 group_size=None, chunk_size=None):
+        super().__init__()
+        if not isinstance(spec, NetworkSpec):
+            raise SpecError(f"spec: expected a NetworkSpec; got {type(spec).__name__}.")
+        if dtype not in (torch.float32, torch.float64):
+            raise SpecError(f"dtype: expected torch.float32 or torch.float64; got {dtype}.")
+        self.spec = spec
+        self.kernel = Kernel(spec.tau_syn_ms, spec.tau_mem_ms, spec.threshold)
+        self.group_size, self.chunk_size = group_size, chunk_size
+        init = tuple(weight_init) if weight_init is not None else DEFAULT_INIT
+        if not init or any(len(p) != 2 for p in init):
+            raise SpecError(f"weight_init: expected a non-empty sequence of (mean, std) pairs; got {weight_init!r}.")
+        g = torch.Generator().manual_seed(int(seed))
+        kpeak = float(self.kernel.K(torch.tensor(self.kernel.peak_time_ms, dtype=torch.float64)))
+        sizes = spec.layer_sizes
+        weights = []
+        for l in range(spec.n_layers):
+            mean, std = init[min(l, len(init) - 1)]
+            unit = spec.threshold / (kpeak * sizes[l])
+            w = (torch.randn(sizes[l], sizes[l + 1], generator=g, dtype=torch.float64) * std + mean) * unit
+            signs = torch.tensor(spec.presyn_signs(l), dtype=torch.float64)
+            if spec.dale and l > 0:
+                w = w.abs() * signs[:, None] * torch.where(signs < 0, inh_scale, 1.0)[:, None]
+            weights.append(nn.Parameter(w.to(dtype=dtype, device=device)))
+        self.weights = nn.ParameterList(weights)
+        for l in range(spec.n_layers):
+            self.register_buffer(f"_sign{l}", torch.tensor(spec.presyn_signs(l), dtype=torch.int8, device=device),
+                                 persistent=False)
+
+    # ------------------------------------------------------------------ simulation
+    def sign(self, layer):
+        """Presynaptic sign constraint of weight matrix ``layer`` (+1 E, -1 I, 0 free), int8 (n_pre,)."""
+        return getattr(self, f"_sign{layer}")
+
+    def forward(self, input_times_ms):
+        """First-spike times of every layer.
+
+        Parameters
+        ----------
+        input_times_ms : torch.Tensor, shape (batch, n_inputs)
+            Input spike times in ms (+inf = no spike).
+
+        Returns
+        -------
+        list of torch.Tensor
+            One (batch, n_units) tensor per hidden layer and the output layer (output last).
+        """
+        W0 = self.weights[0]
+        t = torch.as_tensor(input_times_ms, dtype=W0.dtype, device=W0.device)
+        if t.dim() != 2 or t.shape[1] != self.spec.n_inputs:
+            raise ValueError(
+                f"input_times_ms: expected shape (batch, {self.spec.n_inputs}); got {tuple(t.shape)}."
+            )
+        out = []
+        for W in self.weights:
+            t = spike_times(t, W, tau_syn_ms=self.spec.tau_syn_ms, tau_mem_ms=self.spec.tau_mem_ms,
+                            threshold=self.spec.threshold, group_size=self.group_size, chunk_size=self.chunk_size)
+            out.append(t)
+        return out
+
+    @torch.no_grad()
+    def enforce_dale_(self):
+        """Clamp every constrained row to its sign (in place). Returns self."""
+        for l, W in enumerate(self.weights):
+            s = self.sign(l)
+            if bool((s != 0).any()):
+                exc = (s > 0)[:, None]
+                inh = (s < 0)[:, None]
+                W.copy_(torch.where(exc, W.clamp(min=0.0), torch.where(inh, W.clamp(max=0.0), W)))
+        return self
+
+    def dale_violations(self):
+        """Number of weights whose sign breaks Dale's law (0 when it holds)."""
+        n = 0
+        for l, W in enumerate(self.weights):
+            s = self.sign(l)[:, None]
+            n += int(((s > 0) & (W < 0)).sum() + ((s < 0) & (W > 0)).sum())
+        return n
+
+    @torch.no_grad()
+    def predict(self, input_times_ms):
+        """Predicted class per sample: the earliest output spike, -1 when no output fires."""
+        t_out = self(input_times_ms)[-1]
+        pred = torch.argmin(t_out, dim=1)
+        return torch.where(torch.isfinite(t_out).any(dim=1), pred, torch.full_like(pred, -1))
+
+    @torch.no_grad()
+    def record(self, input_times_ms, *, labels=None, trial_duration_ms=None, meta=None, batch_size=1000):
+        """Simulate and return a :class:`~synsem_ephys.record.SpikeRecord` (numpy; leaves torch here).
+
+        Input units are part of the record (layer 0). Predictions are the earliest output spike.
+        """
+        from ..record import SpikeRecord
+        from .. import __version__
+
+        t_in = torch.as_tensor(input_times_ms, dtype=self.weights[0].dtype, device=self.weights[0].device)
+        layers = [[] for _ in range(self.spec.n_layers + 1)]
+        for i in range(0, t_in.shape[0], batch_size):
+            x = t_in[i : i + batch_size]
+            layers[0].append(x.cpu().numpy())
+            for k, t in enumerate(self(x), start=1):
+                layers[k].append(t.cpu().numpy())
+        mats = [np.concatenate(m, axis=0) for m in layers]
+        out = mats[-1]
+        pred = np.where(np.isfinite(out).any(axis=1), np.argmin(out, axis=1), -1)
+        info = {"spec": self.spec.to_json(), "package_version": __version__, "source": "synsem_ephys.sim"}
+        info.update(meta or {})
+        return SpikeRecord.from_layer_times(mats, self.spec.populations(), labels=labels, predictions=pred,
+                                            trial_duration_ms=trial_duration_ms, meta=info)
+
+    # ------------------------------------------------------------------ membrane traces
+    @torch.no_grad()
+    def membrane_trace(self, input_times_ms, layer, units, times_ms):
+        """Membrane potential V(t) of chosen units of one layer on a time grid.
+
+        V(t) is the sum of kernels of the layer's input spikes before ``t`` (the neuron model has
+        no reset: it fires once, so V after its spike is what it would be without firing).
+
+        Parameters
+        ----------
+        input_times_ms : tensor (batch, n_inputs)
+            Network input.
+        layer : int
+            1 = first hidden layer, ..., ``spec.n_layers`` = output layer.
+        units : sequence of int
+            Unit indices inside the layer.
+        times_ms : array-like (n_times,)
+
+        Returns
+        -------
+        numpy.ndarray, shape (batch, len(units), n_times)
+        """
+        if not 1 <= int(layer) <= self.spec.n_layers:
+            raise ValueError(f"layer: expected 1..{self.spec.n_layers}; got {layer}.")
+        pre = torch.as_tensor(input_times_ms, dtype=self.weights[0].dtype)
+        if layer > 1:
+            pre = self(pre)[layer - 2]
+        W = self.weights[layer - 1][:, list(units)]
+        tg = torch.as_tensor(np.asarray(times_ms, dtype=float), dtype=W.dtype)
+        s = tg[None, None, :] - pre[:, :, None]  # (batch, n_pre, n_times)
+        k = self.kernel.K(torch.where(torch.isfinite(s), s, torch.zeros_like(s)))
+        return torch.einsum("bit,iu->but", k, W).cpu().numpy()
+
+    # ------------------------------------------------------------------ weights on disk
+    def state(self):
+        """Plain dict of the network: format tag, spec JSON and weights as CPU tensors."""
+        return {"format": _FORMAT, "spec": self.spec.to_json(),
+                "weights": [W.detach().cpu().clone() for W in self.weights]}
+
+    def save(self, path, extra=None):
+        """Write spec and weights to ``path`` atomically (torch.save of tensors and strings only).
+
+        ``extra``: a JSON-able dict stored beside them (training config, accuracy...).
+        """
+        obj = self.state()
+        obj["extra"] = json.dumps(extra or {})
+        path = os.fspath(path)
+        d = os.path.dirname(os.path.abspath(path))
+        os.makedirs(d, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".pt")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                torch.save(obj, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path, *, dtype=torch.float64, device=None, **kwargs):
+        """Load a network written by :meth:`save`. Returns the network; ``net.extra`` holds the extra dict."""
+        from ..errors import DataFormatError, DataMissingError
+
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise DataMissingError(f"path: expected an existing network file; got {path!r} (not found).")
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises several types for a corrupt file
+            raise DataFormatError(f"path: expected a synsem_ephys network file; {path!r} could not be read ({exc}).") from exc
+        if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
+            raise DataFormatError(f"path: expected a file with format {_FORMAT!r}; got {path!r} with another layout.")
+        spec = NetworkSpec.from_json(obj["spec"])
+        net = cls(spec, dtype=dtype, device=device, **kwargs)
+        if len(obj["weights"]) != spec.n_layers:
+            raise DataFormatError(f"path: expected {spec.n_layers} weight matrices; got {len(obj['weights'])}.")
+        with torch.no_grad():
+            for W, w in zip(net.weights, obj["weights"]):
+                if tuple(W.shape) != tuple(w.shape):
+                    raise DataFormatError(f"path: weight shape {tuple(w.shape)} does not match the spec's {tuple(W.shape)}.")
+                W.copy_(w.to(dtype=W.dtype))
+        net.extra = json.loads(obj.get("extra", "{}"))
+        return net
+
+    @torch.no_grad()
+    def calibrate_(self, input_times_ms, *, target=(0.5, 0.9), layers=None, max_iter=40):
+        """Scale each layer's weights so that a fraction of its units in ``target`` fires on the inputs.
+
+        Layers are calibrated in order (each sees the already-calibrated earlier layers). Returns the
+        list of fractions reached. Used by benchmarks and as an initialisation aid.
+        """
+        lo_t, hi_t = target
+        t = torch.as_tensor(input_times_ms, dtype=self.weights[0].dtype)
+        fractions = []
+        for l, W in enumerate(self.weights):
+            if layers is not None and l not in layers:
+                t = self._layer(t, W)
+                continue
+            base = W.detach().clone()
+            lo, hi = 0.0, None
+            scale = 1.0
+            for _ in range(max_iter):
+                W.copy_(base * scale)
+                frac = float(torch.isfinite(self._layer(t, W)).float().mean())
+                if frac < lo_t:
+                    lo = scale
+                    scale = scale * 2.0 if hi is None else 0.5 * (scale + hi)
+                elif frac > hi_t:
+                    hi = scale
+                    scale = 0.5 * (lo + scale)
+                else:
+                    break
+            fractions.append(frac)
+            t = self._layer(t, W)
+        return fractions
+
+    def _layer(self, t, W):
+        return spike_times(t, W, tau_syn_ms=self.spec.tau_syn_ms, tau_mem_ms=self.spec.tau_mem_ms,
+                           threshold=self.spec.threshold, group_size=self.group_size, chunk_size=self.chunk_size)

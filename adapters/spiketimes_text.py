@@ -9,7 +9,8 @@ The time unit: the numbers of the locust files are **sample indices at 15 kHz**,
 up to 1.35e7 = 898 s at 15 kHz, i.e. 30 trials x 30 s; read as seconds they would span 156 days, and
 every unit's spikes would wrap into ~28.8 s of each 30 s period only as samples). They are printed with
 7 significant digits, so beyond 1e6 samples their resolution is one sample (67 us). ``time_unit="auto"``
-picks samples when the numbers are too large to be seconds or milliseconds for the stated period.
+picks the unit under which every 30 s period ends with a spike-free acquisition gap (samples: all
+spikes within the first 28.8 s; as milliseconds the spikes would fill every period to its end).
 
 The number of trials of a stimulus is one more than the last trial holding a spike of any unit
 (a trailing trial in which no unit fired cannot be seen in this format; pass ``n_trials`` to override).
@@ -91,10 +92,9 @@ def load_spiketimes_text(directory, *, time_unit="auto", sampling_rate_hz=15000.
         raise input_error("directory", "one file per (stimulus, unit)", f"missing {missing[:5]} in {directory}",
                           cls=DataFormatError)
     raw = {(s, u): _read_times(found[(s, u)][0]) for s in stimuli for u in units}
-    biggest = max((v[-1] for v in raw.values() if v.size), default=0.0)
     unit_name = time_unit
     if time_unit == "auto":
-        unit_name = _guess_unit(biggest, trial_period_s, max_trials)
+        unit_name = _guess_unit(raw, trial_period_s, sampling_rate_hz, max_trials)
     if unit_name == "samples":
         scale_ms = 1000.0 / float(sampling_rate_hz)
     elif unit_name in _SCALE_MS:
@@ -141,17 +141,30 @@ def load_spiketimes_text(directory, *, time_unit="auto", sampling_rate_hz=15000.
     return SpikeRecord(times, np.concatenate(uidx), np.concatenate(ridx), utab, ttab, period_ms, meta)
 
 
-def _guess_unit(biggest, trial_period_s, max_trials):
-    """'s' if the largest number fits ``max_trials`` periods in seconds, 'ms' if in ms, else 'samples'."""
-    if biggest < trial_period_s * max_trials:
+def _guess_unit(raw, trial_period_s, sampling_rate_hz, max_trials):
+    """The unit under which the trials show their acquisition gap.
+
+    Recordings at fixed trial offsets stop acquiring before the next trial starts, so under the right
+    unit no spike falls in the last part of any period. Among "s", "ms" and "samples" (giving at most
+    ``max_trials`` periods) keep those whose latest within-period time is < 99 % of the period and
+    choose the one with the clearest gap.
+    """
+    values = np.concatenate([v for v in raw.values() if v.size]) if raw else np.zeros(0)
+    if not values.size:
         return "s"
-    if biggest < trial_period_s * 1000.0 * max_trials and not _integral(biggest):
-        return "ms"
-    return "samples"
-
-
-def _integral(x):
-    return float(x) == float(np.round(x))
+    period_ms = trial_period_s * 1000.0
+    best = None
+    for unit, scale in (("s", 1000.0), ("ms", 1.0), ("samples", 1000.0 / sampling_rate_hz)):
+        ms = values * scale
+        if ms.max() / period_ms > max_trials:
+            continue
+        phase = float(np.max(np.mod(ms, period_ms))) / period_ms
+        if phase < 0.99 and (best is None or phase < best[1]):
+            best = (unit, phase)
+    if best is None:
+        raise input_error("time_unit", "a unit ('s', 'ms', 'samples') under which trials show an acquisition gap",
+                          "none for these files", "Pass time_unit explicitly.", cls=DataFormatError)
+    return best[0]
 
 
 def load_locust(directory, **kwargs):

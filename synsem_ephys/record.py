@@ -308,7 +308,15 @@ class SpikeRecord:
 
     def order_by_unit(self):
         """Permutation sorting spikes by (unit, trial, time): the order of a Neo Block."""
-        return np.lexsort((self.times_ms, self.trial_index, self.unit_index))
+        u = self.unit_index
+        # stable radix sort on the unit (16-bit keys), then check (trial, time) order within units
+        order = np.argsort(u.astype(np.int16) if self.n_units < 2**15 else u, kind="stable")
+        us, r, t = u[order], self.trial_index[order], self.times_ms[order]
+        same = us[1:] == us[:-1]
+        later = (r[1:] > r[:-1]) | ((r[1:] == r[:-1]) & (t[1:] >= t[:-1]))
+        if np.all(later | ~same):
+            return order
+        return np.lexsort((self.times_ms, self.trial_index, u))
 
     def select(self, *, units=None, trials=None):
         """A new record with only the given unit rows and/or trial rows (renumbered in the given order)."""
@@ -346,7 +354,8 @@ class SpikeRecord:
             First-spike times in ms, ``+inf`` = no spike; one array per layer, input layer first.
         populations : list
             ``NetworkSpec.populations()``: objects with ``name, layer, cell_type, start, stop``;
-            the populations of layer ``k`` must tile ``range(layer_times[k].shape[1])``.
+            the populations of layer ``k`` must tile ``range(layer_times[k].shape[1])``. A layer may be
+            left out as an ``(n_trials, 0)`` array without populations (e.g. to drop the inputs).
         labels, predictions : array of int, optional
             Per-trial class label and prediction (-1 = absent; default all -1).
         trial_duration_ms : float, optional
@@ -376,6 +385,8 @@ class SpikeRecord:
         for k, m in enumerate(mats):
             pops = sorted((p for p in populations if p.layer == k), key=lambda p: p.start)
             cover = [i for p in pops for i in (p.start, p.stop)]
+            if not pops and m.shape[1] == 0:  # an empty layer (e.g. inputs left out) needs no population
+                continue
             if not pops or cover[0] != 0 or cover[-1] != m.shape[1] or any(
                     cover[2 * i + 1] != cover[2 * i + 2] for i in range(len(pops) - 1)):
                 raise input_error("populations", f"populations of layer {k} tiling [0, {m.shape[1]})",

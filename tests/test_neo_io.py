@@ -182,3 +182,19 @@ def test_from_block_rejects_inconsistent_blocks():
         from_block(neo.Block())
     with pytest.raises(ValueError, match="block: expected a neo.Block"):
         from_block("block.nix")
+
+
+def test_fast_nix_writer_matches_plain_neo_writer(tmp_path, block):
+    from neo.io import NixIO
+
+    with NixIO(str(tmp_path / "plain.nix"), mode="ow") as io:
+        io.write_block(block)
+    ours = read_nix(write_nix(block, tmp_path / "ours.nix"))
+    plain = read_nix(tmp_path / "plain.nix")
+    for a, b in zip(plain.segments[0].spiketrains, ours.segments[0].spiketrains):
+        np.testing.assert_array_equal(a.magnitude, b.magnitude)
+        np.testing.assert_array_equal(a.array_annotations["trial"], b.array_annotations["trial"])
+        assert a.array_annotations["trial"].dtype == b.array_annotations["trial"].dtype
+    ea, eb = plain.segments[0].epochs[0], ours.segments[0].epochs[0]
+    for k in ea.array_annotations:
+        np.testing.assert_array_equal(ea.array_annotations[k], eb.array_annotations[k])

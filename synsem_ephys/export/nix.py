@@ -1,6 +1,16 @@
 """NIX files (nixio, through ``neo.io.NixIO``): every annotation and array annotation is kept.
 
 Writes are atomic: the file is written next to its destination and moved into place with ``os.replace``.
+
+Speed: ``neo.io.NixIO`` writes a numpy array annotation value by value through Python lists (~8 us a
+spike for the per-spike ``trial`` annotation: 2 min for 16 M spikes) and looks every new property up
+again by name; nixio spends ~2 ms of Python per property. :class:`_FastNixIO` writes 1-D numeric
+arrays, numbers and non-empty strings (90 % of a Block's properties) with a few h5py calls in
+nixio's own layout (:func:`_write_h5_property`); other values go through neo unchanged. The file
+holds the same properties, with the same types, units and attributes, and plain ``neo.io.NixIO``
+reads it (tested). The ``nix_name`` annotation is not written as a property: neo sets it from the
+object's name on reading. nixio's re-stamping of ``updated_at`` after every change is turned off
+(objects keep their ``created_at``).
 """
 
 import numpy as np
@@ -12,6 +22,76 @@ from ._fileutil import atomic_path, existing_file
 __all__ = ["write_nix", "read_nix", "read_nix_record"]
 
 
+def _fast_nixio_class():
+    from neo.io import NixIO
+
+    class _FastNixIO(NixIO):
+        def __init__(self, filename, mode="rw"):
+            super().__init__(filename, mode)
+            # created_at is still stamped on every object; skipping the re-stamping of updated_at on
+            # each change saves several HDF5 attribute writes per annotation
+            self.nix_file.auto_update_timestamps = False
+
+        def _write_property(self, section, name, v):
+            import nixio
+            import quantities as pq
+
+            if name == "nix_name":  # neo restores it from the NIX object's own name when reading
+                return None
+            if isinstance(v, pq.Quantity) and v.ndim == 0 and v.dtype.kind == "f":
+                prop = self._write_property(section, name, float(v.magnitude))
+                prop.unit = str(v.dimensionality)
+                return prop
+            if type(v) is np.ndarray and v.ndim == 1 and v.size > 1 and v.dtype.kind in "if" and v.dtype.itemsize == 8:
+                values, dtype, shape = np.ascontiguousarray(v), v.dtype, v.shape
+            elif isinstance(v, np.generic) and v.dtype.kind in "biuf":
+                values = [v.item()]
+                dtype, shape = nixio.DataType.get_dtype(values[0]), (1,)
+            elif type(v) in (int, float, bool) or (type(v) is str and v):
+                values, dtype, shape = [v], nixio.DataType.get_dtype(v), (1,)
+            else:
+                return super()._write_property(section, name, v)
+            return _write_h5_property(section, name, values, dtype)
+
+    return _FastNixIO
+
+
+class _H5Property:
+    """What neo needs of a freshly written property: setting ``type``, ``unit`` and ``definition``."""
+
+    def __init__(self, dataset):
+        object.__setattr__(self, "_ds", dataset)
+
+    def __setattr__(self, key, value):
+        if key not in ("type", "unit", "definition"):
+            raise AttributeError(key)
+        if value is None:
+            if key in self._ds.attrs:
+                del self._ds.attrs[key]
+        else:
+            self._ds.attrs[key] = value
+
+
+def _write_h5_property(section, name, values, dtype):
+    """Write a NIX property as nixio lays it out (a resizable chunked dataset under the section's
+    ``properties`` group with attributes name, entity_id, created_at, updated_at) in a few h5py calls."""
+    from nixio import util as nixutil
+    from nixio.property import Property
+
+    group = section._h5group.open_group("properties", True).group
+    if name in group:
+        raise input_error("annotations", "unique annotation names per object", f"{name!r} twice")
+    h5dtype = Property._make_h5_dtype(dtype)
+    data = np.array(values, dtype=object) if h5dtype is nixutil.vlen_str_dtype else np.asarray(values, dtype=h5dtype)
+    ds = group.create_dataset(name, data=data, dtype=h5dtype, chunks=True, maxshape=(None,))
+    now = nixutil.time_to_str(nixutil.now_int())
+    ds.attrs["name"] = name
+    ds.attrs["entity_id"] = nixutil.create_id()
+    ds.attrs["created_at"] = now
+    ds.attrs["updated_at"] = now
+    return _H5Property(ds)
+
+
 def write_nix(record_or_block, path, **block_kwargs):
     """Write a SpikeRecord (converted with ``to_block(record, **block_kwargs)``) or a neo.Block to ``path``.
 
@@ -21,7 +101,6 @@ def write_nix(record_or_block, path, **block_kwargs):
         The path written.
     """
     import neo
-    from neo.io import NixIO
 
     from .block import to_block
 
@@ -32,7 +111,7 @@ def write_nix(record_or_block, path, **block_kwargs):
     else:
         raise input_error("record_or_block", "a SpikeRecord or a neo.Block", type(record_or_block).__name__)
     with atomic_path(path, ".nix") as tmp:
-        io = NixIO(tmp, mode="ow")
+        io = _fast_nixio_class()(tmp, mode="ow")
         try:
             io.write_block(block)
         finally:

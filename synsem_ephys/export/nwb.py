@@ -32,6 +32,9 @@ _COL = {"name": "unit_name"}  # "name" is an attribute of the pynwb Units table
 def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier=None, session_start_time=None):
     """Write a SpikeRecord to an NWB file at ``path`` (atomic). Returns the path."""
     import pynwb
+    from hdmf.common import VectorData, VectorIndex
+    from pynwb.epoch import TimeIntervals
+    from pynwb.misc import Units
 
     if not isinstance(record, SpikeRecord):
         raise input_error("record", "a synsem_ephys.record.SpikeRecord", type(record).__name__)
@@ -45,27 +48,29 @@ def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier
     notes = dict(synsem_layout=LAYOUT, trial_duration_ms=dur, gap_ms=gap, label_names=list(record.trials.label_names),
                  trial_columns=list(record.trials.columns), unit_columns=list(record.units.columns),
                  meta=json.loads(_json_meta(meta)))
-    nwb = pynwb.NWBFile(session_description=session_description or str(meta.get("description", "synsem_ephys recording")),
-                        identifier=identifier or str(uuid.uuid4()), session_start_time=start, notes=json.dumps(notes))
     units, trials = record.units, record.trials
-    for col in _OURS + tuple(units.columns):
-        nwb.add_unit_column(_COL.get(col, col), f"synsem_ephys unit {col}")
     offsets = trial_offsets_ms(record.n_trials, dur, gap)
-    order = record.order_by_unit()
-    bounds = np.searchsorted(record.unit_index[order], np.arange(record.n_units + 1))
-    abs_s = (offsets[record.trial_index[order]] + record.times_ms[order]) / 1000.0
-    for u in range(record.n_units):
-        row = {_COL.get(c, c): getattr(units, c)[u].item() for c in _OURS}
-        row.update({c: v[u].item() for c, v in units.columns.items()})
-        nwb.add_unit(spike_times=abs_s[bounds[u]:bounds[u + 1]], **row)
     durations = np.asarray(trials.columns.get("duration_ms", np.full(record.n_trials, dur)), float)
-    tcols = {"label": trials.label, "label_name": _label_strings(trials), "prediction": trials.prediction,
+    tcols = {"start_time": offsets / 1000.0, "stop_time": (offsets + durations) / 1000.0, "label": trials.label,
+             "label_name": _label_strings(trials), "prediction": trials.prediction,
              "decision_time_ms": trials.decision_time_ms, **trials.columns}
-    for col in tcols:
-        nwb.add_trial_column(col, f"synsem_ephys trial {col}")
-    for r in range(record.n_trials):
-        nwb.add_trial(start_time=offsets[r] / 1000.0, stop_time=(offsets[r] + durations[r]) / 1000.0,
-                      **{c: v[r].item() for c, v in tcols.items()})
+    table = TimeIntervals(name="trials", description="synsem_ephys trials, end to end", id=np.arange(record.n_trials),
+                          columns=[VectorData(name=c, description=f"synsem_ephys trial {c}",
+                                              data=v.tolist() if v.dtype.kind == "U" else np.asarray(v))
+                                   for c, v in tcols.items()])
+    order = record.order_by_unit()
+    ends = np.searchsorted(record.unit_index[order], np.arange(1, record.n_units + 1))
+    spike_times = VectorData(name="spike_times", description="spike times (s), trials end to end",
+                             data=(offsets[record.trial_index[order]] + record.times_ms[order]) / 1000.0)
+    ucols = [spike_times, VectorIndex(name="spike_times_index", data=ends, target=spike_times)]
+    for c in _OURS + tuple(units.columns):
+        v = getattr(units, c) if c in _OURS else units.columns[c]
+        ucols.append(VectorData(name=_COL.get(c, c), description=f"synsem_ephys unit {c}",
+                                data=v.tolist() if v.dtype.kind == "U" else np.asarray(v)))
+    utable = Units(name="units", id=np.arange(record.n_units), columns=ucols, description="synsem_ephys units")
+    nwb = pynwb.NWBFile(session_description=session_description or str(meta.get("description", "synsem_ephys recording")),
+                        identifier=identifier or str(uuid.uuid4()), session_start_time=start, notes=json.dumps(notes),
+                        trials=table, units=utable)
     for key, ev in record.events.items():
         nwb.add_acquisition(pynwb.TimeSeries(name=key, data=np.ones(len(ev.times_ms)), unit="a.u.",
                                              timestamps=(offsets[ev.trial_index] + ev.times_ms) / 1000.0,

@@ -85,6 +85,7 @@ def main(argv=None):
         tracemalloc.stop()
     if not args.out:
         os.remove(path)
+    del block
 
     layer1 = np.flatnonzero(rec.units.layer == 1)
     t0 = time.perf_counter()

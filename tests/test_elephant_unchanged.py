@@ -20,8 +20,15 @@ from synsem_ephys.neo_io import from_block, to_block, trial_view
 
 
 def _record(name):
-    if name == "sim":
+    if name == "sim":  # shaped like the simulator's output, built with numpy
         return sim_record(n_trials=12, seed=3)[0]
+    if name == "simulator":  # the bundled exact simulator itself (torch is fine in a test)
+        from synsem_ephys.sim.network import Network
+        from synsem_ephys.spec import NetworkSpec
+
+        net = Network(NetworkSpec(n_inputs=12, hidden=((6, 2), (6, 2)), n_outputs=3), seed=2, weight_init=((3.0, 1.0),))
+        x = np.random.default_rng(0).random((12, 12)) * 10.0
+        return net.record(x, labels=np.arange(12) % 3, meta={"seed": 2})
     d = ephys_dir()
     if name == "locust":
         return load_locust(d / "locust20010214", stimuli=["Citral", "Spontaneous_1"])
@@ -35,7 +42,7 @@ def _record(name):
 _blocks = {}
 
 
-@pytest.fixture(params=["sim", "locust", "kramer", "dandi"])
+@pytest.fixture(params=["sim", "simulator", "locust", "kramer", "dandi"])
 def block(request):
     if request.param not in _blocks:
         _blocks[request.param] = to_block(_record(request.param))

@@ -6,6 +6,8 @@ import neo
 import numpy as np
 import pytest
 import quantities as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from neo.test.tools import assert_neo_object_is_compliant
 
 from ephys_helpers import assert_records_equal, block_atol, sim_record
@@ -198,3 +200,16 @@ def test_fast_nix_writer_matches_plain_neo_writer(tmp_path, block):
     ea, eb = plain.segments[0].epochs[0], ours.segments[0].epochs[0]
     for k in ea.array_annotations:
         np.testing.assert_array_equal(ea.array_annotations[k], eb.array_annotations[k])
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 5), st.integers(1, 4), st.floats(0.5, 1e4))
+def test_block_roundtrip_property(seed, n_units, n_trials, dur):
+    """Any record survives to_block/from_block: units, trials exact; times to the stated ulp bound."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 30))
+    rec = SpikeRecord(rng.random(n) * dur * 0.999, rng.integers(0, n_units, n), rng.integers(0, n_trials, n),
+                      UnitTable.simple(n_units), TrialTable(rng.integers(-1, 3, n_trials)), dur)
+    block = to_block(rec)
+    assert_neo_object_is_compliant(block)
+    assert_records_equal(rec, from_block(block), atol=block_atol(rec))

@@ -21,7 +21,8 @@ Differences from ``elephant.spike_train_correlation.spike_time_tiling_coefficien
   Here the test is exactly :math:`|t_A - t_B| \le \Delta t`; on short trains the two agree.
 - Elephant computes one pair per call (~1 ms); here all pairs come from one sweep over the spikes
   sorted by time: for offsets ``k = 1, 2, ...`` compare spike ``i`` with spike ``i + k`` until no pair is
-  within :math:`\Delta t`, counting each (spike, other unit) once via the nearest spike of the other unit.
+  within :math:`\Delta t` (each spike drops out at its first partner beyond the window), counting each
+  (spike, other unit) once via the nearest spike of the other unit.
 - With trials (:func:`sttc_matrix_trials`) every trial is its own window: coincidences never cross
   trial boundaries, and :math:`T_A` is the tiled fraction of the summed trial time.
 """
@@ -189,13 +190,15 @@ def _coincidences(times, units, seg, n_units, dt):
     next_same[by_unit[:-1][link]] = by_unit[1:][link]
     t_next = np.append(t, np.inf)[next_same]
     s_next = np.append(s, -1)[next_same]
+    active = np.arange(n - 1)  # spikes i whose partner i + k may still be within dt
     for k in range(1, n):
-        i = np.arange(n - k)
-        j = i + k
-        near = (s[j] == s[i]) & (t[j] - t[i] <= dt)
-        if not near.any():
+        active = active[active + k < n]
+        j = active + k
+        near = (s[j] == s[active]) & (t[j] - t[active] <= dt)
+        active = active[near]  # once i + k is too far, so is every later partner of i
+        if not active.size:
             break
-        i, j = i[near], j[near]
+        i, j = active, j[near]
         other = u[i] != u[j]
         i, j = i[other], j[other]
         # spike i is covered by unit u[j]: count at the first u[j] spike after i

@@ -93,8 +93,9 @@ def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=No
                event_names=list(record.events))
     if "seed" in meta and meta["seed"] is not None:
         ann["seed"] = int(meta["seed"])
-    if "spec_json" in meta:
-        ann["spec_json"] = str(meta["spec_json"])
+    spec_json = meta.get("spec_json", meta.get("spec"))  # the simulator writes "spec"
+    if isinstance(spec_json, str):
+        ann["spec_json"] = spec_json
     block = neo.Block(name=name or str(meta.get("name", "synsem_ephys recording")),
                       description=description or str(meta.get("description", "")),
                       file_origin=file_origin or meta.get("file_origin"), rec_datetime=rec_datetime, **ann)

@@ -13,6 +13,7 @@ Usage: ``python bench/bench_neo.py [--trials N] [--elephant-trials N] [--pairs N
 """
 
 import argparse
+import gc
 import os
 import resource
 import sys
@@ -86,6 +87,7 @@ def main(argv=None):
     if not args.out:
         os.remove(path)
     del block
+    gc.collect()  # neo objects reference each other (groups, segments): free them before the STTC part
 
     layer1 = np.flatnonzero(rec.units.layer == 1)
     t0 = time.perf_counter()

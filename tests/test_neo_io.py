@@ -213,3 +213,13 @@ def test_block_roundtrip_property(seed, n_units, n_trials, dur):
     block = to_block(rec)
     assert_neo_object_is_compliant(block)
     assert_records_equal(rec, from_block(block), atol=block_atol(rec))
+
+
+def test_silent_record_roundtrips(tmp_path):
+    rec = SpikeRecord([], [], [], UnitTable.simple(3), TrialTable([0, 1]), 5.0, {"source": "silent"})
+    block = to_block(rec)
+    assert_neo_object_is_compliant(block)
+    assert all(len(st) == 0 for st in block.segments[0].spiketrains)
+    assert_records_equal(rec, from_block(block))
+    assert_records_equal(rec, read_nix_record(write_nix(rec, tmp_path / "s.nix")))
+    assert_records_equal(rec, read_nwb(write_nwb(rec, tmp_path / "s.nwb")))

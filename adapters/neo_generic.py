@@ -11,13 +11,17 @@ A Block in the synsem_ephys layout (one Segment, Epoch "trials") is read exactly
   is the column ``duration_ms``; a spike exactly at ``t_stop`` (allowed by Neo) stays in its trial,
   whose duration is then widened by one ulp;
 - Segment annotations holding a scalar in every Segment become trial columns, the Segment name
-  becomes the column ``segment_name``; Events become record events (by name).
+  becomes the column ``segment_name``; Events become record events (by name);
+- unit annotations are taken from the first Segment's trains in PyNN's style (``source_population``,
+  ``source_index``, ``channel_id``, ``layer``, ``cell_type``); a ``cell_type`` outside
+  :data:`~synsem_ephys.record.CELL_TYPES` becomes "unknown", the original kept as the unit column
+  ``source_cell_type``; other annotations are not carried over.
 """
 
 import numpy as np
 
 from synsem_ephys.errors import DataFormatError, input_error
-from synsem_ephys.record import EventTimes, SpikeRecord, TrialTable, UnitTable
+from synsem_ephys.record import CELL_TYPES, EventTimes, SpikeRecord, TrialTable, UnitTable
 from synsem_ephys.units import to_float_ms
 
 from ._common import require_path
@@ -154,10 +158,11 @@ def _units(unit_names, first):
     n = len(unit_names)
     ann = [first[nm].annotations if nm in first else {} for nm in unit_names]
     pop = [str(a.get("source_population", "unit")) for a in ann]
-    ctype = [str(a.get("cell_type", "unknown")) for a in ann]
-    ctype = [c if c in ("E", "I", "input", "output", "hidden") else "unknown" for c in ctype]
+    source_ctype = [str(a.get("cell_type", "unknown")) for a in ann]
+    ctype = [c if c in CELL_TYPES else "unknown" for c in source_ctype]
+    columns = {"source_cell_type": np.array(source_ctype)} if ctype != source_ctype else {}
     chan = [a.get("channel_id", i) for i, a in enumerate(ann)]
     chan = [int(c) if isinstance(c, (int, np.integer)) else i for i, c in enumerate(chan)]
     return UnitTable(name=unit_names, population=pop, layer=[int(a.get("layer", -1)) for a in ann], cell_type=ctype,
                      index_in_population=[int(a.get("source_index", i)) for i, a in enumerate(ann)],
-                     channel_id=chan, columns={})
+                     channel_id=chan, columns=columns)

@@ -159,7 +159,11 @@ def test_kramer_stn():
 
 
 def test_generic_neo_rules():
-    rec = record_from_neo_block(_multi_segment_block(), label_annotation="odour")
+    blk = _multi_segment_block()
+    blk.segments[0].spiketrains[0].annotate(cell_type="pyramidal", source_population="CA1")
+    rec = record_from_neo_block(blk, label_annotation="odour")
+    assert rec.units.cell_type.tolist() == ["unknown"] * 4 and rec.units.population[0] == "CA1"
+    assert rec.units.columns["source_cell_type"].tolist() == ["pyramidal", "unknown", "unknown", "unknown"]
     assert rec.units.name.tolist() == ["cell0", "cell1", "cell2", "silent"]
     assert rec.trial_duration_ms == 2000.0
     np.testing.assert_array_equal(rec.trials.columns["duration_ms"], [2000.0, 2000.0, 2000.0, 1500.0])

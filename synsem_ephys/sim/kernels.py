@@ -155,39 +155,47 @@ class Kernel:
         return torch.where(inside, torch.maximum(vmax, vp), vmax)
 
     def interval_ends(self, lo, hi):
-        """Neuron-independent quantities of intervals [lo, hi] (ms after the reference, hi may be inf).
+        """Neuron-independent quantities of intervals [lo, hi] (ms after the reference).
 
+        ``lo`` or ``hi`` may be +inf (an interval with ``lo = inf`` never reaches threshold).
         Precomputed once per input so that :meth:`reaches` needs no exponential per neuron.
+        Returns a tuple of tensors of the shape of ``lo``.
         """
-        fin = torch.isfinite(hi)
-        yl = lo / self.tau_ms
-        yh = torch.where(fin, hi, torch.zeros_like(hi)) / self.tau_ms
-        eh = torch.where(fin, torch.exp(-yh), torch.zeros_like(yh))
+        fin_h = torch.isfinite(hi)
+        yh = torch.where(fin_h, hi, torch.zeros_like(hi)) / self.tau_ms
+        eh = torch.where(fin_h, torch.exp(-yh), torch.zeros_like(yh))
         if self.ratio == 1.0:
-            return yl, torch.where(fin, yh, torch.full_like(yh, math.inf)), eh, yh * eh
-        return torch.exp(-yl), eh, eh * eh
+            yh = torch.where(fin_h, yh, torch.full_like(yh, math.inf))
+            return lo / self.tau_ms, yh, eh, torch.where(fin_h, yh * eh, torch.zeros_like(eh))
+        return torch.exp(-lo / self.tau_ms), eh, eh * eh
 
-    def reaches(self, P1, P2, ends):
+    def reaches(self, P1, P2, ends, threshold=None):
         """Whether max of V over each interval reaches threshold, from :meth:`interval_ends`.
 
         Tests V at the right end and the analytic peak when it lies inside; V at the left end equals
         V at the previous interval's right end (V is continuous), so the first interval that reaches
-        threshold is the one holding the first crossing.
+        threshold is the one holding the first crossing. ``threshold`` (float or tensor) defaults
+        to the neuron's.
         """
-        th = self.threshold
+        th = self.threshold if threshold is None else threshold
         if self.ratio == 1.0:
             yl, yh, eh, yheh = ends
-            v_hi = yheh * P1 - eh * P2
-            pos = P1 > 0
-            s = P1 + P2  # peak at y_p = s / P1, inside iff yl*P1 <= s <= yh*P1
-            inside = pos & (s >= yl * P1) & (s <= yh * P1)
-            vp = P1 * torch.exp(-s / torch.where(pos, P1, torch.ones_like(P1)))
-            return (v_hi >= th) | (inside & (vp >= th))
+            hit = (yheh * P1).sub_(eh * P2) >= th
+            # peak at y_p = (P1 + P2) / P1 (P1 > 0), inside iff yl * P1 <= P1 + P2 <= yh * P1
+            s = P1 + P2
+            inside = (P1 > 0) & (s >= yl * P1) & (s <= yh * P1)
+            vp = P1 * torch.exp(-s / torch.where(P1 > 0, P1, torch.ones_like(P1)))
+            return hit | (inside & (vp >= th))
         ul, uh, uh2 = ends
-        v_hi = uh * P1 - uh2 * P2
-        P2x2 = 2.0 * P2
-        inside = (P1 > 0) & (P2 > 0) & (P1 >= P2x2 * uh) & (P1 <= P2x2 * ul)
-        return (v_hi >= th) | (inside & (P1 * P1 >= 2.0 * th * P2x2))
+        hit = (uh * P1).sub_(uh2 * P2) >= th
+        # peak at u_p = P1 / (2 P2), inside iff uh <= u_p <= ul; P1 > 0 and P1 <= 2 P2 ul imply P2 > 0
+        P2x2 = P2 * 2.0
+        inside = (P1 > 0) & (P1 >= P2x2 * uh) & (P1 <= P2x2 * ul)
+        return hit | (inside & (P1 * P1 >= P2x2.mul_(2.0 * th)))
+
+    def value_at_ref(self, P1, P2):
+        """V at the reference time itself."""
+        return -P2 if self.ratio == 1.0 else P1 - P2
 
     def solve(self, P1, P2, lo, hi):
         """First time (ms after the reference) in [lo, hi] where V reaches threshold.

@@ -40,7 +40,8 @@ __all__ = ["spike_times", "layer_forward", "DEFAULT_GROUP_SIZE", "DEFAULT_CHUNK_
 
 DEFAULT_GROUP_SIZE = 64
 DEFAULT_CHUNK_SIZE = 256
-_REFINE_BUDGET = 1 << 22  # elements of a (pairs x L) refinement buffer
+_REFINE_BUDGET = 1 << 17  # elements of a (pairs x L) refinement buffer
+_DENSE_FRACTION = 0.25  # candidate density above which a group is scanned for whole samples
 _SPAN_LIMIT = {torch.float64: 600.0, torch.float32: 80.0}
 
 
@@ -77,11 +78,15 @@ class _Groups:
                 f"{widest:.1f}. Pass a smaller group_size, use float64, or split the input."
             )
         self.hi = torch.cat([self.rel_inf[:, :, 1:], span[..., None]], dim=2)
-        self.ends = kern.interval_ends(self.rel, self.hi)
+        self.ends = kern.interval_ends(self.rel_inf, self.hi)
         f1, f2 = kern.features(self.rel)
         zero = torch.zeros_like(f1)
         self.f1 = torch.where(self.fin, f1, zero)
         self.f2 = torch.where(self.fin, f2, zero)
+
+    def table(self):
+        """(B, M, 2 + len(ends), L): f1, f2 and the interval-end quantities, for one gather per pair."""
+        return torch.stack([self.f1, self.f2, *self.ends], dim=2)
 
     def scatter(self, *vals):
         """Dense (len(vals), B*M, n_in) matrix with each input's value in its group's row."""
@@ -90,6 +95,55 @@ class _Groups:
         for k, v in enumerate(vals):
             out[k].scatter_(2, idx, v)
         return out[..., : self.n_in].reshape(len(vals), self.B * self.M, self.n_in)
+
+
+def _resolve(grp, g, b, n, lk, P1k, P2k, kern, out):
+    """Solve the crossing interval ``lk`` of group ``g`` for pairs (b, n) and store the results."""
+    t_out, vdot, gstar, lstar, unresolved = out
+    y = kern.solve(P1k, P2k, grp.rel[b, g, lk], grp.hi[b, g, lk])
+    t_out[b, n] = grp.e0[b, g] + y
+    vdot[b, n] = kern.vdot(P1k, P2k, y)
+    gstar[b, n] = g
+    lstar[b, n] = lk
+    unresolved[b, n] = False
+
+
+def _refine_dense(grp, g, bs, act, Wp, S1, S2, kern, out):
+    """Scan group ``g`` for all neurons of the samples ``bs`` at once (rows of W, broadcasting)."""
+    L, n_out = grp.L, Wp.shape[1]
+    step = max(1, _REFINE_BUDGET // (L * n_out))
+    for s0 in range(0, bs.numel(), step):
+        b = bs[s0 : s0 + step]
+        w = Wp[grp.order[b, g]]  # (nb, L, n_out)
+        P1 = torch.cumsum(w * grp.f1[b, g][..., None], dim=1).add_(S1[b, g][:, None, :])
+        P2 = torch.cumsum(w.mul_(grp.f2[b, g][..., None]), dim=1).add_(S2[b, g][:, None, :])
+        hit = kern.reaches(P1, P2, tuple(e[b, g][..., None] for e in grp.ends))
+        hit &= act[b][:, None, :]
+        found = hit.any(dim=1)
+        kb, kn = torch.nonzero(found, as_tuple=True)
+        if kb.numel() == 0:
+            continue
+        lk = torch.argmax(hit.to(torch.int8), dim=1)[kb, kn]
+        _resolve(grp, g, b[kb], kn, lk, P1[kb, lk, kn], P2[kb, lk, kn], kern, out)
+
+
+def _refine_pairs(grp, g, act, WT, tab, S1, S2, kern, out):
+    """Scan group ``g`` pair by pair (gathered weights), for sparse candidate sets."""
+    bi, ni = torch.nonzero(act, as_tuple=True)
+    step = max(1, _REFINE_BUDGET // grp.L)
+    for s0 in range(0, bi.numel(), step):
+        b, n = bi[s0 : s0 + step], ni[s0 : s0 + step]
+        w = WT[n[:, None], grp.order[b, g]]
+        rows = tab[b, g]
+        P1 = torch.cumsum(w * rows[:, 0], dim=1).add_(S1[b, g, n][:, None])
+        P2 = torch.cumsum(w.mul_(rows[:, 1]), dim=1).add_(S2[b, g, n][:, None])
+        hit = kern.reaches(P1, P2, rows[:, 2:].unbind(1))
+        found = hit.any(dim=1)
+        if not bool(found.any()):
+            continue
+        k = torch.nonzero(found, as_tuple=True)[0]
+        lk = torch.argmax(hit[k].to(torch.int8), dim=1)
+        _resolve(grp, g, b[k], n[k], lk, P1[k, lk], P2[k, lk], kern, out)
 
 
 def _forward_chunk(t, W, Wp, Wpos, kern, L):
@@ -113,38 +167,30 @@ def _forward_chunk(t, W, Wp, Wpos, kern, L):
             q1, q2 = kern.shift(p1 + G[0, :, g], p2 + G[1, :, g], torch.where(ok, d, torch.zeros_like(d)))
             p1 = torch.where(ok, q1, torch.zeros_like(q1))
             p2 = torch.where(ok, q2, torch.zeros_like(q2))
-    # 3. candidate groups from the upper bound
-    span = grp.span[..., None].expand(B, M, n_out)
-    ub = kern.interval_max(S1, S2, torch.zeros_like(span), span) + Gb
-    cand = (ub >= th * (1.0 - 1e-9)) & grp.e_fin[..., None]
+    # 3. candidate groups: max of V_S over the span (ends and peak) + positive in-group bound >= threshold
+    ends = tuple(e[..., None] for e in kern.interval_ends(torch.zeros_like(grp.span), grp.span))
+    th_left = (th * (1.0 - 1e-9)) - Gb
+    cand = kern.reaches(S1, S2, ends, th_left) | (kern.value_at_ref(S1, S2) >= th_left)
+    cand &= grp.e_fin[..., None]
     # 4. exact refinement
     t_out = W.new_full((B, n_out), math.inf)
     vdot = W.new_zeros((B, n_out))
     gstar = torch.full((B, n_out), -1, dtype=torch.long, device=W.device)
     lstar = torch.full((B, n_out), -1, dtype=torch.long, device=W.device)
     unresolved = torch.ones((B, n_out), dtype=torch.bool, device=W.device)
-    step = max(1, _REFINE_BUDGET // L)
+    out = (t_out, vdot, gstar, lstar, unresolved)
+    WT = None
+    tab = grp.table()
     for g in range(M):
-        bi, ni = torch.nonzero(unresolved & cand[:, g], as_tuple=True)
-        for s0 in range(0, bi.numel(), step):
-            b, n = bi[s0 : s0 + step], ni[s0 : s0 + step]
-            w = Wp[grp.order[b, g], n[:, None]]
-            P1 = S1[b, g, n][:, None] + torch.cumsum(w * grp.f1[b, g], dim=1)
-            P2 = S2[b, g, n][:, None] + torch.cumsum(w * grp.f2[b, g], dim=1)
-            hit = kern.reaches(P1, P2, tuple(x[b, g] for x in grp.ends)) & grp.fin[b, g]
-            found = hit.any(dim=1)
-            if not bool(found.any()):
-                continue
-            k = torch.nonzero(found, as_tuple=True)[0]
-            lk = torch.argmax(hit[k].to(torch.int8), dim=1)
-            P1k, P2k = P1[k, lk], P2[k, lk]
-            bk, nk = b[k], n[k]
-            y = kern.solve(P1k, P2k, grp.rel[bk, g, lk], grp.hi[bk, g, lk])
-            t_out[bk, nk] = grp.e0[bk, g] + y
-            vdot[bk, nk] = kern.vdot(P1k, P2k, y)
-            gstar[bk, nk] = g
-            lstar[bk, nk] = lk
-            unresolved[bk, nk] = False
+        act = unresolved & cand[:, g]
+        bs = torch.nonzero(act.any(dim=1), as_tuple=True)[0]
+        if bs.numel() == 0:
+            continue
+        if float(act.sum()) >= _DENSE_FRACTION * bs.numel() * n_out:
+            _refine_dense(grp, g, bs, act, Wp, S1, S2, kern, out)
+        else:
+            WT = Wp.T.contiguous() if WT is None else WT
+            _refine_pairs(grp, g, act, WT, tab, S1, S2, kern, out)
     return t_out, vdot, gstar, lstar
 
 
@@ -168,23 +214,25 @@ def _backward_chunk(grad, t, W, Wp, t_out, vdot, gstar, lstar, kern, L, need_t, 
         R = torch.stack([R1, R2]).reshape(2 * B * M, n_out) @ W.T
         gt = (X[0] * R[: B * M] + X[1] * R[B * M :]).view(B, M, n_in).sum(dim=1)
         gt = torch.cat([gt, gt.new_zeros((B, 1))], dim=1)
-    # inputs inside the spike's own group, exactly
-    bi, ni = torch.nonzero(spk & (H != 0), as_tuple=True)
-    step = max(1, _REFINE_BUDGET // L)
-    ar = torch.arange(L, device=W.device)
-    for s0 in range(0, bi.numel(), step):
-        b, n = bi[s0 : s0 + step], ni[s0 : s0 + step]
-        g = gstar[b, n]
-        idx = grp.order[b, g]
-        s = t_out[b, n][:, None] - grp.ts[b, g]
-        causal = (ar[None, :] <= lstar[b, n][:, None]) & grp.fin[b, g] & (s > 0)
-        s = torch.where(causal, s, torch.zeros_like(s))
-        h = H[b, n][:, None]
-        if need_w:
-            gW.index_put_((idx, n[:, None].expand_as(idx)), torch.where(causal, -h * kern.K(s), torch.zeros_like(s)), accumulate=True)
-        if need_t:
-            w = Wp[idx, n[:, None]]
-            gt.index_put_((b[:, None].expand_as(idx), idx), torch.where(causal, h * w * kern.Kprime(s), torch.zeros_like(s)), accumulate=True)
+    # inputs inside the spike's own group, exactly, for whole samples at a time (rows of W)
+    ar = torch.arange(L, device=W.device)[None, :, None]
+    step = max(1, _REFINE_BUDGET // (L * n_out))
+    for g in range(M):
+        in_g = (gstar == g) & (H != 0)
+        bs = torch.nonzero(in_g.any(dim=1), as_tuple=True)[0]
+        for s0 in range(0, bs.numel(), step):
+            b = bs[s0 : s0 + step]
+            idx = grp.order[b, g]  # (nb, L)
+            s = t_out[b][:, None, :] - grp.ts[b, g][:, :, None]  # (nb, L, n_out)
+            causal = in_g[b][:, None, :] & (ar <= lstar[b][:, None, :]) & (s > 0)
+            s = torch.where(causal, s, torch.zeros_like(s))
+            h = torch.where(causal, H[b][:, None, :].expand_as(s), torch.zeros_like(s))
+            if need_w:
+                gW.index_add_(0, idx.reshape(-1), (h * kern.K(s)).neg_().reshape(-1, n_out))
+            if need_t:
+                gtv = (h.mul_(kern.Kprime(s)).mul_(Wp[idx])).sum(dim=2)
+                flat = (b[:, None] * (n_in + 1) + idx).reshape(-1)
+                gt.view(-1).index_add_(0, flat, gtv.reshape(-1))
     return (gt[:, :n_in] if need_t else None), (gW[:n_in] if need_w else None)
 
 

@@ -4,7 +4,6 @@ Real data from ``$SYNSEM_DATA/ephys`` (default ../shared/data/ephys); the tests 
 data directory is absent.
 """
 
-import shutil
 
 import neo
 import numpy as np

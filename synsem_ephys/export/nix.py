@@ -44,12 +44,12 @@ def _fast_nixio_class():
                 prop.unit = str(v.dimensionality)
                 return prop
             if type(v) is np.ndarray and v.ndim == 1 and v.size > 1 and v.dtype.kind in "if" and v.dtype.itemsize == 8:
-                values, dtype, shape = np.ascontiguousarray(v), v.dtype, v.shape
+                values, dtype = np.ascontiguousarray(v), v.dtype
             elif isinstance(v, np.generic) and v.dtype.kind in "biuf":
                 values = [v.item()]
-                dtype, shape = nixio.DataType.get_dtype(values[0]), (1,)
+                dtype = nixio.DataType.get_dtype(values[0])
             elif type(v) in (int, float, bool) or (type(v) is str and v):
-                values, dtype, shape = [v], nixio.DataType.get_dtype(v), (1,)
+                values, dtype = [v], nixio.DataType.get_dtype(v)
             else:
                 return super()._write_property(section, name, v)
             if section is not self._last_section:  # neo writes all properties of an object in a row

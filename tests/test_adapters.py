@@ -43,13 +43,12 @@ def _multi_segment_block():
 
 
 def _load(name, tmp_path_factory):
-    d = ephys_dir()
     if name.startswith("dandi"):
-        return load_nwb(d / "dandi000006" / DANDI[int(name[-1])])
+        return load_nwb(ephys_dir() / "dandi000006" / DANDI[int(name[-1])])
     if name == "locust":
-        return load_locust(d / "locust20010214")
+        return load_locust(ephys_dir() / "locust20010214")
     if name == "kramer":
-        return load_kramer_stn(d / "kramer_stn" / "10_spikes-1.mat")
+        return load_kramer_stn(ephys_dir() / "kramer_stn" / "10_spikes-1.mat")
     if name == "neo_multisegment":
         path = tmp_path_factory.mktemp("neo") / "other.nix"
         with neo.io.NixIO(str(path), mode="ow") as io:

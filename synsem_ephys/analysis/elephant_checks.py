@@ -1,7 +1,8 @@
 r"""Cross-checks of the dispersion measures with Elephant's complexity and Synchrotool.
 
-For a group (layer) in one trial, Elephant bins the group's spike trains (``bin_ms``; bins start at
-trial time 0, spread 0) and counts the units firing in each bin. We keep::
+For a group (layer) in one trial, Elephant bins the group's spike trains (``bin_ms``, spread 0;
+bin ``floor(t / bin_ms)`` from trial time 0, except that Elephant moves a spike within 1e-8 of the next
+bin edge into the next bin, a rule the numpy count follows too) and counts the units firing in each bin. We keep::
 
     peak complexity        max_b  #{units with a spike in bin b}
     spike complexity       mean over the group's spikes of the complexity of the bin holding it
@@ -11,8 +12,11 @@ and the same peak computed independently with ``numpy.histogram`` (agreement is 
 A sharp pulse packet gives a large peak complexity relative to the number of spikes; a dispersed
 volley a small one. Elephant is imported on the first call only (``import elephant`` takes ~3 s).
 Elephant drops spikes at exactly ``t_stop``; record spikes lie in ``[0, trial_duration_ms)``.
+Elephant logs a warning for every rounding correction; its logger is quietened while this module
+calls it and restored afterwards.
 """
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +25,8 @@ from ..errors import input_error
 from ._common import as_record, unit_groups
 
 __all__ = ["ComplexityCheck", "complexity_by_group"]
+
+_TOL = 1e-8  # Elephant's default binning tolerance (time_histogram offers no way to change it)
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,8 +79,6 @@ def complexity_by_group(source, *, bin_ms=1.0, trials=None, max_trials=10, group
     import quantities as pq
     from elephant.spike_train_synchrony import Synchrotool
 
-    from ..export.trials import TrialView
-
     record = as_record(source, "source")
     if not float(bin_ms) > 0:
         raise input_error("bin_ms", "a float > 0", bin_ms)
@@ -87,7 +91,22 @@ def complexity_by_group(source, *, bin_ms=1.0, trials=None, max_trials=10, group
     peak = np.zeros(shape, np.int64)
     peak_np = np.zeros(shape, np.int64)
     spike_cx = np.full(shape, np.nan)
-    edges = np.arange(0.0, record.trial_duration_ms + bin_ms, bin_ms)
+    n_bins = int(np.ceil(record.trial_duration_ms / float(bin_ms)))
+    import elephant.utils
+
+    logger = elephant.utils.logger
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        _fill(record, groups, trials, float(bin_ms), n_bins, n_sp, peak, peak_np, spike_cx, Synchrotool, pq)
+    finally:
+        logger.setLevel(level)
+    return ComplexityCheck(groups.names, trials, n_sp, peak, peak_np, spike_cx, float(bin_ms))
+
+
+def _fill(record, groups, trials, bin_ms, n_bins, n_sp, peak, peak_np, spike_cx, Synchrotool, pq):
+    from ..export.trials import TrialView
+
     for g in range(groups.n_groups):
         units = np.flatnonzero(groups.of_unit == g)
         view = TrialView(record, trials=trials, units=units)
@@ -98,16 +117,17 @@ def complexity_by_group(source, *, bin_ms=1.0, trials=None, max_trials=10, group
             if n == 0:
                 continue
             # independent count: units with >= 1 spike per bin (binary), with numpy
-            occ = np.zeros(edges.size - 1, np.int64)
+            occ = np.zeros(n_bins, np.int64)
             for st in sts:
                 if len(st):
-                    b = np.unique(np.clip(np.searchsorted(edges, st.magnitude, side="right") - 1, 0, occ.size - 1))
+                    x = st.magnitude / float(bin_ms)
+                    b = np.floor(x).astype(np.int64) + (np.mod(x, 1.0) >= 1.0 - _TOL)
+                    b = np.unique(np.clip(b, 0, occ.size - 1))
                     occ[b] += 1
             peak_np[g, i] = int(occ.max())
             tool = Synchrotool(sts, sampling_rate=(1000.0 / float(bin_ms)) * pq.Hz, bin_size=float(bin_ms) * pq.ms,
-                               binary=True, spread=0)
+                               binary=True, spread=0, tolerance=_TOL)
             peak[g, i] = int(np.max(tool.time_histogram.magnitude))
             tool.annotate_synchrofacts()
             cx = np.concatenate([np.asarray(st.array_annotations["complexity"], float) for st in sts if len(st)])
             spike_cx[g, i] = float(cx.mean())
-    return ComplexityCheck(groups.names, trials, n_sp, peak, peak_np, spike_cx, float(bin_ms))

@@ -1,0 +1,205 @@
+"""Figures of the analysis report (matplotlib's object API with the Agg canvas; no pyplot state).
+
+Each function takes analysis results, writes one PNG and returns its path. Colours: excitatory red,
+inhibitory blue, everything else grey.
+"""
+
+import numpy as np
+
+__all__ = ["CELL_COLOURS", "raster_figure", "dispersion_figure", "ig_figure", "pathway_figure", "accuracy_figure"]
+
+CELL_COLOURS = {"E": "#c0392b", "I": "#2471a3", "input": "#7f8c8d", "output": "#27ae60", "hidden": "#8e44ad",
+                "unknown": "#555555"}
+
+
+def _figure(w, h):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path):
+    fig.savefig(str(path), dpi=100, bbox_inches="tight")
+    return path
+
+
+def raster_figure(record, groups, disp, trial, path, *, hist_trials=None):
+    """Raster of one trial (units stacked by group, packet span shaded) and the spike-time histogram per group."""
+    fig = _figure(11, 5.5)
+    ax, axh = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
+    sel = record.trial_index == trial
+    t, u = record.times_ms[sel], record.unit_index[sel]
+    order = np.lexsort((np.arange(record.n_units), groups.of_unit))
+    row = np.empty(record.n_units, np.int64)
+    row[order] = np.arange(record.n_units)
+    ct = record.units.cell_type
+    for c in np.unique(ct):
+        m = ct[u] == c
+        ax.scatter(t[m], row[u[m]], s=3, color=CELL_COLOURS.get(str(c), "#555555"), label=str(c), linewidths=0)
+    sizes = groups.sizes()
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    pk = disp.packet if disp.packet is not None else disp.all
+    for g, name in enumerate(groups.names):
+        ax.axhline(starts[g] - 0.5, color="k", lw=0.4)
+        m, s = pk.median_ms[g, trial], pk.sd_ms[g, trial]
+        if np.isfinite(m):
+            s = s if np.isfinite(s) else 0.0
+            ax.fill_betweenx([starts[g], starts[g + 1]], m - s, m + s, color="orange", alpha=0.25, lw=0)
+    dec = record.trials.decision_time_ms[trial]
+    if np.isfinite(dec):
+        ax.axvline(dec, color="k", ls="--", lw=1, label="decision")
+    ax.set_yticks((starts[:-1] + starts[1:]) / 2)
+    ax.set_yticklabels(groups.names, fontsize=8)
+    ax.set_xlabel("time in trial (ms)")
+    lab = record.trials.label[trial]
+    ax.set_title(f"trial {trial} (label {lab}); shaded: packet median +- SD")
+    ax.legend(loc="lower right", fontsize=7, markerscale=3)
+    rows = np.arange(record.n_trials) if hist_trials is None else np.asarray(hist_trials)
+    keep = np.isin(record.trial_index, rows)
+    tt = record.times_ms[keep]
+    gg = groups.of_unit[record.unit_index[keep]]
+    hi = np.quantile(tt, 0.995) if tt.size else 1.0
+    bins = np.linspace(0.0, max(hi, 1e-3), 80)
+    for g, name in enumerate(groups.names):
+        h, _ = np.histogram(tt[gg == g], bins)
+        if h.max() > 0:
+            axh.plot(0.5 * (bins[1:] + bins[:-1]), g + 0.9 * h / h.max(), lw=1)
+            axh.fill_between(0.5 * (bins[1:] + bins[:-1]), g, g + 0.9 * h / h.max(), alpha=0.3)
+    axh.set_yticks(np.arange(len(groups.names)))
+    axh.set_yticklabels(groups.names, fontsize=8)
+    axh.set_xlabel("time in trial (ms)")
+    axh.set_title(f"spike times per group, {rows.size} trials (normalised)")
+    return _save(fig, path)
+
+
+def _band(ax, x, stats, label, colour):
+    med = np.array([np.nanmedian(r) if np.any(np.isfinite(r)) else np.nan for r in stats])
+    lo = np.array([np.nanquantile(r, 0.25) if np.any(np.isfinite(r)) else np.nan for r in stats])
+    hi = np.array([np.nanquantile(r, 0.75) if np.any(np.isfinite(r)) else np.nan for r in stats])
+    ax.plot(x, med, "o-", color=colour, label=label)
+    ax.fill_between(x, lo, hi, color=colour, alpha=0.2)
+
+
+def dispersion_figure(disp, packets, complexity, path):
+    """SD and IQR of spike times per group (median, quartile band over trials), a-sigma plane, complexity."""
+    n_panels = 4 if complexity is not None else 3
+    fig = _figure(4.2 * n_panels, 3.8)
+    axes = fig.subplots(1, n_panels)
+    x = np.arange(len(disp.group_names))
+    for ax, attr, title in ((axes[0], "sd_ms", "SD of spike times"), (axes[1], "iqr_ms", "IQR of spike times")):
+        _band(ax, x, getattr(disp.all, attr), "all spikes", "#555555")
+        if disp.packet is not None:
+            _band(ax, x, getattr(disp.packet, attr), "packet", "#d35400")
+        ax.set_xticks(x)
+        ax.set_xticklabels(disp.group_names, rotation=30, fontsize=8)
+        ax.set_ylabel("ms")
+        ax.set_title(title + " (median, IQR over trials)", fontsize=9)
+        ax.legend(fontsize=7)
+    ax = axes[2]
+    a, s = packets.a_fraction, packets.sigma_median_ms
+    ok = np.isfinite(a) & np.isfinite(s)
+    ax.plot(s[ok], a[ok], "-", color="#aaaaaa")
+    sc = ax.scatter(s[ok], a[ok], c=x[ok], cmap="viridis", zorder=3)
+    for i in np.flatnonzero(ok):
+        ax.annotate(disp.group_names[i], (s[i], a[i]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    fig.colorbar(sc, ax=ax, label="depth")
+    ax.set_xlabel("sigma: median SD of packet (ms)")
+    ax.set_ylabel("a / units: fraction in packet")
+    ax.set_title("pulse packets (a, sigma) across depth", fontsize=9)
+    if complexity is not None:
+        ax = axes[3]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(complexity.n_spikes > 0, complexity.peak_complexity / complexity.n_spikes, np.nan)
+        _band(ax, np.arange(len(complexity.group_names)), frac, f"Elephant peak / spikes ({complexity.bin_ms:g} ms bins)",
+              "#16a085")
+        ax.set_xticks(np.arange(len(complexity.group_names)))
+        ax.set_xticklabels(complexity.group_names, rotation=30, fontsize=8)
+        ax.set_title(f"Elephant complexity, {complexity.trials.size} trials", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def ig_figure(ig, groups, path):
+    """IG histograms per group by cell type, and median IG per group for each cell type."""
+    n = groups.n_groups
+    fig = _figure(2.6 * (n + 1), 3.2)
+    axes = np.atleast_1d(fig.subplots(1, n + 1))
+    bins = np.linspace(-0.2, 1.0, 25)
+    types = [c for c in ("E", "I", "hidden", "input", "output", "unknown") if c in set(ig.cell_type.tolist())]
+    med = {c: np.full(n, np.nan) for c in types}
+    for g in range(n):
+        ax = axes[g]
+        for c in types:
+            v = ig.ig[(groups.of_unit == g) & (ig.cell_type == c)]
+            v = v[np.isfinite(v)]
+            if v.size:
+                ax.hist(np.clip(v, bins[0], bins[-1]), bins, color=CELL_COLOURS.get(c, "#555"), alpha=0.55,
+                        label=f"{c} (n={v.size})", density=True)
+                med[c][g] = np.median(v)
+        ax.set_title(groups.names[g], fontsize=9)
+        ax.set_xlabel("IG")
+        ax.legend(fontsize=6)
+    ax = axes[n]
+    for c in types:
+        ax.plot(np.arange(n), med[c], "o-", color=CELL_COLOURS.get(c, "#555"), label=c)
+    ax.set_xticks(np.arange(n))
+    ax.set_xticklabels(groups.names, rotation=30, fontsize=8)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("median IG")
+    ax.set_title("median IG vs depth", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def pathway_figure(overlap, activity, path):
+    """Pathway overlap (Jaccard, with chance) and own-class vs other-class activity per hidden layer."""
+    fig = _figure(9, 3.6)
+    ax, ax2 = fig.subplots(1, 2)
+    x = np.asarray(overlap.layers)
+    ax.plot(x, overlap.mean_jaccard, "o-", color="#8e44ad", label="class pathways")
+    ax.plot(x, overlap.chance_jaccard, "s--", color="#aaaaaa", label="random sets, same sizes")
+    ax.set_xlabel("hidden layer")
+    ax.set_ylabel("mean pairwise Jaccard")
+    ax.set_xticks(x)
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7)
+    ax.set_title("overlap between class pathways", fontsize=9)
+    if activity is not None:
+        ax2.plot(x, activity.own, "o-", color="#c0392b", label="own class")
+        ax2.plot(x, activity.other, "s--", color="#555555", label="other classes (mean)")
+        ax2.set_ylabel("P(active)")
+        ax2.set_xticks(x)
+        ax2.set_ylim(-0.02, 1.02)
+        ax2.legend(fontsize=7)
+    ax2.set_xlabel("hidden layer")
+    ax2.set_title("activity of pathway units", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def accuracy_figure(labels, predictions, class_names, accuracy, path):
+    """Confusion matrix (rows: label, columns: prediction; last column: no output spike)."""
+    k = len(class_names)
+    cm = np.zeros((k, k + 1))
+    for l, p in zip(labels, predictions):
+        if 0 <= l < k:
+            cm[l, p if 0 <= p < k else k] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cm = cm / cm.sum(axis=1, keepdims=True)
+    fig = _figure(5.2, 4.4)
+    ax = fig.subplots()
+    im = ax.imshow(cm, vmin=0, vmax=1, cmap="Blues")
+    ax.set_xticks(np.arange(k + 1))
+    ax.set_xticklabels(list(class_names) + ["none"], fontsize=7, rotation=90)
+    ax.set_yticks(np.arange(k))
+    ax.set_yticklabels(class_names, fontsize=7)
+    ax.set_xlabel("prediction")
+    ax.set_ylabel("label")
+    ax.set_title(f"accuracy {accuracy:.3f}", fontsize=10)
+    fig.colorbar(im, ax=ax, label="fraction of the label's trials")
+    return _save(fig, path)

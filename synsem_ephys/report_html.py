@@ -1,0 +1,123 @@
+"""HTML page of the analysis report, rendered from the JSON summary (figures referenced as PNG files)."""
+
+import datetime
+import html
+
+__all__ = ["render_html"]
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+table{border-collapse:collapse;margin:0.6em 0;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}
+.yes{color:#1e8449;font-weight:bold}.no{color:#b03a2e;font-weight:bold}.na{color:#777}code{background:#f6f6f6;padding:0 3px}
+.eq{font-family:monospace;background:#f8f8f8;padding:0.4em 0.8em;display:inline-block}"""
+
+
+def _f(v, nd=3):
+    if v is None:
+        return "&ndash;"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return html.escape(str(v))
+
+
+def _table(header, rows):
+    out = ["<table><tr>" + "".join(f"<th class='l'>{html.escape(h)}</th>" if i == 0 else f"<th>{html.escape(h)}</th>"
+                                   for i, h in enumerate(header)) + "</tr>"]
+    for r in rows:
+        out.append("<tr>" + "".join(f"<td class='l'>{_f(v)}</td>" if i == 0 else f"<td>{_f(v)}</td>"
+                                    for i, v in enumerate(r)) + "</tr>")
+    return "\n".join(out) + "</table>"
+
+
+def _img(summary, key, alt):
+    name = summary.get("figures", {}).get(key)
+    return f"<img src='{html.escape(name)}' alt='{html.escape(alt)}'>" if name else ""
+
+
+def render_html(summary, meta=None):
+    """The report page as a string."""
+    s, meta = summary, dict(meta or {})
+    h = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>synsem_ephys report</title>",
+         f"<style>{_CSS}</style></head><body>", "<h1>Synchronisation and semantisation report</h1>"]
+    h.append(f"<p>Recording <code>{html.escape(str(s.get('source') or meta.get('source', '')))}</code>: "
+             f"{s['n_units']} units, {s['n_trials']} trials of {s['trial_duration_ms']:g} ms, {s['n_spikes']} spikes. "
+             f"Groups: {html.escape(', '.join(s['groups']))}. "
+             f"Accuracy: {_f(s['accuracy'])}. Written {datetime.datetime.now().isoformat(timespec='seconds')}.</p>")
+    # ---- checks
+    h.append("<h2>What this recording shows</h2><p>Expected effects from Kurth, Oberste-Frielinghaus et al. (2025), "
+             "checked on this recording with the analyses below. A check is not tuned to pass: "
+             "<span class='no'>not shown</span> means the data do not show the effect with these settings.</p><ul>")
+    for c in s["checks"]:
+        cls, word = ("yes", "shown") if c["passed"] is True else (("no", "not shown") if c["passed"] is False
+                                                                 else ("na", "cannot tell"))
+        h.append(f"<li><b>{html.escape(c['statement'])}</b>: <span class='{cls}'>{word}</span>. "
+                 f"{html.escape(c['detail'])}</li>")
+    h.append("</ul>")
+    if "accuracy" in s.get("figures", {}):
+        h.append("<h2>Classification</h2>" + _img(s, "accuracy", "confusion matrix"))
+    # ---- synchrony
+    d = s["dispersion"]
+    h.append("<h2>Synchronisation across depth</h2>"
+             "<p>Per group (layer) and trial: the spread of the spike times of its units, for all spikes and for the "
+             f"<i>packet</i> ({html.escape(d['packet_definition'])}). "
+             "<span class='eq'>SD = sqrt(sum (t_i - mean)^2 / (n - 1)); IQR = Q75 - Q25</span>. "
+             "Pulse-packet parameters: a = spikes in the packet (mean over trials), sigma = median over trials of the "
+             "packet's SD. A volley that spreads out in early layers and re-converges later shows sigma rising, then "
+             "falling with depth.</p>")
+    h.append(_img(s, "raster", "raster per layer") + _img(s, "dispersion", "dispersion vs layer"))
+    rows = [[r["group"], r["n_units"], r.get("packet_a_mean"), r.get("packet_a_fraction"), r.get("packet_sigma_ms_median"),
+             r.get("packet_iqr_ms_median"), r.get("packet_median_ms"), r["all_sd_ms_median"], r["all_iqr_ms_median"],
+             r["all_median_ms"]] for r in d["by_group"]]
+    h.append(_table(["group", "units", "packet a", "a / units", "packet sigma (ms)", "packet IQR (ms)",
+                     "packet median t (ms)", "all SD (ms)", "all IQR (ms)", "all median t (ms)"], rows))
+    c = s.get("complexity")
+    if c:
+        h.append(f"<p>Cross-check with Elephant (<code>Synchrotool</code>, {c['bin_ms']:g} ms bins, "
+                 f"{len(c['trials'])} trials): peak complexity = most units of a group firing in one bin; "
+                 f"Elephant and an independent numpy count agree: <b>{c['elephant_agrees_with_numpy']}</b>.</p>")
+        h.append(_table(["group", "peak complexity", "peak / spikes", "mean spike complexity"],
+                        [[g, a, b, m] for g, a, b, m in zip(c["groups"], c["peak_complexity_mean"],
+                                                            c["peak_fraction_mean"], c["mean_spike_complexity"])]))
+    # ---- information
+    for key, title in (("information", "Semantisation: information gain"),
+                       ("information_before_decision", "Information gain of pre-decision activity")):
+        ig = s.get(key)
+        if not ig:
+            continue
+        h.append(f"<h2>{title}</h2>")
+        if key == "information":
+            h.append("<p><span class='eq'>IG = (H(C) - H(C | active)) / H(C)</span>: 1 = the unit is active for one class "
+                     "only, 0 = its activity says nothing about the class. ")
+        else:
+            h.append("<p>")
+        h.append(f"Active = {html.escape(ig['definition'])}; H(C) = {ig['h_class_bits']:.3f} bits over {ig['n_trials']} "
+                 f"trials, {ig['n_classes']} classes; units active in fewer than {ig['min_active_trials']} trials are left "
+                 f"out; bias correction: {html.escape(ig['correction'])}"
+                 + (f" ({ig['n_shuffles']} label shuffles: (IG - IG_null) / (1 - IG_null))" if ig['n_shuffles'] else "")
+                 + ".</p>")
+        if key == "information":
+            h.append(_img(s, "information", "IG histograms"))
+        h.append(_table(["group", "cell type", "units", "valid", "median IG", "Q25", "Q75", "mean", "p < 0.05"],
+                        [[g["group"], g["cell_type"], g["n_units"], g["n_valid"], g["median"], g["q25"], g["q75"],
+                          g["mean"], g["frac_significant"]] for g in ig["by_group"]]))
+    # ---- pathways
+    p = s.get("pathways")
+    if p:
+        h.append("<h2>Class pathways</h2>"
+                 f"<p>Excitatory units with strong excitatory influence on each output neuron ({html.escape(p['method'])}, "
+                 f"{html.escape(p['parameters'])}), found back from the output through the layers. Overlap = mean "
+                 "pairwise Jaccard index between the classes' pathways, beside its value for random sets of the same "
+                 "sizes. Activity: P(active | own class) vs the mean over other classes for pathway units."
+                 + ("" if p["dale"] else " (No Dale's law: every unit counted as excitatory.)") + "</p>")
+        h.append(_img(s, "pathways", "pathway overlap"))
+        own = p["activity_own"] or [None] * len(p["layers"])
+        oth = p["activity_other"] or [None] * len(p["layers"])
+        h.append(_table(["hidden layer", "E units", "mean size", "Jaccard", "chance", "P(act | own)", "P(act | other)"],
+                        [[f"layer {l}", n, m, j, cj, a, b] for l, n, m, j, cj, a, b in
+                         zip(p["layers"], p["n_excitatory"], p["mean_size"], p["mean_jaccard"], p["chance_jaccard"],
+                             own, oth)]))
+        if s.get("graphml"):
+            h.append(f"<p>Pathway graph for other tools: <a href='{html.escape(s['graphml'])}'>{html.escape(s['graphml'])}</a> (GraphML).</p>")
+    h.append(f"<h2>Files</h2><p>Machine-readable summary: <a href='summary.json'>summary.json</a>. "
+             f"Run time per step (s): {html.escape(str(s.get('seconds')))}</p></body></html>")
+    return "\n".join(h)

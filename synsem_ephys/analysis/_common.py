@@ -106,7 +106,8 @@ def spike_mask(record, definition, name="definition"):
                 raise input_error(name, "a window (start_ms, stop_ms) for a record without decision times",
                                   "'decision' but every decision_time_ms is +inf",
                                   "Pass e.g. (0.0, 50.0) or 'any'.")
-            return record.times_ms <= dec[record.trial_index]
+            d = dec[record.trial_index]
+            return np.isfinite(d) & (record.times_ms <= d)
         raise input_error(name, "'any', 'decision' or a window (start_ms, stop_ms)", repr(definition))
     try:
         start, stop = (float(v) for v in definition)

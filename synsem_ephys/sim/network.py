@@ -28,8 +28,9 @@ from .ttfs import spike_times
 
 __all__ = ["Network", "DEFAULT_INIT"]
 
-#: (mean, std) per layer in units of threshold / (K_peak * n_pre); the last entry repeats.
-DEFAULT_INIT = ((1.2, 1.0), (1.2, 1.0))
+#: (mean, std) per layer in units of threshold / (K_peak * n_pre); the last entry repeats. Hidden layers
+#: start at mean 3: with 300 E + 100 I rows of equal magnitude, mean 1.2 leaves layers 2-4 silent.
+DEFAULT_INIT = ((1.2, 1.0), (3.0, 1.0))
 _FORMAT = "synsem_ephys.network/1"
 
 

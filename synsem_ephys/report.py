@@ -108,6 +108,8 @@ class AnalysisResult:
     pathways: object
     overlap: object
     pathway_activity: object
+    overlap_alt: object
+    overlap_null: object
     complexity: object
     checks: tuple
     options: ReportOptions
@@ -173,7 +175,7 @@ def _signs_and_spec(record, weights, signs, spec):
 def _rho(x, y):
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(y[ok]) == 0:
+    if ok.sum() < 2 or np.ptp(y[ok]) == 0 or np.ptp(x[ok]) == 0:
         return float("nan")
     from scipy.stats import spearmanr
 
@@ -185,7 +187,7 @@ def _science_checks(res, groups):
     hidden = [g for g, n in enumerate(groups.names) if groups.by == "layer" and 0 < groups.layer[g] < groups.layer.max()]
     if len(hidden) < 2:
         why = "needs a layered network with >= 2 hidden layers"
-        for name in ("ig_E_rises", "ig_I_lower", "spread_falls_deep", "overlap_falls"):
+        for name in ("ig_E_rises", "ig_I_lower", "spread_falls_deep", "ig_E_rises_before_decision", "overlap_falls"):
             checks.append(ScienceCheck(name, "not applicable", None, {}, why))
         return tuple(checks)
     layers = [int(groups.layer[g]) for g in hidden]
@@ -209,25 +211,48 @@ def _science_checks(res, groups):
     pk = res.packets if res.packets is not None else res.packets_all
     sig = np.array([pk.sigma_median_ms[g] for g in hidden])
     okk = np.isfinite(sig)
-    passed = None
-    if okk.sum() >= 2:
-        passed = bool(sig[okk][-1] < np.max(sig[okk]) and _rho(np.array(layers)[okk][1:], sig[okk][1:]) < 0) \
-            if okk.sum() >= 3 else bool(sig[okk][-1] < sig[okk][0])
+    s_ok = sig[okk]
+    passed = bool(s_ok[-1] < s_ok[-2] and s_ok[-1] < np.max(s_ok[:-1])) if s_ok.size >= 2 else None
+    peak = int(np.array(layers)[okk][np.argmax(s_ok)]) if s_ok.size else None
     checks.append(ScienceCheck(
         "spread_falls_deep", "the pre-decision spread (packet sigma) falls in deep layers", passed,
         {"layers": layers, "packet_sigma_ms": sig.tolist(), "packet": res.dispersion.packet_definition,
-         "input_sigma_ms": float(pk.sigma_median_ms[0]) if groups.layer[0] == 0 else None},
-        f"median packet SD per hidden layer {np.round(sig, 3).tolist()} ms"))
+         "peak_layer": peak, "input_sigma_ms": float(pk.sigma_median_ms[0]) if groups.layer[0] == 0 else None},
+        f"median packet SD per hidden layer {np.round(sig, 3).tolist()} ms (largest in layer {peak}); "
+        "shown = the last hidden layer is sharper than the one before and than the widest"))
+    if res.information_decision is not None:
+        e2 = np.array([next((s.median for s in res.ig_summary_decision if s.layer == l and s.cell_type == "E"),
+                            float("nan")) for l in layers])
+        n2 = [next((s.n_valid for s in res.ig_summary_decision if s.layer == l and s.cell_type == "E"), 0)
+              for l in layers]
+        ok2 = np.isfinite(e2)
+        rho2 = _rho(layers, e2)
+        passed = bool(rho2 > 0 and e2[ok2][-1] > e2[ok2][0]) if ok2.sum() >= 2 else None
+        checks.append(ScienceCheck(
+            "ig_E_rises_before_decision", "median IG of excitatory units (pre-decision activity) rises with depth",
+            passed, {"layers": layers, "median_ig_E": e2.tolist(), "n_valid_E": n2, "spearman_rho": rho2},
+            f"median IG(E), active = spike at or before the decision: {np.round(e2, 3).tolist()} "
+            f"(valid units {n2}), Spearman rho {rho2:.2f}"))
     if res.overlap is not None:
         j = res.overlap.mean_jaccard
         rho = _rho(res.overlap.layers, j)
         okj = np.isfinite(j)
         passed = bool(okj.sum() >= 2 and j[okj][-1] < j[okj][0] and not rho > 0) if okj.sum() >= 2 else None
+        jn = res.overlap_null.mean_jaccard if res.overlap_null is not None else np.full(j.shape, np.nan)
+        fall, fall_null = float(j[0] - j[-1]), float(jn[0] - jn[-1])
+        beyond = bool(fall > fall_null + 0.05) if np.isfinite(fall) and np.isfinite(fall_null) else None
         checks.append(ScienceCheck(
             "overlap_falls", "class-pathway overlap falls with depth", passed,
             {"layers": list(res.overlap.layers), "mean_jaccard": j.tolist(),
-             "chance_jaccard": res.overlap.chance_jaccard.tolist(), "spearman_rho": rho},
-            f"mean Jaccard {np.round(j, 3).tolist()} (chance {np.round(res.overlap.chance_jaccard, 3).tolist()})"))
+             "chance_jaccard": res.overlap.chance_jaccard.tolist(), "spearman_rho": rho,
+             "null_jaccard": jn.tolist(), "fall": fall, "fall_null": fall_null, "fall_beyond_null": beyond},
+            f"mean Jaccard ({res.pathways.method}) {np.round(j, 3).tolist()}, chance for sets of the same sizes "
+            f"{np.round(res.overlap.chance_jaccard, 3).tolist()}, shuffled-weight null {np.round(jn, 3).tolist()} "
+            f"(fall first->last {fall:.3f} vs null {fall_null:.3f}: "
+            f"{'larger than the null' if beyond else 'not larger than the null' if beyond is False else 'n/a'})"
+            + ("" if res.overlap_alt is None else
+               f"; second method: {np.round(res.overlap_alt.mean_jaccard, 3).tolist()}, chance "
+               f"{np.round(res.overlap_alt.chance_jaccard, 3).tolist()}")))
     else:
         checks.append(ScienceCheck("overlap_falls", "class-pathway overlap falls with depth", None, {},
                                    "no weights given"))
@@ -280,12 +305,20 @@ def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, optio
         ig_dec_sum = summarize_by_group(ig_dec, record)
     else:
         bar.step("information gain of pre-decision activity (skipped)")
-    pw = ov = pa = None
+    pw = ov = pa = ov_alt = ov_null = None
     if ws is not None:
         bar.step(f"class pathways ({opts.pathway_method})")
         pw = class_pathways(ws, signs, spec=spec, method=opts.pathway_method, quantile=opts.pathway_quantile,
                             top_k=opts.pathway_top_k)
         ov = pathway_overlap(pw)
+        from .graph.pathways import shuffle_weights
+
+        ov_null = pathway_overlap(class_pathways(shuffle_weights(ws, signs, spec=spec, seed=opts.seed), signs, spec=spec,
+                                                 method=opts.pathway_method, quantile=opts.pathway_quantile,
+                                                 top_k=opts.pathway_top_k))
+        alt = "ancestors" if opts.pathway_method == "influence" else "influence"
+        ov_alt = pathway_overlap(class_pathways(ws, signs, spec=spec, method=alt, quantile=opts.pathway_quantile,
+                                                top_k=opts.pathway_top_k))
         lab_ok = record.trials.label[record.trials.label >= 0]
         if lab_ok.size and lab_ok.max() < pw.n_classes:
             pa = pathway_activity(pw, record, active=opts.active, labels=opts.labels, min_spikes=opts.min_spikes)
@@ -297,7 +330,7 @@ def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, optio
     acc = _accuracy(record) if accuracy is None else float(accuracy)
     res = AnalysisResult(str(record.meta.get("source", "")), record.n_units, record.n_trials, record.n_spikes,
                          record.trial_duration_ms, groups.names, acc, disp, packets, packets_all, ig, ig_sum, ig_dec,
-                         ig_dec_sum, pw, ov, pa, cx, (), opts, {})
+                         ig_dec_sum, pw, ov, pa, ov_alt, ov_null, cx, (), opts, {})
     res = replace(res, checks=_science_checks(res, groups))
     bar.done()
     return replace(res, seconds=dict(bar.seconds))
@@ -370,7 +403,13 @@ def summary_dict(res):
                            "mean_jaccard": ov.mean_jaccard, "chance_jaccard": ov.chance_jaccard,
                            "activity_own": None if pa is None else pa.own,
                            "activity_other": None if pa is None else pa.other,
-                           "activity_ratio": None if pa is None else pa.ratio}
+                           "activity_ratio": None if pa is None else pa.ratio,
+                           "null_jaccard": None if res.overlap_null is None else res.overlap_null.mean_jaccard,
+                           "alternative": None if res.overlap_alt is None else {
+                               "method": "ancestors" if pw.method == "influence" else "influence",
+                               "mean_jaccard": res.overlap_alt.mean_jaccard,
+                               "chance_jaccard": res.overlap_alt.chance_jaccard,
+                               "mean_size": res.overlap_alt.mean_size}}
     if res.complexity is not None:
         c = res.complexity
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -425,7 +464,9 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
                                               out / "dispersion.png")
     figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png")
     if res.overlap is not None:
-        figs["pathways"] = rf.pathway_figure(res.overlap, res.pathway_activity, out / "pathways.png")
+        figs["pathways"] = rf.pathway_figure(res.overlap, res.pathway_activity, out / "pathways.png",
+                                             alternative=res.overlap_alt, method=res.pathways.method,
+                                             null=res.overlap_null)
     if res.accuracy is not None and np.any(record.trials.prediction >= 0):
         names = res.information.class_names if res.information is not None else ()
         k = int(max(record.trials.label.max(), record.trials.prediction.max())) + 1

@@ -156,13 +156,19 @@ def ig_figure(ig, groups, path):
     return _save(fig, path)
 
 
-def pathway_figure(overlap, activity, path):
-    """Pathway overlap (Jaccard, with chance) and own-class vs other-class activity per hidden layer."""
+def pathway_figure(overlap, activity, path, *, alternative=None, method="influence", null=None):
+    """Pathway overlap (Jaccard, with chance; optionally a second method) and own vs other-class activity."""
     fig = _figure(9, 3.6)
     ax, ax2 = fig.subplots(1, 2)
     x = np.asarray(overlap.layers)
-    ax.plot(x, overlap.mean_jaccard, "o-", color="#8e44ad", label="class pathways")
-    ax.plot(x, overlap.chance_jaccard, "s--", color="#aaaaaa", label="random sets, same sizes")
+    ax.plot(x, overlap.mean_jaccard, "o-", color="#8e44ad", label=f"class pathways ({method})")
+    ax.plot(x, overlap.chance_jaccard, "s--", color="#aaaaaa", label="chance (random sets, same sizes)")
+    if null is not None:
+        ax.plot(x, null.mean_jaccard, "x-.", color="#555555", label=f"shuffled-weight null ({method})")
+    if alternative is not None:
+        other = "ancestors" if method == "influence" else "influence"
+        ax.plot(x, alternative.mean_jaccard, "^-", color="#d4ac0d", label=f"class pathways ({other})")
+        ax.plot(x, alternative.chance_jaccard, "v:", color="#d4ac0d", alpha=0.6, label=f"chance ({other})")
     ax.set_xlabel("hidden layer")
     ax.set_ylabel("mean pairwise Jaccard")
     ax.set_xticks(x)

@@ -112,10 +112,21 @@ def render_html(summary, meta=None):
         h.append(_img(s, "pathways", "pathway overlap"))
         own = p["activity_own"] or [None] * len(p["layers"])
         oth = p["activity_other"] or [None] * len(p["layers"])
-        h.append(_table(["hidden layer", "E units", "mean size", "Jaccard", "chance", "P(act | own)", "P(act | other)"],
-                        [[f"layer {l}", n, m, j, cj, a, b] for l, n, m, j, cj, a, b in
+        nul = p.get("null_jaccard") or [None] * len(p["layers"])
+        h.append(_table(["hidden layer", "E units", "mean size", "Jaccard", "chance", "shuffled-weight null",
+                         "P(act | own)", "P(act | other)"],
+                        [[f"layer {l}", n, m, j, cj, nj, a, b] for l, n, m, j, cj, nj, a, b in
                          zip(p["layers"], p["n_excitatory"], p["mean_size"], p["mean_jaccard"], p["chance_jaccard"],
-                             own, oth)]))
+                             nul, own, oth)]))
+        alt = p.get("alternative")
+        if alt:
+            h.append(f"<p>Second method ({html.escape(alt['method'])}, same parameter): mean Jaccard "
+                     f"{html.escape(str([None if v is None else round(v, 3) for v in alt['mean_jaccard']]))}, chance "
+                     f"{html.escape(str([None if v is None else round(v, 3) for v in alt['chance_jaccard']]))}, mean size "
+                     f"{html.escape(str([None if v is None else round(v, 1) for v in alt['mean_size']]))}. "
+                     "Products of rectified weight matrices act like a power iteration: far from the output, the "
+                     "influence of every class tends to the same dominant direction, so high overlap in early layers "
+                     "is partly a property of the measure; compare with chance and with an untrained network.</p>")
         if s.get("graphml"):
             h.append(f"<p>Pathway graph for other tools: <a href='{html.escape(s['graphml'])}'>{html.escape(s['graphml'])}</a> (GraphML).</p>")
     h.append(f"<h2>Files</h2><p>Machine-readable summary: <a href='summary.json'>summary.json</a>. "

@@ -145,3 +145,16 @@ def test_errors_name_the_argument():
         class_pathways(WEIGHTS, SIGNS, quantile=1.5)
     with pytest.raises(ValueError, match="weights: expected a non-empty list"):
         class_pathways(np.ones((2, 2)), SIGNS)
+
+
+def test_shuffled_weight_null_keeps_dale_and_value_sets():
+    from synsem_ephys.graph import shuffle_weights
+
+    a = shuffle_weights(WEIGHTS, SIGNS, seed=3)
+    b = shuffle_weights(WEIGHTS, spec=SPEC, seed=3)
+    for w, x, y, s in zip(WEIGHTS, a, b, SIGNS):
+        np.testing.assert_array_equal(x, y)
+        for val in (-1, 0, 1):
+            rows = s == val
+            np.testing.assert_array_equal(np.sort(x[rows].ravel()), np.sort(w[rows].ravel()))
+    assert not all(np.array_equal(w, x) for w, x in zip(WEIGHTS, a))

@@ -73,7 +73,9 @@ def test_analyze_file_end_to_end(tiny, tmp_path, capsys):
     assert {g["cell_type"] for g in s["information"]["by_group"]} == {"input", "E", "I", "output"}
     assert len(s["pathways"]["mean_jaccard"]) == 3 and len(s["pathways"]["chance_jaccard"]) == 3
     assert s["complexity"]["elephant_agrees_with_numpy"] is True
-    assert [c["name"] for c in s["checks"]] == ["ig_E_rises", "ig_I_lower", "spread_falls_deep", "overlap_falls"]
+    assert [c["name"] for c in s["checks"]] == ["ig_E_rises", "ig_I_lower", "spread_falls_deep",
+                                                "ig_E_rises_before_decision", "overlap_falls"]
+    assert s["pathways"]["alternative"]["method"] == "ancestors"
     assert all(c["passed"] in (True, False, None) and c["detail"] for c in s["checks"])
     html = rep.html.read_text()
     for name in s["figures"].values():

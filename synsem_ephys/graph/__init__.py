@@ -7,7 +7,7 @@ pathways   weight graph, class pathways (rectified excitatory influence or stron
 """
 
 from .pathways import (ClassPathways, PathwayActivity, PathwayOverlap, class_pathways, pathway_activity,
-                       pathway_graph, pathway_overlap, weight_graph, write_graphml)
+                       pathway_graph, pathway_overlap, shuffle_weights, weight_graph, write_graphml)
 
 __all__ = ["ClassPathways", "PathwayActivity", "PathwayOverlap", "class_pathways", "pathway_activity",
-           "pathway_graph", "pathway_overlap", "weight_graph", "write_graphml"]
+           "pathway_graph", "pathway_overlap", "shuffle_weights", "weight_graph", "write_graphml"]

@@ -21,6 +21,11 @@ Overlap of layer ``h``: mean Jaccard index ``|P_k & P_k'| / |P_k | P_k'|`` over 
 beside its chance value for random sets of the same sizes among the layer's ``n`` excitatory units:
 ``E[X / (s + s' - X)]`` with ``X ~ Hypergeometric(n, s, s')``.
 
+Null model (:func:`shuffle_weights`): each matrix's entries permuted within its excitatory rows, within
+its inhibitory rows and within its unconstrained rows (seeded). It keeps Dale's law, the weight
+distribution of every cell type and the layer sizes, and destroys which unit connects to which. A
+depth profile of the overlap that the null shows as well comes from the measure, not from learning.
+
 Activity of a pathway unit ``u`` of class ``k``: ``P(active | k)`` against the mean of
 ``P(active | c)`` over the other classes ``c != k``.
 """
@@ -32,7 +37,8 @@ import numpy as np
 from ..errors import input_error
 
 __all__ = ["ClassPathways", "PathwayOverlap", "PathwayActivity", "weight_graph", "class_pathways",
-           "pathway_overlap", "pathway_activity", "pathway_graph", "write_graphml", "layer_populations"]
+           "pathway_overlap", "pathway_activity", "pathway_graph", "write_graphml", "layer_populations",
+           "shuffle_weights"]
 
 
 # ----------------------------------------------------------------------------------------- inputs
@@ -284,6 +290,22 @@ def class_pathways(weights, signs=None, *, spec=None, method="influence", quanti
     return ClassPathways(tuple(hidden), tuple(members[h] for h in hidden),
                          tuple(infl[h] for h in hidden) if infl else None,
                          np.array([int(exc[h].sum()) for h in hidden], np.int64), names, method, par, dale)
+
+
+def shuffle_weights(weights, signs=None, *, spec=None, seed=0):
+    """Weights with entries permuted within the rows of each sign class (see the module docstring)."""
+    ws, ss = _check(weights, signs, spec)
+    rng = np.random.default_rng(seed)
+    out = []
+    for w, s in zip(ws, ss):
+        w = w.copy()
+        for val in (-1, 0, 1):
+            rows = np.flatnonzero(s == val)
+            if rows.size:
+                block = w[rows].ravel()
+                w[rows] = rng.permutation(block).reshape(rows.size, w.shape[1])
+        out.append(w)
+    return out
 
 
 # ----------------------------------------------------------------------------------------- overlap

@@ -149,3 +149,21 @@ def activity_counts(rec, window):
     m = (rec.times_ms >= window[0]) & (rec.times_ms < window[1])
     flat = rec.trial_index[m] * rec.n_units + rec.unit_index[m]
     return np.bincount(flat, minlength=rec.n_trials * rec.n_units).reshape(rec.n_trials, rec.n_units)
+
+
+def test_dandi_alm_unit_carries_trial_type_in_the_sample_epoch():
+    """DANDI 000006 (Economo et al. 2018, mouse ALM), session anm372793: one unit, 340 trials lick left/right.
+
+    Active = >= 2 spikes in [4, 6) s of the trial (pole in ~4.2-4.9 s, pole out ~5.7 s: sample epoch)
+    vs the same rule in [0, 4) s (before the pole): information about the trial type only in the former.
+    """
+    pytest.importorskip("pynwb")
+    from tests.ephys_helpers import ephys_dir
+    from synsem_ephys.adapters.nwb import load_nwb
+
+    rec = load_nwb(ephys_dir() / "dandi000006" / "sub-anm372793_ses-20170508.nwb")
+    assert rec.trials.label_names == ("lick left", "lick right")
+    sample = information_gain(rec, active=(4000.0, 6000.0), min_spikes=2, n_shuffles=300, seed=0)
+    before = information_gain(rec, active=(0.0, 4000.0), min_spikes=2, n_shuffles=300, seed=0)
+    assert sample.ig[0] > 0.03 and sample.p_value[0] < 0.01
+    assert abs(before.ig[0]) < 0.02 and before.p_value[0] > 0.05

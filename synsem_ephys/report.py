@@ -296,10 +296,16 @@ def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, optio
     bar.step(f"information gain ({opts.correction}, {opts.n_shuffles} shuffles)")
     ig_kw = dict(labels=opts.labels, min_spikes=opts.min_spikes, min_active_trials=opts.min_active_trials,
                  correction=opts.correction, n_shuffles=opts.n_shuffles, seed=opts.seed)
-    ig = information_gain(record, active=opts.active, **ig_kw)
-    ig_sum = summarize_by_group(ig, record)
+    from .analysis.information import class_labels
+
+    lab, _ = class_labels(record, opts.labels)
+    can_ig = np.unique(lab[lab >= 0]).size >= 2
+    ig, ig_sum = None, ()
+    if can_ig:
+        ig = information_gain(record, active=opts.active, **ig_kw)
+        ig_sum = summarize_by_group(ig, record)
     ig_dec, ig_dec_sum = None, ()
-    if has_decision and opts.active != "decision":
+    if can_ig and has_decision and opts.active != "decision":
         bar.step("information gain of pre-decision activity")
         ig_dec = information_gain(record, active="decision", **ig_kw)
         ig_dec_sum = summarize_by_group(ig_dec, record)
@@ -462,7 +468,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     figs["raster"] = rf.raster_figure(record, groups, res.dispersion, trial, out / "raster.png", hist_trials=hist)
     figs["dispersion"] = rf.dispersion_figure(res.dispersion, res.packets or res.packets_all, res.complexity,
                                               out / "dispersion.png")
-    figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png")
+    if res.information is not None:
+        figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png")
     if res.overlap is not None:
         figs["pathways"] = rf.pathway_figure(res.overlap, res.pathway_activity, out / "pathways.png",
                                              alternative=res.overlap_alt, method=res.pathways.method,
@@ -506,6 +513,11 @@ def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy
                  graphml=True):
     """Read a recording file (``.nix`` written by synsem_ephys, or ``.nwb``) and write its report.
 
+    ``.nwb`` files go through :func:`synsem_ephys.adapters.nwb.load_nwb` (trial-type column found
+    automatically); anything else is read as NIX. For in-vivo files pass ``options`` with a response
+    window (``active=(start_ms, stop_ms)``, ``packet=...``, ``min_spikes``): "any spike in a trial of
+    several seconds" makes almost every unit active in every trial.
+
     Parameters are those of :func:`write_report`; the network spec for pathways is taken from the
     file's provenance (``meta['spec']``) when ``spec`` and ``signs`` are not given.
     """
@@ -513,7 +525,12 @@ def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy
 
     p = Path(path)
     if p.suffix.lower() == ".nwb":
-        record = read_nwb(p)
+        try:  # DANDI-style files: pick the trial-type column automatically
+            from .adapters.nwb import load_nwb
+        except ImportError:
+            record = read_nwb(p)
+        else:
+            record = load_nwb(p)
     else:
         record = read_nix_record(p)
     return write_report(record, out_dir, weights=weights, signs=signs, spec=spec, accuracy=accuracy,

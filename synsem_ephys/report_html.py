@@ -72,7 +72,7 @@ def render_html(summary, meta=None):
                      "packet median t (ms)", "all SD (ms)", "all IQR (ms)", "all median t (ms)"], rows))
     c = s.get("complexity")
     if c:
-        h.append(f"<p>Cross-check with Elephant (<code>Synchrotool</code>, {c['bin_ms']:g} ms bins, "
+        h.append(f"<p>Cross-check with Elephant (<code>elephant.statistics.Complexity</code>, {c['bin_ms']:g} ms bins, "
                  f"{len(c['trials'])} trials): peak complexity = most units of a group firing in one bin; "
                  f"Elephant and an independent numpy count agree: <b>{c['elephant_agrees_with_numpy']}</b>.</p>")
         h.append(_table(["group", "peak complexity", "peak / spikes", "mean spike complexity"],

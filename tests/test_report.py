@@ -138,3 +138,16 @@ def test_report_path_imports_and_runs_without_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "pathways" in out.stdout
+
+
+def test_unlabelled_recording_skips_information(tmp_path):
+    from synsem_ephys.record import SpikeRecord, TrialTable, UnitTable
+
+    rng = np.random.default_rng(0)
+    n = 400
+    rec = SpikeRecord(rng.uniform(0, 50, n), rng.integers(0, 4, n), rng.integers(0, 10, n), UnitTable.simple(4),
+                      TrialTable(np.full(10, -1)), 50.0)
+    rep = write_report(rec, tmp_path / "u", progress=False, options=ReportOptions(complexity_trials=1, n_shuffles=10))
+    s = json.loads(rep.summary.read_text())
+    assert s["information"] is None and s["accuracy"] is None and "information" not in rep.figures
+    assert s["dispersion"]["packet_definition"] == "none" and s["groups"] == ["unit"]

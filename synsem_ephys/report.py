@@ -58,6 +58,9 @@ class ReportOptions:
         Elephant cross-check (0 trials switches it off).
     raster_trial : int or None
         Trial shown in the raster (default: the first correctly classified one, else trial 0).
+    min_effect_ig : float
+        "IG rises toward 1" also needs the deepest hidden layer's median IG(E) >= this (an untrained,
+        calibrated network rises from 0.000 to 0.007: ordered, but no semantisation).
     """
 
     packet: object = "auto"
@@ -74,6 +77,7 @@ class ReportOptions:
     complexity_bin_ms: float = 1.0
     complexity_trials: int = 5
     raster_trial: object = None
+    min_effect_ig: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -196,10 +200,11 @@ def _science_checks(res, groups):
     e, i = np.array(med["E"]), np.array(med["I"])
     rho = _rho(layers, e)
     ok = np.isfinite(e)
-    passed = bool(ok.sum() >= 2 and rho > 0 and e[ok][-1] > e[ok][0]) if ok.sum() >= 2 else None
+    floor = float(res.options.min_effect_ig)
+    passed = bool(rho > 0 and e[ok][-1] > e[ok][0] and e[ok][-1] >= floor) if ok.sum() >= 2 else None
     checks.append(ScienceCheck(
-        "ig_E_rises", "median IG of excitatory units rises with depth toward 1", passed,
-        {"layers": layers, "median_ig_E": e.tolist(), "spearman_rho": rho},
+        "ig_E_rises", f"median IG of excitatory units rises with depth toward 1 (deepest hidden layer >= {floor:g})",
+        passed, {"layers": layers, "median_ig_E": e.tolist(), "spearman_rho": rho, "min_effect_ig": floor},
         f"median IG(E) per hidden layer {np.round(e, 3).tolist()}, Spearman rho {rho:.2f}"))
     both = np.isfinite(e) & np.isfinite(i)
     passed = bool(both[-1] and i[-1] < e[-1]) if both.any() else None
@@ -227,25 +232,30 @@ def _science_checks(res, groups):
               for l in layers]
         ok2 = np.isfinite(e2)
         rho2 = _rho(layers, e2)
-        passed = bool(rho2 > 0 and e2[ok2][-1] > e2[ok2][0]) if ok2.sum() >= 2 else None
+        passed = bool(rho2 > 0 and e2[ok2][-1] > e2[ok2][0] and e2[ok2][-1] >= floor) if ok2.sum() >= 2 else None
         checks.append(ScienceCheck(
-            "ig_E_rises_before_decision", "median IG of excitatory units (pre-decision activity) rises with depth",
-            passed, {"layers": layers, "median_ig_E": e2.tolist(), "n_valid_E": n2, "spearman_rho": rho2},
+            "ig_E_rises_before_decision",
+            f"median IG of excitatory units (pre-decision activity) rises with depth (deepest >= {floor:g})",
+            passed, {"layers": layers, "median_ig_E": e2.tolist(), "n_valid_E": n2, "spearman_rho": rho2,
+                     "min_effect_ig": floor},
             f"median IG(E), active = spike at or before the decision: {np.round(e2, 3).tolist()} "
             f"(valid units {n2}), Spearman rho {rho2:.2f}"))
     if res.overlap is not None:
         j = res.overlap.mean_jaccard
         rho = _rho(res.overlap.layers, j)
         okj = np.isfinite(j)
-        passed = bool(okj.sum() >= 2 and j[okj][-1] < j[okj][0] and not rho > 0) if okj.sum() >= 2 else None
+        falls = bool(okj.sum() >= 2 and j[okj][-1] < j[okj][0] and not rho > 0) if okj.sum() >= 2 else None
         jn = res.overlap_null.mean_jaccard if res.overlap_null is not None else np.full(j.shape, np.nan)
         fall, fall_null = float(j[0] - j[-1]), float(jn[0] - jn[-1])
         beyond = bool(fall > fall_null + 0.05) if np.isfinite(fall) and np.isfinite(fall_null) else None
+        passed = None if falls is None or beyond is None else bool(falls and beyond)
         checks.append(ScienceCheck(
-            "overlap_falls", "class-pathway overlap falls with depth", passed,
+            "overlap_falls", "class-pathway overlap falls with depth, by more (> 0.05) than with shuffled weights",
+            passed,
             {"layers": list(res.overlap.layers), "mean_jaccard": j.tolist(),
              "chance_jaccard": res.overlap.chance_jaccard.tolist(), "spearman_rho": rho,
-             "null_jaccard": jn.tolist(), "fall": fall, "fall_null": fall_null, "fall_beyond_null": beyond},
+             "null_jaccard": jn.tolist(), "fall": fall, "fall_null": fall_null, "falls": falls,
+             "fall_beyond_null": beyond},
             f"mean Jaccard ({res.pathways.method}) {np.round(j, 3).tolist()}, chance for sets of the same sizes "
             f"{np.round(res.overlap.chance_jaccard, 3).tolist()}, shuffled-weight null {np.round(jn, 3).tolist()} "
             f"(fall first->last {fall:.3f} vs null {fall_null:.3f}: "

@@ -46,6 +46,23 @@ def cmd_simulate(args):
     return 0
 
 
+def cmd_analyze(args):
+    from .report import ReportOptions, analyze_file
+
+    weights = None
+    if args.network:
+        from .sim import Network
+
+        net = Network.load(args.network)
+        weights = [W.detach().cpu().numpy() for W in net.weights]
+    options = None
+    if args.active is not None:
+        options = ReportOptions(active=tuple(args.active), packet=tuple(args.active), min_spikes=args.min_spikes)
+    rep = analyze_file(args.recording, args.out, weights=weights, options=options, progress=not args.no_progress)
+    print(f"report: {rep.html}\nsummary: {rep.out_dir / 'summary.json'}")
+    return 0
+
+
 def cmd_train(args):
     from .train import train_from_config
 
@@ -76,6 +93,15 @@ def build_parser():
     q.add_argument("--out", default="demo_out")
     sim_args(q)
     q.set_defaults(func=cmd_simulate)
+    q = sub.add_parser("analyze", help="all analyses of a recording (.nix from synsem_ephys, or .nwb) -> OUT/report.html")
+    q.add_argument("recording")
+    q.add_argument("--out", required=True)
+    q.add_argument("--network", help="network file (Network.save) for the pathway analysis")
+    q.add_argument("--active", type=float, nargs=2, metavar=("START_MS", "STOP_MS"),
+                   help="response window in ms after trial start that defines 'active' (in-vivo data)")
+    q.add_argument("--min-spikes", type=int, default=1)
+    q.add_argument("--no-progress", action="store_true")
+    q.set_defaults(func=cmd_analyze)
     q = sub.add_parser("train", help="train a network from a YAML config (or a bundled name: mnist_dale, yinyang)")
     q.add_argument("--config", required=True)
     q.add_argument("--out", required=True, help="output directory (checkpoints, network, metrics)")

@@ -192,3 +192,24 @@ def test_dense_and_pairwise_refinement_agree(ratio, monkeypatch):
     assert 0.2 < torch.isfinite(a).float().mean() < 0.98
     assert torch.equal(torch.isfinite(a), torch.isfinite(b))
     assert torch.allclose(a[torch.isfinite(a)], b[torch.isfinite(b)], atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("ratio", RATIOS)
+def test_reaches_agrees_with_direct_interval_max(ratio):
+    """The exponential-free interval test equals max(V(lo), V(hi), peak inside) >= threshold."""
+    kern = Kernel(4.0, 4.0 * ratio, 1.0)
+    g = torch.Generator().manual_seed(5)
+    n = 200_000
+    P1 = torch.randn(n, generator=g, dtype=torch.float64) * 3.0
+    P2 = torch.randn(n, generator=g, dtype=torch.float64) * 3.0
+    lo = torch.rand(n, generator=g, dtype=torch.float64) * 10.0
+    hi = lo + torch.rand(n, generator=g, dtype=torch.float64) * 10.0
+    hi[::7] = math.inf
+    got = kern.reaches(P1, P2, kern.interval_ends(lo, hi))
+    vlo = kern.value(P1, P2, lo)
+    want = kern.interval_max(P1, P2, lo, hi) >= 1.0
+    # reaches skips V(lo) by design (continuity: it was the previous interval's V(hi))
+    consider = vlo < 1.0 - 1e-9
+    near = (kern.interval_max(P1, P2, lo, hi) - 1.0).abs() < 1e-9
+    assert int(want[consider].sum()) > 1000 and int((~want[consider]).sum()) > 1000
+    assert torch.equal(got[consider & ~near], want[consider & ~near])

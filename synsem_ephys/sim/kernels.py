@@ -148,7 +148,11 @@ class Kernel:
         return torch.where(ok, y, torch.full_like(y, float("nan"))), vp
 
     def interval_max(self, P1, P2, lo, hi):
-        """max of V over [lo, hi] (ms after the reference; hi may be +inf)."""
+        """max of V over [lo, hi] (ms after the reference; hi may be +inf).
+
+        The direct form of the test that :meth:`reaches` makes without exponentials per neuron; kept
+        as its reference (tests check that both agree).
+        """
         vmax = torch.maximum(self.value(P1, P2, lo), self.value(P1, P2, hi))
         yp, vp = self.peak(P1, P2)
         inside = (yp >= lo) & (yp <= hi)

@@ -36,7 +36,7 @@ import torch
 
 from .kernels import Kernel
 
-__all__ = ["spike_times", "layer_forward", "DEFAULT_GROUP_SIZE", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["spike_times", "DEFAULT_GROUP_SIZE", "DEFAULT_CHUNK_SIZE"]
 
 DEFAULT_GROUP_SIZE = 64
 DEFAULT_CHUNK_SIZE = 256
@@ -336,9 +336,3 @@ def spike_times(input_times_ms, weights, *, tau_syn_ms, tau_mem_ms, threshold=1.
         raise ValueError(f"group_size/chunk_size: expected positive ints; got {group_size}/{chunk_size}.")
     L = min(L, max(1, t.shape[1]))
     return _SpikeTimes.apply(t, W, kern, L, chunk)
-
-
-def layer_forward(input_times_ms, weights, kernel, **kwargs):
-    """:func:`spike_times` with the neuron parameters taken from a :class:`Kernel`."""
-    return spike_times(input_times_ms, weights, tau_syn_ms=kernel.tau_syn_ms, tau_mem_ms=kernel.tau_mem_ms,
-                       threshold=kernel.threshold, **kwargs)

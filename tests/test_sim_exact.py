@@ -211,5 +211,5 @@ def test_reaches_agrees_with_direct_interval_max(ratio):
     # reaches skips V(lo) by design (continuity: it was the previous interval's V(hi))
     consider = vlo < 1.0 - 1e-9
     near = (kern.interval_max(P1, P2, lo, hi) - 1.0).abs() < 1e-9
-    assert int(want[consider].sum()) > 1000 and int((~want[consider]).sum()) > 1000
+    assert int(want[consider].sum()) > 100 and int((~want[consider]).sum()) > 100
     assert torch.equal(got[consider & ~near], want[consider & ~near])

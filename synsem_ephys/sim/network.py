@@ -13,9 +13,7 @@ the presynaptic population and inhibitory rows multiplied by ``inh_scale``.
 """
 
 import json
-import math
 import os
-import tempfile
 
 import numpy as np
 import torch
@@ -211,20 +209,11 @@ class Network(nn.Module):
         """
         obj = self.state()
         obj["extra"] = json.dumps(extra or {})
+        from .._atomic import write_atomic
+
         path = os.fspath(path)
-        d = os.path.dirname(os.path.abspath(path))
-        os.makedirs(d, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".pt")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                torch.save(obj, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        write_atomic(path, lambda fh: torch.save(obj, fh))
 
     @classmethod
     def load(cls, path, *, dtype=torch.float64, device=None, **kwargs):

@@ -18,14 +18,13 @@ RNG states: :func:`rng_state` captures ``torch.Generator`` objects (as ByteTenso
 """
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .._atomic import write_atomic
 from ..errors import DataFormatError, DataMissingError, input_error
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "rng_state", "restore_rng", "FORMAT", "VERSION"]
@@ -150,28 +149,7 @@ def save_checkpoint(path, *, tensors, state, optimizer=None, torch_rng=None):
         "state": state_json,
         "torch_rng": dict(torch_rng or {}),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable where the platform allows it
-        dfd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return path
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass  # directories cannot be fsync'ed on some platforms; the rename is still atomic
-    finally:
-        os.close(dfd)
-    return path
+    return write_atomic(path, lambda fh: torch.save(payload, fh))
 
 
 def load_checkpoint(path, map_location="cpu"):

@@ -77,6 +77,13 @@ def test_yaml_number_strings_are_read():
     ("weight_init_mean", [1.0, 0.5], "both or neither"),
     ("weight_init_std", [1.0, -0.5], "positive"),
     ("dtype", "float16", "float64"),
+    ("weight_init_inh_balance", -1.0, "non-negative"),
+    ("init_calibrate_fraction", [0.9, 0.5], "lo <= hi"),
+    ("init_calibrate_fraction", 0.5, "[lo, hi]"),
+    ("init_calibrate_output", [0.9, 1.0], "init_calibrate_fraction"),
+    ("init_calibrate_samples", 0, ">= 1"),
+    ("lr_layer_factors", [1.0], "list of 2"),
+    ("lr_layer_factors", [1.0, 0.0], "positive"),
     ("seed", -1, ">= 0"),
     ("data_dir", 3, "path"),
 ])

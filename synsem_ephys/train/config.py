@@ -122,6 +122,22 @@ class TrainConfig:
         ``|N(mean, std)|`` with the presynaptic population's sign.
     weight_init_inh_scale : float
         Extra factor on the initial magnitude of inhibitory rows (Dale's law only).
+    weight_init_inh_balance : float or None
+        Dale's law only; replaces ``weight_init_inh_scale``: inhibitory rows of every weight matrix
+        are scaled so that each unit's expected inhibitory input is this fraction of its expected
+        excitatory input (``inh_scale = balance * n_exc / n_inh`` of the presynaptic layer; 1 =
+        balanced, the mean drive cancels and firing depends on the input pattern).  None = off.
+    init_calibrate_fraction : (float, float) or None
+        After initialisation, scale each weight matrix in turn (:meth:`Network.calibrate_`) so that
+        a fraction in ``[lo, hi]`` of its units fires on the first ``init_calibrate_samples``
+        training inputs.  None = off.
+    init_calibrate_output : (float, float) or None
+        Then calibrate the output layer alone to this firing fraction (None = as the hidden layers).
+    init_calibrate_samples : int
+        Training inputs used by the calibration.
+    lr_layer_factors : tuple of float or None
+        Per weight matrix (hidden layers + output) factors on the learning rate (Adam's step is
+        ``lr`` in absolute weight units, while weight scales differ between layers).  None = all 1.
     dtype : {"float64", "float32"}
         Floating type of the simulation.
     """
@@ -161,6 +177,11 @@ class TrainConfig:
     weight_init_mean: tuple = None
     weight_init_std: tuple = None
     weight_init_inh_scale: float = 1.0
+    weight_init_inh_balance: float = None
+    init_calibrate_fraction: tuple = None
+    init_calibrate_output: tuple = None
+    init_calibrate_samples: int = 200
+    lr_layer_factors: tuple = None
     dtype: str = "float64"
 
     def __post_init__(self):
@@ -234,6 +255,29 @@ class TrainConfig:
         if (self.weight_init_mean is None) != (self.weight_init_std is None):
             raise _err("weight_init_std", "given together with weight_init_mean (both or neither)",
                        self.weight_init_std, "Set both per-layer lists, or neither for the simulator default.")
+        if self.weight_init_inh_balance is not None:
+            s(self, "weight_init_inh_balance",
+              _float("weight_init_inh_balance", self.weight_init_inh_balance, positive=False))
+        for k in ("init_calibrate_fraction", "init_calibrate_output"):
+            v = getattr(self, k)
+            if v is None:
+                continue
+            ok = isinstance(v, (list, tuple)) and len(v) == 2
+            if ok:
+                v = tuple(_float(k, x, positive=False) for x in v)
+                ok = v[0] <= v[1] <= 1.0
+            if not ok:
+                raise _err(k, "null or [lo, hi] with 0 <= lo <= hi <= 1 (fraction of units that fire)", v)
+            s(self, k, v)
+        if self.init_calibrate_output is not None and self.init_calibrate_fraction is None:
+            raise _err("init_calibrate_output", "null unless init_calibrate_fraction is set",
+                       self.init_calibrate_output, "Set init_calibrate_fraction too.")
+        s(self, "init_calibrate_samples", _int("init_calibrate_samples", self.init_calibrate_samples, 1))
+        v = self.lr_layer_factors
+        if v is not None:
+            if not isinstance(v, (list, tuple)) or len(v) != n_layers:
+                raise _err("lr_layer_factors", f"null or a list of {n_layers} positive floats (hidden layers + output)", v)
+            s(self, "lr_layer_factors", tuple(_float("lr_layer_factors", x, positive=True) for x in v))
         if self.dtype not in ("float64", "float32"):
             raise _err("dtype", "'float64' or 'float32'", self.dtype)
 

@@ -11,7 +11,7 @@ One training step on a mini-batch ``(x, y)``::
         enforce Dale; outs = net(t_in)]
     L     = ttfs_loss(outs[-1], y)                               (see :mod:`.loss`)
     grad  = dL/dW;  per neuron n: grad[:, n] = 0  if ||grad[:, n]|| > max_grad_per_neuron or not finite
-    Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs);  enforce Dale
+    Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs) (times lr_layer_factors[l] for W_l);  enforce Dale
 
 Randomness comes from ``config.seed``: the network's weight initialisation
 (``Network(spec, seed=config.seed)``) and two streams derived with ``numpy.random.SeedSequence``,
@@ -161,8 +161,11 @@ class Trainer:
                                inh_scale=c.weight_init_inh_scale)
         if c.dale:
             self.network.enforce_dale_()
-        self.optimizer = torch.optim.Adam(self.network.weights.parameters(), lr=c.lr, betas=c.adam_betas,
-                                          eps=c.adam_eps)
+        self._init_balance_and_calibrate()
+        factors = c.lr_layer_factors or (1.0,) * len(self.network.weights)
+        self._lr_factors = factors
+        self.optimizer = torch.optim.Adam([{"params": [W], "lr": c.lr * f} for W, f in zip(self.network.weights, factors)],
+                                          lr=c.lr, betas=c.adam_betas, eps=c.adam_eps)
         self.order_rng = np.random.default_rng(order_seq)
         self.noise_rng = torch.Generator().manual_seed(noise_seed)
         self.history = []
@@ -174,6 +177,25 @@ class Trainer:
         t = latency_encode(data.x, tau_syn_ms=c.tau_syn_ms, t_early=c.t_early, t_late=c.t_late,
                            zero_never_spikes=c.zero_never_spikes)
         return torch.as_tensor(t, dtype=self.dtype), torch.as_tensor(data.y, dtype=torch.long)
+
+    @torch.no_grad()
+    def _init_balance_and_calibrate(self):
+        """E/I balance of the initial inhibitory rows, then firing-fraction calibration (config options)."""
+        c, net = self.config, self.network
+        if c.dale and c.weight_init_inh_balance is not None:
+            for layer, W in enumerate(net.weights):
+                s = net.sign(layer)
+                n_exc, n_inh = int((s > 0).sum()), int((s < 0).sum())
+                if n_exc == 0 or n_inh == 0:
+                    continue
+                exc, inh = W[s > 0].sum(dim=0).mean(), -W[s < 0].sum(dim=0).mean()
+                if float(inh) > 0:
+                    W[s < 0] *= c.weight_init_inh_balance * exc / inh
+        if c.init_calibrate_fraction is not None:
+            t_in = self._t["train"][0][:c.init_calibrate_samples]
+            net.calibrate_(t_in, target=c.init_calibrate_fraction)
+            if c.init_calibrate_output is not None:
+                net.calibrate_(t_in, target=c.init_calibrate_output, layers=[len(net.weights) - 1])
 
     # ----------------------------------------------------------------------------------- steps
     def _bump(self, outs):
@@ -253,8 +275,8 @@ class Trainer:
         c = self.config
         start = time.perf_counter()
         lr = c.lr_at_epoch(self.epochs_done)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        for group, f in zip(self.optimizer.param_groups, self._lr_factors):
+            group["lr"] = lr * f
         t_all, y_all = self._t["train"]
         order = torch.as_tensor(self.order_rng.permutation(y_all.shape[0]))
         n_batches = math.ceil(y_all.shape[0] / c.batch_size)

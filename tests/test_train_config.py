@@ -78,6 +78,7 @@ def test_yaml_number_strings_are_read():
     ("weight_init_std", [1.0, -0.5], "positive"),
     ("dtype", "float16", "float64"),
     ("weight_init_inh_balance", -1.0, "non-negative"),
+    ("weight_init_inh_balance", [1.0], "list of 2"),
     ("init_calibrate_fraction", [0.9, 0.5], "lo <= hi"),
     ("init_calibrate_fraction", 0.5, "[lo, hi]"),
     ("init_calibrate_output", [0.9, 1.0], "init_calibrate_fraction"),

@@ -115,15 +115,15 @@ def test_balanced_calibrated_init_and_per_layer_learning_rates():
     pytest.importorskip("sklearn")
     cfg = TrainConfig(dataset="digits", train_size=200, test_size=50, hidden=[[30, 10], [30, 10]], dale=True,
                       tau_mem_ms=10.0, epochs=2, batch_size=25, lr=0.01, lr_step_epochs=1, lr_gamma=0.5,
-                      weight_bump_value=0.0, val_fraction=0.0, weight_init_inh_balance=1.0,
+                      weight_bump_value=0.0, val_fraction=0.0, weight_init_inh_balance=[1.0, 1.0, 0.5],
                       init_calibrate_fraction=[0.5, 0.9], init_calibrate_output=[0.9, 1.0], init_calibrate_samples=100,
                       lr_layer_factors=[0.5, 1.0, 2.0])
     trainer = Trainer(cfg, progress=False)
     net = trainer.network
-    for layer in (1, 2):  # expected E input = expected I input per unit (calibration scales both alike)
+    for layer, g in ((1, 1.0), (2, 0.5)):  # mean summed I weight = g x mean summed E weight (calibration keeps it)
         W, s = net.weights[layer].detach(), net.sign(layer)
         exc, inh = W[s > 0].sum(dim=0).mean(), -W[s < 0].sum(dim=0).mean()
-        assert torch.isclose(exc, inh, rtol=1e-9), (layer, exc, inh)
+        assert torch.isclose(g * exc, inh, rtol=1e-9), (layer, exc, inh)
     assert net.dale_violations() == 0
     outs = net(trainer._t["train"][0][:100])
     fired = [float(torch.isfinite(o).double().mean()) for o in outs]

@@ -122,11 +122,12 @@ class TrainConfig:
         ``|N(mean, std)|`` with the presynaptic population's sign.
     weight_init_inh_scale : float
         Extra factor on the initial magnitude of inhibitory rows (Dale's law only).
-    weight_init_inh_balance : float or None
-        Dale's law only; replaces ``weight_init_inh_scale``: inhibitory rows of every weight matrix
-        are scaled so that each unit's expected inhibitory input is this fraction of its expected
-        excitatory input (``inh_scale = balance * n_exc / n_inh`` of the presynaptic layer; 1 =
-        balanced, the mean drive cancels and firing depends on the input pattern).  None = off.
+    weight_init_inh_balance : float or tuple of float or None
+        Dale's law only; replaces ``weight_init_inh_scale``: the inhibitory rows of a weight matrix
+        are scaled so that the summed inhibitory weight onto a unit is, averaged over the layer's
+        units, this fraction of the summed excitatory weight (1 = balanced: the mean drive cancels
+        and firing depends on the input pattern).  One float for all matrices or one per weight
+        matrix (hidden layers + output; the entry of the input matrix is unused).  None = off.
     init_calibrate_fraction : (float, float) or None
         After initialisation, scale each weight matrix in turn (:meth:`Network.calibrate_`) so that
         a fraction in ``[lo, hi]`` of its units fires on the first ``init_calibrate_samples``
@@ -255,9 +256,16 @@ class TrainConfig:
         if (self.weight_init_mean is None) != (self.weight_init_std is None):
             raise _err("weight_init_std", "given together with weight_init_mean (both or neither)",
                        self.weight_init_std, "Set both per-layer lists, or neither for the simulator default.")
-        if self.weight_init_inh_balance is not None:
-            s(self, "weight_init_inh_balance",
-              _float("weight_init_inh_balance", self.weight_init_inh_balance, positive=False))
+        v = self.weight_init_inh_balance
+        if v is not None:
+            if isinstance(v, (numbers.Real, str)):
+                v = _float("weight_init_inh_balance", v, positive=False)
+            elif isinstance(v, (list, tuple)) and len(v) == n_layers:
+                v = tuple(_float("weight_init_inh_balance", x, positive=False) for x in v)
+            else:
+                raise _err("weight_init_inh_balance",
+                           f"null, one float or a list of {n_layers} floats (hidden layers + output)", v)
+            s(self, "weight_init_inh_balance", v)
         for k in ("init_calibrate_fraction", "init_calibrate_output"):
             v = getattr(self, k)
             if v is None:

@@ -183,6 +183,9 @@ class Trainer:
         """E/I balance of the initial inhibitory rows, then firing-fraction calibration (config options)."""
         c, net = self.config, self.network
         if c.dale and c.weight_init_inh_balance is not None:
+            balance = c.weight_init_inh_balance
+            if isinstance(balance, float):
+                balance = (balance,) * len(net.weights)
             for layer, W in enumerate(net.weights):
                 s = net.sign(layer)
                 n_exc, n_inh = int((s > 0).sum()), int((s < 0).sum())
@@ -190,7 +193,7 @@ class Trainer:
                     continue
                 exc, inh = W[s > 0].sum(dim=0).mean(), -W[s < 0].sum(dim=0).mean()
                 if float(inh) > 0:
-                    W[s < 0] *= c.weight_init_inh_balance * exc / inh
+                    W[s < 0] *= balance[layer] * exc / inh
         if c.init_calibrate_fraction is not None:
             t_in = self._t["train"][0][:c.init_calibrate_samples]
             net.calibrate_(t_in, target=c.init_calibrate_fraction)

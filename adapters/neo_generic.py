@@ -21,6 +21,7 @@ A Block in the synsem_ephys layout (one Segment, Epoch "trials") is read exactly
 import numpy as np
 
 from synsem_ephys.errors import DataFormatError, input_error
+from synsem_ephys.export.block import common_window_ms
 from synsem_ephys.record import CELL_TYPES, EventTimes, SpikeRecord, TrialTable, UnitTable
 from synsem_ephys.units import to_float_ms
 
@@ -128,18 +129,13 @@ def _segment_window(seg, r):
     if not trains:
         raise input_error(f"block.segments[{r}]", "at least one SpikeTrain", "none", cls=DataFormatError)
     try:
-        t0s = [to_float_ms(st.t_start) for st in trains]
-        t1s = [to_float_ms(st.t_stop) for st in trains]
+        return common_window_ms(trains, f"block.segments[{r}].spiketrains[{{k}}]", "the Segment's first train",
+                                "Cut the trains to a common window.")
+    except DataFormatError:
+        raise
     except ValueError as exc:
         raise input_error(f"block.segments[{r}] spiketrains", "times in a time unit", str(exc),
                           cls=DataFormatError) from exc
-    for k, (a, b) in enumerate(zip(t0s, t1s)):
-        if a != t0s[0] or b != t1s[0]:
-            raise input_error(f"block.segments[{r}].spiketrains[{k}] ({trains[k].name!r})",
-                              f"t_start {t0s[0]} ms and t_stop {t1s[0]} ms like the Segment's first train",
-                              f"t_start {a} ms, t_stop {b} ms", "Cut the trains to a common window.",
-                              cls=DataFormatError)
-    return t0s[0], t1s[0]
 
 
 def _segment_columns(segs):
@@ -155,7 +151,6 @@ def _segment_columns(segs):
 
 
 def _units(unit_names, first):
-    n = len(unit_names)
     ann = [first[nm].annotations if nm in first else {} for nm in unit_names]
     pop = [str(a.get("source_population", "unit")) for a in ann]
     source_ctype = [str(a.get("cell_type", "unknown")) for a in ann]

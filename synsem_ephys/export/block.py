@@ -29,7 +29,7 @@ from ..errors import DataFormatError, input_error
 from ..record import EventTimes, SpikeRecord, TrialTable, UnitTable
 from ..units import to_float_ms, to_quantity_ms
 
-__all__ = ["LAYOUT", "to_block", "from_block", "block_layout_ok", "trial_offsets_ms"]
+__all__ = ["LAYOUT", "to_block", "from_block", "block_layout_ok", "trial_offsets_ms", "common_window_ms"]
 
 #: Value of the Block annotation ``synsem_layout`` written by :func:`to_block`.
 LAYOUT = "synsem_ephys.trials_end_to_end.v1"
@@ -161,6 +161,22 @@ def block_layout_ok(block):
     return (len(block.segments) == 1 and any(ep.name == "trials" for ep in block.segments[0].epochs))
 
 
+def common_window_ms(trains, argument, first_name, fix):
+    """(t_start, t_stop) in ms shared by all ``trains``; DataFormatError naming the first that differs.
+
+    ``argument`` is a format string with ``{k}`` for the train's index; ``first_name`` names train 0
+    in the message.
+    """
+    t0s = [to_float_ms(st.t_start) for st in trains]
+    t1s = [to_float_ms(st.t_stop) for st in trains]
+    for k, (a, b) in enumerate(zip(t0s, t1s)):
+        if a != t0s[0] or b != t1s[0]:
+            raise input_error(f"{argument.format(k=k)} ({trains[k].name!r})",
+                              f"t_start {t0s[0]} ms and t_stop {t1s[0]} ms like {first_name}",
+                              f"t_start {a} ms, t_stop {b} ms", fix, cls=DataFormatError)
+    return t0s[0], t1s[0]
+
+
 def from_block(block):
     """Convert a canonical ``neo.Block`` (see the module docstring) back to a :class:`SpikeRecord`.
 
@@ -191,14 +207,7 @@ def from_block(block):
         raise input_error("block epoch 'trials'", "increasing trial start times", "unsorted times", cls=DataFormatError)
     dur = float(ann.get("trial_duration_ms", durations.max() if n_trials else 1.0))
     trains = list(seg.spiketrains)
-    t_starts = [to_float_ms(st.t_start) for st in trains]
-    t_stops = [to_float_ms(st.t_stop) for st in trains]
-    for i, (a, b) in enumerate(zip(t_starts, t_stops)):
-        if a != t_starts[0] or b != t_stops[0]:
-            raise input_error(f"block spiketrain {i} ({trains[i].name!r})",
-                              f"t_start {t_starts[0]} ms and t_stop {t_stops[0]} ms like spiketrain 0",
-                              f"t_start {a} ms, t_stop {b} ms", "All units must span the same recording.",
-                              cls=DataFormatError)
+    common_window_ms(trains, "block spiketrain {k}", "spiketrain 0", "All units must span the same recording.")
     times, uidx, ridx = [], [], []
     for u, st in enumerate(trains):
         t = np.atleast_1d(to_float_ms(st.times)) if len(st) else np.zeros(0)

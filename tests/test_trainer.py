@@ -111,6 +111,27 @@ def test_dale_signs_after_training_with_bumping():
     assert np.isnan(res.history[0].val_accuracy)  # no validation split asked for
 
 
+def test_bumping_raises_only_excitatory_rows_under_dale():
+    """A bump must strengthen excitation; adding to inhibitory rows would weaken (and after clamping erase) them."""
+    pytest.importorskip("sklearn")
+    cfg = TrainConfig(dataset="digits", train_size=50, test_size=20, hidden=[[20, 8]], dale=True, tau_mem_ms=10.0,
+                      epochs=1, batch_size=25, weight_bump_value=0.05, max_silent_fraction=0.0, bump_exponential=False,
+                      max_bump_iterations=1, val_fraction=0.0, weight_init_mean=[0.05, 0.05],
+                      weight_init_std=[0.5, 0.5])
+    trainer = Trainer(cfg, progress=False)
+    net = trainer.network
+    before = _weights(net)
+    outs = net(trainer._t["train"][0][:25])
+    assert trainer._bump(outs)  # weak init: some neurons silent, so a layer is bumped
+    layer = next(l for l, (a, b) in enumerate(zip(before, _weights(net))) if not torch.equal(a, b))
+    after, s = net.weights[layer].detach(), net.sign(layer)
+    silent = torch.isinf(outs[layer]).any(dim=0)
+    rows = s >= 0
+    assert torch.allclose(after[rows][:, silent], before[layer][rows][:, silent] + 0.05)
+    assert torch.equal(after[~rows], before[layer][~rows])  # inhibitory rows untouched
+    assert torch.equal(after[:, ~silent], before[layer][:, ~silent])
+
+
 def test_balanced_calibrated_init_and_per_layer_learning_rates():
     pytest.importorskip("sklearn")
     cfg = TrainConfig(dataset="digits", train_size=200, test_size=50, hidden=[[30, 10], [30, 10]], dale=True,

@@ -170,6 +170,7 @@ class Trainer:
         self.noise_rng = torch.Generator().manual_seed(noise_seed)
         self.history = []
         self.epochs_done = 0
+        self._bump_value = c.weight_bump_value
 
     # ----------------------------------------------------------------------------------- setup
     def _encode(self, data):
@@ -212,7 +213,11 @@ class Trainer:
             if not bool(neurons.any()):
                 continue
             with torch.no_grad():
-                self.network.weights[layer][:, neurons] += self._bump_value
+                # Under Dale's law only excitatory (and unconstrained input) rows are bumped: adding to an
+                # inhibitory row would weaken inhibition and, after clamping, erase it.
+                rows = self.network.sign(layer) >= 0
+                W = self.network.weights[layer]
+                W[rows.nonzero()[:, 0][:, None], neurons.nonzero()[:, 0][None, :]] += self._bump_value
                 if self.config.bump_exponential:
                     self._bump_value *= 2.0
                 if self.config.dale:

@@ -13,6 +13,12 @@ from pathlib import Path
 __all__ = ["write_atomic"]
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path, write, *, mode="wb"):
     """Write ``path`` atomically by calling ``write(fileobj)`` on a temporary file beside it.
 
@@ -37,6 +43,7 @@ def write_atomic(path, write, *, mode="wb"):
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file an ordinary file's mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

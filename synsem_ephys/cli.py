@@ -1,8 +1,8 @@
 """Command line of synsem_ephys: ``synsem-ephys {demo,simulate,train} ...``.
 
-``demo`` is the main job of the README's quick start. Until the pretrained network and the report
-land, it runs a simulation of a Dale's-law network on bundled-free, seeded inputs and prints the
-spike-time summary of every layer.
+``demo`` is the main job of the README's quick start (:mod:`synsem_ephys.demo`): the shipped trained
+network simulated on its test images, exported to NIX, analysed, ``OUT/report.html``. ``simulate``
+prints the spike-time summary of every layer of a random Dale's-law network.
 """
 
 import argparse
@@ -46,6 +46,22 @@ def cmd_simulate(args):
     return 0
 
 
+def cmd_demo(args):
+    from .demo import run_demo
+
+    res = run_demo(args.out, network=args.network, data_dir=args.data_dir, n_trials=args.n_trials,
+                   progress=not args.no_progress)
+    rep = res.report
+    recorded = "" if res.shipped_accuracy is None else f" (recorded at training: {res.shipped_accuracy:.4f})"
+    print(f"network: {res.network_path.name} ({res.dataset}); {res.n_trials} test images, accuracy "
+          f"{res.accuracy:.4f}{recorded}")
+    for check in rep.result.checks:
+        verdict = {True: "shown", False: "NOT shown", None: "undecided"}[check.passed]
+        print(f"  {check.name}: {verdict} - {check.detail or check.statement}")
+    print(f"recording: {res.nix_path}\nreport: {rep.html}\nsummary: {rep.summary}")
+    return 0
+
+
 def cmd_analyze(args):
     from .report import ReportOptions, analyze_file
 
@@ -67,7 +83,13 @@ def cmd_train(args):
     from .train import train_from_config
 
     res = train_from_config(args.config, args.out, resume=args.resume, progress=not args.no_progress)
-    print(res)
+    last = res.final
+    if last is not None:
+        print(f"epoch {last.epoch}: train loss {last.train_loss:.4f}, train accuracy {last.train_accuracy:.4f}, "
+              f"validation accuracy {last.val_accuracy:.4f}")
+    print(f"test loss {res.test_loss:.4f}, test accuracy {res.test_accuracy:.4f} ({res.config.dataset}, "
+          f"{len(res.history)} epochs, {res.resumed_from_epoch} done before this call)")
+    print(f"network: {args.out}/network.pt\ncheckpoint: {args.out}/checkpoint.pt\nmetrics: {args.out}/metrics.json")
     return 0
 
 
@@ -89,10 +111,15 @@ def build_parser():
     q = sub.add_parser("simulate", help="simulate a Dale's-law network on random latency-coded inputs")
     sim_args(q)
     q.set_defaults(func=cmd_simulate)
-    q = sub.add_parser("demo", help="the main job on the embedded default (no download, no GPU)")
-    q.add_argument("--out", default="demo_out")
-    sim_args(q)
-    q.set_defaults(func=cmd_simulate)
+    q = sub.add_parser("demo", help="the main job: the shipped trained network recorded, exported to NIX and "
+                                    "analysed -> OUT/report.html (no download, no GPU)")
+    q.add_argument("--out", default="demo_out", help="output directory (default: demo_out)")
+    q.add_argument("--network", help="a trained network file (Network.save by the trainer); default: the shipped one")
+    q.add_argument("--data-dir", help="MNIST directory for an MNIST network (default: $SYNSEM_MNIST_DIR, "
+                                      "$SYNSEM_DATA/mnist, ../shared/data/mnist)")
+    q.add_argument("--n-trials", type=int, help="use only the first N test images")
+    q.add_argument("--no-progress", action="store_true")
+    q.set_defaults(func=cmd_demo)
     q = sub.add_parser("analyze", help="all analyses of a recording (.nix from synsem_ephys, or .nwb) -> OUT/report.html")
     q.add_argument("recording")
     q.add_argument("--out", required=True)

@@ -1,4 +1,4 @@
-"""The command line end to end: simulate/demo summary, analyze on a NIX file written by the simulator."""
+"""The command line end to end: simulate summary, demo report, analyze on a NIX file written by the simulator."""
 
 import json
 
@@ -11,12 +11,21 @@ from synsem_ephys.sim import Network
 from synsem_ephys.spec import NetworkSpec
 
 
-def test_demo_prints_every_layer(capsys, tmp_path):
-    assert main(["demo", "--out", str(tmp_path), "--trials", "20", "--n-inputs", "20", "--layers", "2",
+def test_simulate_prints_every_layer(capsys):
+    assert main(["simulate", "--trials", "20", "--n-inputs", "20", "--layers", "2",
                  "--n-exc", "12", "--n-inh", "4", "--n-outputs", "3"]) == 0
     out = capsys.readouterr().out
     for name in ("input", "hidden1", "hidden2", "output"):
         assert f"\n{name}" in out
+
+
+def test_demo_command_writes_the_report(capsys, tmp_path):
+    assert main(["demo", "--out", str(tmp_path), "--n-trials", "80", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "80 test images, accuracy" in out and "ig_E_rises" in out and "overlap_falls" in out
+    assert (tmp_path / "report.html").stat().st_size > 0 and (tmp_path / "recording.nix").stat().st_size > 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["n_trials"] == 80
 
 
 def test_analyze_command_on_a_simulated_nix_file(tmp_path, capsys):

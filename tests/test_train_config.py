@@ -149,6 +149,9 @@ def test_checkpoint_overwrite_is_atomic_and_failure_keeps_old(tmp_path):
     assert load_checkpoint(p).state["epoch"] == 1 and len(list(tmp_path.iterdir())) == 1
     save_checkpoint(p, tensors={"w": torch.ones(2)}, state={"epoch": 2})
     assert load_checkpoint(p).state["epoch"] == 2
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask  # an ordinary file's mode, not mkstemp's 0600
 
 
 def test_checkpoint_errors(tmp_path):

@@ -1,0 +1,168 @@
+"""The main job (``synsem-ephys demo``): a shipped trained network recorded like a brain and analysed.
+
+Steps, each reported on stderr:
+
+1. load the embedded default network (or ``network=PATH``): the pretrained MNIST network
+   ``synsem_ephys/data/mnist_dale.pt`` once it ships, until then the fully trained
+   64-3x(60E+20I)-10 digits network ``synsem_ephys/data/digits_dale.pt`` (see ``data/README.md``);
+2. encode its test images with the network's own training config (latency code) — the digits come
+   with scikit-learn, MNIST from the standard IDX files (:func:`synsem_ephys.train.datasets.mnist_dir`);
+3. simulate exactly and record every layer (:meth:`Network.record`);
+4. export the recording as a Neo Block to ``OUT/recording.nix`` and read it back from the file;
+5. run every analysis on the file's recording and write ``OUT/report.html``, ``OUT/summary.json``,
+   the figures and ``OUT/pathways.graphml`` (:func:`synsem_ephys.report.write_report`).
+
+Nothing is downloaded and no GPU is used.
+"""
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataMissingError, input_error
+
+__all__ = ["DemoResult", "run_demo", "shipped_network_path", "SHIPPED_NETWORKS"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+#: Shipped networks in order of preference: the first one present is the embedded default.
+SHIPPED_NETWORKS = ("mnist_dale.pt", "digits_dale.pt")
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What :func:`run_demo` produced.
+
+    Attributes
+    ----------
+    network_path : Path
+    dataset : str
+        ``"mnist"`` or ``"digits"``.
+    n_trials : int
+        Test images simulated (one trial each).
+    accuracy : float
+        Fraction of trials whose earliest output spike is the label's unit.
+    shipped_accuracy : float or None
+        The test accuracy recorded beside the network when it was trained.
+    nix_path : Path
+    report : synsem_ephys.report.Report
+    seconds : dict
+        Wall-clock time per step.
+    """
+
+    network_path: Path
+    dataset: str
+    n_trials: int
+    accuracy: float
+    shipped_accuracy: object
+    nix_path: Path
+    report: object
+    seconds: dict
+
+
+def shipped_network_path():
+    """Path of the embedded default network (see :data:`SHIPPED_NETWORKS`)."""
+    for name in SHIPPED_NETWORKS:
+        p = DATA_DIR / name
+        if p.is_file():
+            return p
+    raise DataMissingError(
+        f"network: expected a shipped network ({' or '.join(SHIPPED_NETWORKS)}) in {DATA_DIR}; got none. "
+        "Reinstall the package, or pass a trained network file (network=PATH / --network PATH)."
+    )
+
+
+def _test_inputs(cfg, n_trials, data_dir):
+    """Latency-coded test split of the network's dataset: (input times in ms, labels)."""
+    from .train.datasets import load_digits, load_mnist
+    from .train.encoding import latency_encode
+
+    if cfg.dataset == "digits":
+        data = load_digits("test", seed=cfg.data_seed)
+    elif cfg.dataset == "mnist":
+        data = load_mnist("test", data_dir if data_dir is not None else cfg.data_dir)
+    else:
+        raise input_error("network", "a network trained on 'mnist' or 'digits' (its stored config says which)",
+                          cfg.dataset)
+    x, y = data.x, data.y
+    if n_trials is not None:
+        if int(n_trials) < 1:
+            raise input_error("n_trials", "a positive number of test images", n_trials)
+        x, y = x[: int(n_trials)], y[: int(n_trials)]
+    t = latency_encode(x, tau_syn_ms=cfg.tau_syn_ms, t_early=cfg.t_early, t_late=cfg.t_late,
+                       zero_never_spikes=cfg.zero_never_spikes)
+    return np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.int64)
+
+
+def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, progress=True):
+    """Run the main job and write its report; returns a :class:`DemoResult`.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        Created if missing; ``recording.nix``, ``report.html``, ``summary.json``, figures.
+    network : str or path-like, optional
+        A network file written by :meth:`Network.save` whose ``extra["config"]`` holds its training
+        config (as written by the trainer); default: the shipped network.
+    data_dir : str or path-like, optional
+        MNIST directory for an MNIST network (default: the usual resolution, see
+        :func:`synsem_ephys.train.datasets.mnist_dir`).
+    n_trials : int, optional
+        Use only the first ``n_trials`` test images (default: all of the test split).
+    progress : bool
+        Step lines on stderr and the report's progress.
+    """
+    import torch
+
+    from .neo_io import read_nix_record, write_nix
+    from .report import write_report
+    from .sim import Network
+    from .train.config import TrainConfig
+
+    def say(msg):
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    seconds = {}
+    t0 = time.perf_counter()
+    path = shipped_network_path() if network is None else Path(network)
+    if not path.is_file():
+        raise DataMissingError(f"network: expected a network file written by Network.save; got {str(path)!r}, "
+                               "which does not exist.")
+    net = Network.load(path)
+    extra = getattr(net, "extra", {}) or {}
+    if "config" not in extra:
+        raise input_error("network", "a network saved by the trainer (extra['config'] holds its training config)",
+                          f"{path} without a stored config")
+    cfg = TrainConfig.from_dict(extra["config"])
+    say(f"[1/4] network {path.name}: {net.spec.layer_sizes}, Dale's law {net.spec.dale}, trained on {cfg.dataset}"
+        + (f" (test accuracy {extra['test_accuracy']:.4f} recorded at training)" if "test_accuracy" in extra else ""))
+    t_in, labels = _test_inputs(cfg, n_trials, data_dir)
+    seconds["load"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    say(f"[2/4] simulating {len(labels)} test images exactly ...")
+    with torch.no_grad():
+        record = net.record(torch.as_tensor(t_in), labels=labels,
+                            meta={"dataset": cfg.dataset, "network_file": path.name,
+                                  "label_names": [str(k) for k in range(net.spec.n_outputs)]})
+    acc = float(np.mean(record.trials.prediction == labels))
+    seconds["simulate"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    nix_path = out / "recording.nix"
+    say(f"[3/4] accuracy {acc:.4f}; writing the Neo Block to {nix_path} and reading it back ...")
+    write_nix(record, nix_path)
+    back = read_nix_record(nix_path)
+    seconds["nix"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    say("[4/4] analyses (dispersion, pulse packets, information gain, pathways, Elephant) and report ...")
+    weights = [W.detach().cpu().numpy() for W in net.weights]
+    rep = write_report(back, out, weights=weights, accuracy=acc, progress=progress)
+    seconds["report"] = time.perf_counter() - t0
+    return DemoResult(path, cfg.dataset, len(labels), acc, extra.get("test_accuracy"), nix_path, rep, seconds)

@@ -1,0 +1,70 @@
+"""The main job end to end on the shipped network: simulate, NIX round trip, report; clear errors."""
+
+import json
+
+import pytest
+import torch
+
+from synsem_ephys.demo import run_demo, shipped_network_path
+from synsem_ephys.errors import DataMissingError
+from synsem_ephys.sim import Network
+from synsem_ephys.spec import NetworkSpec
+
+pytest.importorskip("sklearn")  # the interim shipped network is trained on scikit-learn's digits
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    torch.set_num_threads(1)
+    return run_demo(tmp_path_factory.mktemp("demo"), progress=False)
+
+
+def test_shipped_network_reproduces_its_recorded_accuracy(demo):
+    net = Network.load(shipped_network_path())
+    assert demo.network_path == shipped_network_path()
+    assert net.dale_violations() == 0 and net.spec.dale and len(net.spec.hidden) >= 2
+    # the whole test split, float64: exactly the accuracy the trainer measured and stored beside the weights
+    assert demo.shipped_accuracy is not None
+    assert demo.accuracy == pytest.approx(demo.shipped_accuracy, abs=1e-12)
+    assert demo.accuracy > 0.5  # ten classes: far above chance
+
+
+def test_demo_writes_a_readable_nix_file_and_a_full_report(demo):
+    import neo
+
+    io = neo.NixIO(str(demo.nix_path), mode="ro")
+    try:
+        block = io.read_block()
+    finally:
+        io.close()
+    net = Network.load(demo.network_path)
+    assert len(block.segments[0].spiketrains) == sum(net.spec.layer_sizes)
+    rep = demo.report
+    for path in [rep.html, rep.summary, rep.graphml, *rep.figures.values()]:
+        assert path is not None and path.exists() and path.stat().st_size > 0
+    for name in ("raster", "dispersion", "information", "pathways", "accuracy"):
+        assert rep.figures[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads(rep.summary.read_text())
+    assert summary["accuracy"] == pytest.approx(demo.accuracy)
+    names = {c["name"] for c in summary["checks"]}
+    assert {"ig_E_rises", "ig_I_lower", "spread_falls_deep", "overlap_falls"} <= names
+
+
+def test_demo_errors(tmp_path):
+    with pytest.raises(DataMissingError, match="network"):
+        run_demo(tmp_path, network=tmp_path / "missing.pt", progress=False)
+    bare = tmp_path / "bare.pt"
+    Network(NetworkSpec(64, hidden=((8, 2),), n_outputs=10)).save(bare)  # no training config stored
+    with pytest.raises(ValueError, match="network"):
+        run_demo(tmp_path, network=bare, progress=False)
+    with pytest.raises(ValueError, match="n_trials"):
+        run_demo(tmp_path, n_trials=0, progress=False)
+
+
+def test_shipped_network_was_trained_with_the_bundled_config():
+    from synsem_ephys.train.config import TrainConfig, load_config
+
+    net = Network.load(shipped_network_path())
+    stored = TrainConfig.from_dict(net.extra["config"])
+    assert stored == load_config(f"{stored.dataset}_dale")  # re-creatable from the bundled YAML
+    assert net.extra["epochs_done"] == stored.epochs  # fully trained, not a stage of a run

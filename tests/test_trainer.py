@@ -72,6 +72,28 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert resumed.test_accuracy == full.test_accuracy
 
 
+def test_keep_best_selects_the_best_validation_epoch_also_across_a_resume(tmp_path):
+    base = dict(YY, epochs=4, train_size=300, lr=0.05)  # a large rate: validation accuracy moves between epochs
+    last = train_from_config(base, tmp_path / "last", progress=False)
+    val = [m.val_accuracy for m in last.history]
+    best_epoch = int(np.argmax(val)) + 1  # first maximum
+    assert best_epoch < 4  # otherwise "best" and "last" would coincide and the test could not fail
+    train_from_config(dict(base, epochs=2), tmp_path / "best", progress=False)
+    best = train_from_config(dict(base, keep_best=True), tmp_path / "best", resume=True, progress=False)
+    assert _same_history(last.history, best.history)  # selection does not change the trajectory
+    trainer = Trainer(TrainConfig(**base), progress=False)
+    for _ in range(best_epoch):
+        trainer.train_epoch()
+    for a, b in zip(_weights(trainer.network), _weights(best.network)):
+        assert torch.equal(a, b)  # the shipped weights are those of the best validation epoch
+    net = sim.Network.load(tmp_path / "best" / NETWORK_NAME)
+    assert net.extra["selected_epoch"] == best_epoch and net.extra["epochs_done"] == 4
+    assert json.loads((tmp_path / "best" / "metrics.json").read_text())["selected_epoch"] == best_epoch
+    assert sim.Network.load(tmp_path / "last" / NETWORK_NAME).extra["selected_epoch"] == 4
+    with pytest.raises(ConfigError, match="keep_best"):
+        TrainConfig(**dict(base, keep_best=True, val_fraction=0.0))
+
+
 def test_resume_after_kill_loses_at_most_one_epoch(tmp_path, monkeypatch):
     base = dict(YY, epochs=3, train_size=300, input_noise_ms=0.5)
     full = train_from_config(base, tmp_path / "full", progress=False)

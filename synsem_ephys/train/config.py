@@ -106,6 +106,10 @@ class TrainConfig:
         Drop (zero) a neuron's incoming-weight gradient whose norm exceeds this; None disables.
     val_fraction : float
         Fraction of the training set held out for validation, in [0, 1).
+    keep_best : bool
+        At the end of training keep the weights of the epoch with the best validation accuracy
+        (early stopping by selection; needs ``val_fraction > 0``) instead of the last epoch's. The
+        best weights are tracked in every run and checkpoint, so this may be changed on ``--resume``.
     seed : int
         Seeds the weight initialisation, mini-batch order and input noise.
     data_seed : int
@@ -173,6 +177,7 @@ class TrainConfig:
     max_bump_iterations: int = 10
     max_grad_per_neuron: float = None
     val_fraction: float = 0.1
+    keep_best: bool = False
     seed: int = 0
     data_seed: int = 0
     weight_init_mean: tuple = None
@@ -198,7 +203,7 @@ class TrainConfig:
             if v is not None:
                 s(self, k, _int(k, v, 1))
         s(self, "hidden", _hidden(self.hidden, self.dale))
-        for k in ("dale", "zero_never_spikes", "bump_exponential"):
+        for k in ("dale", "zero_never_spikes", "bump_exponential", "keep_best"):
             if not isinstance(getattr(self, k), bool):
                 raise _err(k, "true or false", getattr(self, k))
         for k in ("tau_syn_ms", "tau_mem_ms", "threshold", "xi", "beta", "lr", "lr_gamma", "adam_eps",
@@ -217,6 +222,9 @@ class TrainConfig:
             raise _err("lr_gamma", "a factor in (0, 1]", self.lr_gamma)
         if self.val_fraction >= 1:
             raise _err("val_fraction", "a fraction in [0, 1)", self.val_fraction)
+        if self.keep_best and self.val_fraction == 0:
+            raise _err("keep_best", "false when val_fraction is 0 (the best epoch is chosen on the validation split)",
+                       self.keep_best, "Set val_fraction > 0 or keep_best: false.")
         for k, lo in (("epochs", 0), ("batch_size", 1), ("eval_batch_size", 1), ("lr_step_epochs", 1),
                       ("max_bump_iterations", 0), ("seed", 0), ("data_seed", 0)):
             s(self, k, _int(k, getattr(self, k), lo))

@@ -171,6 +171,7 @@ class Trainer:
         self.history = []
         self.epochs_done = 0
         self._bump_value = c.weight_bump_value
+        self.best = None  # (epoch, val_accuracy, [weights]) of the best validation epoch so far
 
     # ----------------------------------------------------------------------------------- setup
     def _encode(self, data):
@@ -310,6 +311,8 @@ class Trainer:
         m = EpochMetrics(self.epochs_done, lr, loss_sum / y_all.shape[0], acc_sum / y_all.shape[0], val_loss,
                          val_acc, bumps, dropped, time.perf_counter() - start)
         self.history.append(m)
+        if math.isfinite(val_acc) and (self.best is None or val_acc > self.best[1]):
+            self.best = (self.epochs_done, val_acc, [W.detach().clone() for W in self.network.weights])
         return m
 
     # ----------------------------------------------------------------------------------- state
@@ -319,6 +322,9 @@ class Trainer:
         tensors = {f"weights.{i}": W.detach() for i, W in enumerate(self.network.weights)}
         state = {"epochs_done": self.epochs_done, "history": [asdict(m) for m in self.history],
                  "config": self.config.to_dict(), "numpy_rng": numpy_rng}
+        if self.best is not None:
+            tensors.update({f"best.{i}": W for i, W in enumerate(self.best[2])})
+            state["best"] = {"epoch": self.best[0], "val_accuracy": self.best[1]}
         return tensors, state, self.optimizer.state_dict(), torch_rng
 
     def save_checkpoint(self, path=None):
@@ -333,17 +339,19 @@ class Trainer:
     def load_checkpoint(self, path):
         """Restore weights, optimizer, RNGs, epoch counter and history from ``path``.
 
-        The checkpoint's config must equal this trainer's config except for ``epochs``.
+        The checkpoint's config must equal this trainer's config except for ``epochs`` and
+        ``keep_best`` (neither changes the training trajectory).
         """
         ck = load_checkpoint(path)
         try:
             saved = TrainConfig.from_dict(ck.state["config"])
         except (KeyError, ConfigError) as exc:
             raise DataFormatError(f"{path}: expected a training checkpoint with a valid config; got {exc}.") from exc
-        diff = [k for k in saved.to_dict() if k != "epochs" and getattr(saved, k) != getattr(self.config, k)]
+        diff = [k for k in saved.to_dict() if k not in ("epochs", "keep_best")
+                and getattr(saved, k) != getattr(self.config, k)]
         if diff:
             detail = ", ".join(f"{k}: checkpoint {getattr(saved, k)!r} vs now {getattr(self.config, k)!r}" for k in diff)
-            raise ConfigError(f"resume: expected the checkpoint's config (only 'epochs' may change); got differences "
+            raise ConfigError(f"resume: expected the checkpoint's config (only 'epochs' and 'keep_best' may change); got differences "
                               f"in {detail}. Resume with the original config or start a new out_dir.")
         with torch.no_grad():
             for i, W in enumerate(self.network.weights):
@@ -352,6 +360,9 @@ class Trainer:
         restore_rng(ck.torch_rng, ck.state["numpy_rng"], {"noise": self.noise_rng}, {"order": self.order_rng})
         self.epochs_done = int(ck.state["epochs_done"])
         self.history = [EpochMetrics(**m) for m in ck.state["history"]]
+        best = ck.state.get("best")  # absent in checkpoints written before best-epoch tracking
+        self.best = None if best is None else (int(best["epoch"]), float(best["val_accuracy"]),
+                                               [ck.tensors[f"best.{i}"].clone() for i in range(len(self.network.weights))])
         return self.epochs_done
 
     # ----------------------------------------------------------------------------------- loop
@@ -376,13 +387,20 @@ class Trainer:
                                 val_acc=f"{m.val_accuracy:.3f}")
         finally:
             bar.close()
+        selected = self.epochs_done
+        if c.keep_best and self.best is not None:
+            selected = self.best[0]
+            with torch.no_grad():
+                for W, B in zip(self.network.weights, self.best[2]):
+                    W.copy_(B)
         test_loss, test_acc = self.evaluate("test")
         if self.out_dir is not None:
             summary = {"history": [asdict(m) for m in self.history], "test_loss": test_loss,
-                       "test_accuracy": test_acc, "resumed_from_epoch": start_epoch}
+                       "test_accuracy": test_acc, "resumed_from_epoch": start_epoch, "selected_epoch": selected}
             self.network.save(self.out_dir / NETWORK_NAME, extra={"config": c.to_dict(), "test_loss": test_loss,
                                                                   "test_accuracy": test_acc,
-                                                                  "epochs_done": self.epochs_done})
+                                                                  "epochs_done": self.epochs_done,
+                                                                  "selected_epoch": selected})
             tmp = self.out_dir / ".metrics.json.tmp"
             tmp.write_text(json.dumps(summary, indent=1))
             tmp.replace(self.out_dir / "metrics.json")

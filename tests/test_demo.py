@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -68,3 +69,29 @@ def test_shipped_network_was_trained_with_the_bundled_config():
     stored = TrainConfig.from_dict(net.extra["config"])
     assert stored == load_config(f"{stored.dataset}_dale")  # re-creatable from the bundled YAML
     assert net.extra["epochs_done"] == stored.epochs  # fully trained, not a stage of a run
+
+
+def test_demo_on_an_mnist_network_reads_the_mnist_directory(tmp_path):
+    """The MNIST branch (what the shipped MNIST network will take), with a small untrained network."""
+    from synsem_ephys.train import datasets as ds
+    from synsem_ephys.train.config import TrainConfig
+
+    try:
+        mnist = ds.mnist_dir()
+    except DataMissingError:
+        pytest.skip("no MNIST directory (../shared/data/mnist, SYNSEM_MNIST_DIR, SYNSEM_DATA)")
+    cfg = TrainConfig(dataset="mnist", hidden=[[12, 4], [12, 4]], dale=True, tau_mem_ms=10.0, zero_never_spikes=True,
+                      weight_init_mean=[15.0, 0.0, 0.0], weight_init_std=[230.0, 20.0, 20.0], weight_init_inh_scale=2.0)
+    path = tmp_path / "mnist_small.pt"
+    Network(cfg.network_spec(), weight_init=tuple(zip(cfg.weight_init_mean, cfg.weight_init_std)),
+            inh_scale=2.0).enforce_dale_().save(path, extra={"config": cfg.to_dict()})
+    res = run_demo(tmp_path / "out", network=path, data_dir=mnist, n_trials=40, progress=False)
+    assert res.dataset == "mnist" and res.n_trials == 40 and res.shipped_accuracy is None
+    labels = ds.load_mnist("test", mnist).y[:40]
+    from synsem_ephys.neo_io import read_nix_record
+
+    back = read_nix_record(res.nix_path)
+    assert np.array_equal(back.trials.label, labels)  # the first 40 test images, in order
+    assert back.n_units == 784 + 16 + 16 + 10 and res.report.html.exists()
+    with pytest.raises(DataMissingError):
+        run_demo(tmp_path / "out2", network=path, data_dir=tmp_path / "no_mnist_here", n_trials=5, progress=False)

@@ -3,8 +3,9 @@
 Steps, each reported on stderr:
 
 1. load the embedded default network (or ``network=PATH``): the pretrained MNIST network
-   ``synsem_ephys/data/mnist_dale.pt`` once it ships, until then the fully trained
-   64-3x(60E+20I)-10 digits network ``synsem_ephys/data/digits_dale.pt`` (see ``data/README.md``);
+   ``synsem_ephys/data/mnist_dale.pt`` once it ships (skipped, with a message, where no MNIST
+   directory is found), until then the fully trained 64-2x(60E+20I)-10 digits network
+   ``synsem_ephys/data/digits_dale.pt`` (see ``data/README.md``);
 2. encode its test images with the network's own training config (latency code) — the digits come
    with scikit-learn, MNIST from the standard IDX files (:func:`synsem_ephys.train.datasets.mnist_dir`);
 3. simulate exactly and record every layer (:meth:`Network.record`);
@@ -125,21 +126,37 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         if progress:
             print(msg, file=sys.stderr, flush=True)
 
+    def open_network(path):
+        if not path.is_file():
+            raise DataMissingError(f"network: expected a network file written by Network.save; got {str(path)!r}, "
+                                   "which does not exist.")
+        net = Network.load(path)
+        extra = getattr(net, "extra", {}) or {}
+        if "config" not in extra:
+            raise input_error("network", "a network saved by the trainer (extra['config'] holds its training "
+                              "config)", f"{path} without a stored config")
+        cfg = TrainConfig.from_dict(extra["config"])
+        return net, extra, cfg, _test_inputs(cfg, n_trials, data_dir)
+
     seconds = {}
     t0 = time.perf_counter()
-    path = shipped_network_path() if network is None else Path(network)
-    if not path.is_file():
-        raise DataMissingError(f"network: expected a network file written by Network.save; got {str(path)!r}, "
-                               "which does not exist.")
-    net = Network.load(path)
-    extra = getattr(net, "extra", {}) or {}
-    if "config" not in extra:
-        raise input_error("network", "a network saved by the trainer (extra['config'] holds its training config)",
-                          f"{path} without a stored config")
-    cfg = TrainConfig.from_dict(extra["config"])
+    if network is not None:
+        path = Path(network)
+        net, extra, cfg, (t_in, labels) = open_network(path)
+    else:  # the shipped networks in order of preference; one whose test images are missing is skipped
+        shipped = [DATA_DIR / n for n in SHIPPED_NETWORKS if (DATA_DIR / n).is_file()]
+        if not shipped:
+            shipped_network_path()  # raises the explanatory DataMissingError
+        for k, path in enumerate(shipped):
+            try:
+                net, extra, cfg, (t_in, labels) = open_network(path)
+                break
+            except DataMissingError as exc:
+                if k + 1 == len(shipped):
+                    raise
+                say(f"{path.name}: its test images are not available ({exc}); using {shipped[k + 1].name} instead")
     say(f"[1/4] network {path.name}: {net.spec.layer_sizes}, Dale's law {net.spec.dale}, trained on {cfg.dataset}"
         + (f" (test accuracy {extra['test_accuracy']:.4f} recorded at training)" if "test_accuracy" in extra else ""))
-    t_in, labels = _test_inputs(cfg, n_trials, data_dir)
     seconds["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

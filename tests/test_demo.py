@@ -95,3 +95,24 @@ def test_demo_on_an_mnist_network_reads_the_mnist_directory(tmp_path):
     assert back.n_units == 784 + 16 + 16 + 10 and res.report.html.exists()
     with pytest.raises(DataMissingError):
         run_demo(tmp_path / "out2", network=path, data_dir=tmp_path / "no_mnist_here", n_trials=5, progress=False)
+
+
+def test_default_skips_a_shipped_mnist_network_without_mnist_files(tmp_path, monkeypatch, capsys):
+    """Once mnist_dale.pt ships, a machine without the MNIST files still runs the demo (on the digits net)."""
+    import shutil
+
+    import synsem_ephys.demo as demo_mod
+    from synsem_ephys.train.config import TrainConfig
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(shipped_network_path(), data / "digits_dale.pt")
+    cfg = TrainConfig(dataset="mnist", hidden=[[6, 2], [6, 2]], dale=True, tau_mem_ms=10.0)
+    Network(cfg.network_spec()).save(data / "mnist_dale.pt", extra={"config": cfg.to_dict()})
+    monkeypatch.setattr(demo_mod, "DATA_DIR", data)
+    res = run_demo(tmp_path / "out", data_dir=tmp_path / "no_mnist_here", n_trials=30, progress=True)
+    assert res.dataset == "digits" and res.network_path == data / "digits_dale.pt"
+    assert "mnist_dale.pt: its test images are not available" in capsys.readouterr().err
+    with pytest.raises(DataMissingError):  # asked for explicitly, the MNIST network does not fall back
+        run_demo(tmp_path / "out2", network=data / "mnist_dale.pt", data_dir=tmp_path / "no_mnist_here",
+                 progress=False)

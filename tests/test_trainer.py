@@ -94,6 +94,31 @@ def test_keep_best_selects_the_best_validation_epoch_also_across_a_resume(tmp_pa
         TrainConfig(**dict(base, keep_best=True, val_fraction=0.0))
 
 
+def test_network_from_checkpoint_last_and_best(tmp_path):
+    from synsem_ephys.errors import DataFormatError
+    from synsem_ephys.train.checkpoint import load_checkpoint, save_checkpoint
+    from synsem_ephys.train.trainer import network_from_checkpoint
+
+    res = train_from_config(dict(YY, epochs=3, train_size=300, lr=0.05), tmp_path, progress=False)
+    ck = tmp_path / CHECKPOINT_NAME
+    last = network_from_checkpoint(ck)
+    assert all(torch.equal(a, b) for a, b in zip(_weights(last), _weights(res.network)))
+    assert last.extra["epochs_done"] == 3 and last.extra["config"] == res.config.to_dict()
+    best = network_from_checkpoint(ck, best=True)
+    state = load_checkpoint(ck)
+    k = state.state["best"]["epoch"]
+    assert best.extra["selected_epoch"] == k and best.extra["val_accuracy"] == max(m.val_accuracy for m in res.history)
+    assert all(torch.equal(W, state.tensors[f"best.{i}"]) for i, W in enumerate(_weights(best)))
+    best.save(tmp_path / "best.pt", extra=best.extra)  # what `synsem-ephys demo --network` reads
+    assert sim.Network.load(tmp_path / "best.pt").extra["selected_epoch"] == k
+    old = tmp_path / "old.pt"  # a checkpoint from before best-epoch tracking
+    save_checkpoint(old, tensors={k2: v for k2, v in state.tensors.items() if not k2.startswith("best.")},
+                    state={k2: v for k2, v in state.state.items() if k2 != "best"})
+    network_from_checkpoint(old)
+    with pytest.raises(DataFormatError, match="best"):
+        network_from_checkpoint(old, best=True)
+
+
 def test_resume_after_kill_loses_at_most_one_epoch(tmp_path, monkeypatch):
     base = dict(YY, epochs=3, train_size=300, input_noise_ms=0.5)
     full = train_from_config(base, tmp_path / "full", progress=False)

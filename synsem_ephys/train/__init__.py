@@ -39,6 +39,7 @@ __all__ = [
     "TrainResult",
     "EpochMetrics",
     "train_from_config",
+    "network_from_checkpoint",
 ]
 
 _LAZY = {
@@ -51,6 +52,7 @@ _LAZY = {
     "TrainResult": "trainer",
     "EpochMetrics": "trainer",
     "train_from_config": "trainer",
+    "network_from_checkpoint": "trainer",
 }
 
 

@@ -38,7 +38,8 @@ from .datasets import LabelledData, load_dataset, split_validation
 from .encoding import jitter_times, latency_encode
 from .loss import accuracy, ttfs_loss
 
-__all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "CHECKPOINT_NAME", "NETWORK_NAME"]
+__all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "network_from_checkpoint", "CHECKPOINT_NAME",
+           "NETWORK_NAME"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 NETWORK_NAME = "network.pt"
@@ -451,3 +452,46 @@ def train_from_config(config, out_dir, resume=False, progress=True):
     if resume and ck.exists():
         trainer.load_checkpoint(ck)
     return trainer.fit()
+
+
+def network_from_checkpoint(path, *, best=False, dtype=torch.float64):
+    """The network of a training checkpoint (e.g. a stage of a run that continues with ``--resume``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``checkpoint.pt`` written by the trainer.
+    best : bool
+        Take the best validation epoch's weights instead of the last epoch's (checkpoints written
+        before best-epoch tracking have none: ``DataFormatError``).
+    dtype : torch.dtype
+        Of the returned network (float64 by default, whatever the training dtype was).
+
+    Returns
+    -------
+    synsem_ephys.sim.Network
+        With ``extra`` = ``{"config", "epochs_done", "selected_epoch", "val_accuracy"}`` (no test
+        accuracy: a checkpoint has not been tested); ``net.save(path, extra=net.extra)`` writes a
+        file that ``synsem-ephys demo --network`` accepts.
+    """
+    from ..sim import Network
+
+    ck = load_checkpoint(path)
+    try:
+        cfg = TrainConfig.from_dict(ck.state["config"])
+        history = ck.state["history"]
+        done = int(ck.state["epochs_done"])
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise DataFormatError(f"path: expected a training checkpoint with a valid config; {path} has {exc!r}.") from exc
+    prefix, epoch = "weights", done
+    if best:
+        if "best" not in ck.state:
+            raise DataFormatError(f"path: expected best-epoch weights (best=True); {path} was written without them.")
+        prefix, epoch = "best", int(ck.state["best"]["epoch"])
+    net = Network(cfg.network_spec(), dtype=dtype)
+    with torch.no_grad():
+        for i, W in enumerate(net.weights):
+            W.copy_(ck.tensors[f"{prefix}.{i}"].to(dtype))
+    val = history[epoch - 1]["val_accuracy"] if 0 < epoch <= len(history) else math.nan
+    net.extra = {"config": cfg.to_dict(), "epochs_done": done, "selected_epoch": epoch, "val_accuracy": val}
+    return net

@@ -33,7 +33,7 @@ def test_bundled_configs():
     spec = mn.network_spec()
     assert spec.presyn_signs(1) == [1] * 300 + [-1] * 100
     yy = load_config("yinyang.yaml")
-    assert yy.network_spec().layer_sizes == [5, 120, 3] and yy.silent_fractions == (0.3, 0.0)
+    assert yy.network_spec().layer_sizes == [5, 120, 3] and yy.silent_fractions == (0.3, 0.05)
     assert load_config(os.path.join(os.path.dirname(__file__), "..", "synsem_ephys", "train", "configs",
                                     "yinyang.yaml")) == yy
 

@@ -80,7 +80,10 @@ def cmd_analyze(args):
 
 
 def cmd_train(args):
+    from pathlib import Path
+
     from .train import train_from_config
+    from .train.trainer import CHECKPOINT_NAME, NETWORK_NAME
 
     res = train_from_config(args.config, args.out, resume=args.resume, progress=not args.no_progress)
     last = res.final
@@ -89,7 +92,8 @@ def cmd_train(args):
               f"validation accuracy {last.val_accuracy:.4f}")
     print(f"test loss {res.test_loss:.4f}, test accuracy {res.test_accuracy:.4f} ({res.config.dataset}, "
           f"{len(res.history)} epochs, {res.resumed_from_epoch} done before this call)")
-    print(f"network: {args.out}/network.pt\ncheckpoint: {args.out}/checkpoint.pt\nmetrics: {args.out}/metrics.json")
+    out = Path(args.out)
+    print(f"network: {out / NETWORK_NAME}\ncheckpoint: {out / CHECKPOINT_NAME}\nmetrics: {out / 'metrics.json'}")
     return 0
 
 

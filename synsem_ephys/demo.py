@@ -16,6 +16,7 @@ Steps, each reported on stderr:
 Nothing is downloaded and no GPU is used.
 """
 
+import numbers
 import sys
 import time
 from dataclasses import dataclass
@@ -63,12 +64,16 @@ class DemoResult:
     seconds: dict
 
 
+def _shipped_paths():
+    """The shipped network files present, in order of preference."""
+    return [DATA_DIR / name for name in SHIPPED_NETWORKS if (DATA_DIR / name).is_file()]
+
+
 def shipped_network_path():
     """Path of the embedded default network (see :data:`SHIPPED_NETWORKS`)."""
-    for name in SHIPPED_NETWORKS:
-        p = DATA_DIR / name
-        if p.is_file():
-            return p
+    present = _shipped_paths()
+    if present:
+        return present[0]
     raise DataMissingError(
         f"network: expected a shipped network ({' or '.join(SHIPPED_NETWORKS)}) in {DATA_DIR}; got none. "
         "Reinstall the package, or pass a trained network file (network=PATH / --network PATH)."
@@ -89,8 +94,6 @@ def _test_inputs(cfg, n_trials, data_dir):
                           cfg.dataset)
     x, y = data.x, data.y
     if n_trials is not None:
-        if int(n_trials) < 1:
-            raise input_error("n_trials", "a positive number of test images", n_trials)
         x, y = x[: int(n_trials)], y[: int(n_trials)]
     t = latency_encode(x, tau_syn_ms=cfg.tau_syn_ms, t_early=cfg.t_early, t_late=cfg.t_late,
                        zero_never_spikes=cfg.zero_never_spikes)
@@ -115,6 +118,9 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
     progress : bool
         Step lines on stderr and the report's progress.
     """
+    if n_trials is not None and not (isinstance(n_trials, numbers.Integral) and not isinstance(n_trials, bool)
+                                     and n_trials >= 1):
+        raise input_error("n_trials", "a positive number of test images", n_trials)
     import torch
 
     from .neo_io import read_nix_record, write_nix
@@ -144,9 +150,7 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         path = Path(network)
         net, extra, cfg, (t_in, labels) = open_network(path)
     else:  # the shipped networks in order of preference; one whose test images are missing is skipped
-        shipped = [DATA_DIR / n for n in SHIPPED_NETWORKS if (DATA_DIR / n).is_file()]
-        if not shipped:
-            shipped_network_path()  # raises the explanatory DataMissingError
+        shipped = _shipped_paths() or [shipped_network_path()]  # the latter raises the explanatory error
         for k, path in enumerate(shipped):
             try:
                 net, extra, cfg, (t_in, labels) = open_network(path)

@@ -112,6 +112,14 @@ class TrainResult:
         return self.history[-1] if self.history else None
 
 
+def _checkpoint_config(ck, path):
+    """The TrainConfig stored in a loaded checkpoint; DataFormatError if it has none or an invalid one."""
+    try:
+        return TrainConfig.from_dict(ck.state["config"])
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise DataFormatError(f"{path}: expected a training checkpoint with a valid config; got {exc}.") from exc
+
+
 def _seeds(seed):
     order, noise = np.random.SeedSequence([int(seed), 0x5E5E]).spawn(2)
     return order, int(noise.generate_state(1, np.uint64)[0] >> 1)
@@ -218,8 +226,7 @@ class Trainer:
                 # Under Dale's law only excitatory (and unconstrained input) rows are bumped: adding to an
                 # inhibitory row would weaken inhibition and, after clamping, erase it.
                 rows = self.network.sign(layer) >= 0
-                W = self.network.weights[layer]
-                W[rows.nonzero()[:, 0][:, None], neurons.nonzero()[:, 0][None, :]] += self._bump_value
+                self.network.weights[layer][rows[:, None] & neurons[None, :]] += self._bump_value
                 if self.config.bump_exponential:
                     self._bump_value *= 2.0
                 if self.config.dale:
@@ -344,10 +351,7 @@ class Trainer:
         ``keep_best`` (neither changes the training trajectory).
         """
         ck = load_checkpoint(path)
-        try:
-            saved = TrainConfig.from_dict(ck.state["config"])
-        except (KeyError, ConfigError) as exc:
-            raise DataFormatError(f"{path}: expected a training checkpoint with a valid config; got {exc}.") from exc
+        saved = _checkpoint_config(ck, path)
         diff = [k for k in saved.to_dict() if k not in ("epochs", "keep_best")
                 and getattr(saved, k) != getattr(self.config, k)]
         if diff:
@@ -477,12 +481,11 @@ def network_from_checkpoint(path, *, best=False, dtype=torch.float64):
     from ..sim import Network
 
     ck = load_checkpoint(path)
+    cfg = _checkpoint_config(ck, path)
     try:
-        cfg = TrainConfig.from_dict(ck.state["config"])
-        history = ck.state["history"]
-        done = int(ck.state["epochs_done"])
-    except (KeyError, TypeError, ConfigError) as exc:
-        raise DataFormatError(f"path: expected a training checkpoint with a valid config; {path} has {exc!r}.") from exc
+        history, done = ck.state["history"], int(ck.state["epochs_done"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: expected a training checkpoint with its history; got {exc!r}.") from exc
     prefix, epoch = "weights", done
     if best:
         if "best" not in ck.state:

@@ -24,7 +24,8 @@ Algorithm (per chunk of the batch):
 
 Backward: for inputs in groups before the spike's group, ``K(t* - t_i)`` and ``K'(t* - t_i)``
 separate into the same features times functions of ``t*``, so ``dL/dW`` and ``dL/dt_in`` are again
-GEMMs; inputs inside the spike's group are added exactly from the gathered weights.
+GEMMs; inputs inside the spike's group are added exactly, pair by pair, from the ``L`` gathered
+weights of that one group (one scatter-add per chunk of spiking pairs).
 
 Costs: ~3M GEMMs of the layer's shape plus gathers of ``L`` weights per spiking (sample, neuron).
 Memory: O(chunk * (M * n_in + M * n_out)) plus the refinement buffer, independent of n_in^2.
@@ -45,7 +46,8 @@ __all__ = ["spike_times", "DEFAULT_GROUP_SIZE", "DEFAULT_CHUNK_SIZE"]
 DEFAULT_GROUP_SIZE = {torch.float64: 64, torch.float32: 32}
 DEFAULT_CHUNK_SIZE = 256
 _REFINE_BUDGET = 1 << 17  # elements of a (pairs x L) refinement buffer
-_DENSE_FRACTION = 0.25  # candidate density above which a group is scanned for whole samples
+_DENSE_FRACTION = 0.5  # candidate density above which a group is scanned for whole samples (0.5: 1.1-1.3x faster
+# forward than 0.25 on the MNIST checkpoint, float32 and float64, 2026-11-28)
 _SPAN_LIMIT = {torch.float64: 600.0, torch.float32: 80.0}
 
 
@@ -127,7 +129,7 @@ def _refine_dense(grp, g, bs, act, Wp, S1, S2, kern, out):
         kb, kn = torch.nonzero(found, as_tuple=True)
         if kb.numel() == 0:
             continue
-        lk = torch.argmax(hit.to(torch.int8), dim=1)[kb, kn]
+        lk = torch.argmax(hit[kb, :, kn].to(torch.int8), dim=1)  # first crossing interval, found pairs only
         _resolve(grp, g, b[kb], kn, lk, P1[kb, lk, kn], P2[kb, lk, kn], kern, out)
 
 
@@ -218,25 +220,26 @@ def _backward_chunk(grad, t, W, Wp, t_out, vdot, gstar, lstar, kern, L, need_t, 
         R = torch.stack([R1, R2]).reshape(2 * B * M, n_out) @ W.T
         gt = (X[0] * R[: B * M] + X[1] * R[B * M :]).view(B, M, n_in).sum(dim=1)
         gt = torch.cat([gt, gt.new_zeros((B, 1))], dim=1)
-    # inputs inside the spike's own group, exactly, for whole samples at a time (rows of W)
-    ar = torch.arange(L, device=W.device)[None, :, None]
-    step = max(1, _REFINE_BUDGET // (L * n_out))
-    for g in range(M):
-        in_g = (gstar == g) & (H != 0)
-        bs = torch.nonzero(in_g.any(dim=1), as_tuple=True)[0]
-        for s0 in range(0, bs.numel(), step):
-            b = bs[s0 : s0 + step]
-            idx = grp.order[b, g]  # (nb, L)
-            s = t_out[b][:, None, :] - grp.ts[b, g][:, :, None]  # (nb, L, n_out)
-            causal = in_g[b][:, None, :] & (ar <= lstar[b][:, None, :]) & (s > 0)
-            s = torch.where(causal, s, torch.zeros_like(s))
-            h = torch.where(causal, H[b][:, None, :].expand_as(s), torch.zeros_like(s))
-            if need_w:
-                gW.index_add_(0, idx.reshape(-1), (h * kern.K(s)).neg_().reshape(-1, n_out))
-            if need_t:
-                gtv = (h.mul_(kern.Kprime(s)).mul_(Wp[idx])).sum(dim=2)
-                flat = (b[:, None] * (n_in + 1) + idx).reshape(-1)
-                gt.view(-1).index_add_(0, flat, gtv.reshape(-1))
+    # inputs inside the spike's own group, exactly, pair by pair: only the L inputs of the group that
+    # holds each (sample, neuron)'s spike are touched (gathered weights, one index_add per chunk)
+    bi, ni = torch.nonzero(H != 0, as_tuple=True)
+    ar = torch.arange(L, device=W.device)[None, :]
+    WT = Wp.T.contiguous() if need_t else None
+    gWf = gW.view(-1) if need_w else None
+    gtf = gt.view(-1) if need_t else None
+    step = max(1, _REFINE_BUDGET // L)
+    for s0 in range(0, bi.numel(), step):
+        b, n = bi[s0 : s0 + step], ni[s0 : s0 + step]
+        g = gstar[b, n]
+        idx = grp.order[b, g]  # (P, L)
+        s = t_out[b, n][:, None] - grp.ts[b, g]
+        causal = (ar <= lstar[b, n][:, None]) & (s > 0)
+        h = torch.where(causal, H[b, n][:, None].expand_as(s), torch.zeros_like(s))
+        if need_w:
+            gWf.index_add_(0, (idx * n_out + n[:, None]).reshape(-1), (h * kern.K(s)).neg_().reshape(-1))
+        if need_t:
+            gtv = h.mul_(kern.Kprime(s)).mul_(WT[n[:, None], idx])
+            gtf.index_add_(0, (b[:, None] * (n_in + 1) + idx).reshape(-1), gtv.reshape(-1))
     return (gt[:, :n_in] if need_t else None), (gW[:n_in] if need_w else None)
 
 

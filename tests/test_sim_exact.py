@@ -195,6 +195,31 @@ def test_dense_and_pairwise_refinement_agree(ratio, monkeypatch):
 
 
 @pytest.mark.parametrize("ratio", RATIOS)
+def test_silent_inputs_trimmed_per_chunk(ratio):
+    """Groups are built only up to the chunk's last finite input: sparse samples give the same spikes
+    and gradients alone as beside a sample whose inputs all spike (which forces every group)."""
+    g = torch.Generator().manual_seed(5)
+    sparse = torch.rand(6, 60, generator=g, dtype=torch.float64) * 10.0
+    sparse[torch.rand(6, 60, generator=g) < 0.75] = math.inf
+    full = torch.rand(1, 60, generator=g, dtype=torch.float64) * 10.0
+    w0 = torch.randn(60, 20, generator=g, dtype=torch.float64) * 0.4 + 0.3
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, group_size=4)
+    res = []
+    for rows in (sparse, torch.cat([sparse, full])):
+        t = rows.clone().requires_grad_(True)
+        w = w0.clone().requires_grad_(True)
+        out = spike_times(t, w, **kw)[:6]
+        out.masked_fill(~torch.isfinite(out), 0.0).sum().backward()
+        res.append((out.detach(), t.grad[:6], w.grad))
+    (a, ta, wa), (b, tb, wb) = res
+    assert 0.2 < torch.isfinite(a).float().mean() < 0.98
+    assert torch.equal(torch.isfinite(a), torch.isfinite(b))
+    fin = torch.isfinite(a)
+    assert torch.allclose(a[fin], b[fin], atol=1e-12, rtol=0)
+    assert torch.allclose(ta, tb, atol=1e-12, rtol=1e-10) and torch.allclose(wa, wb, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("ratio", RATIOS)
 def test_reaches_agrees_with_direct_interval_max(ratio):
     """The exponential-free interval test equals max(V(lo), V(hi), peak inside) >= threshold."""
     kern = Kernel(4.0, 4.0 * ratio, 1.0)

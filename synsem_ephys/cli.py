@@ -85,7 +85,11 @@ def cmd_train(args):
     from .train import train_from_config
     from .train.trainer import CHECKPOINT_NAME, NETWORK_NAME
 
-    res = train_from_config(args.config, args.out, resume=args.resume, progress=not args.no_progress)
+    if args.allow_schedule_change and not args.resume:
+        print("error: --allow-schedule-change: expected together with --resume; got it alone.", file=sys.stderr)
+        return 2
+    res = train_from_config(args.config, args.out, resume=args.resume, progress=not args.no_progress,
+                            allow_schedule_change=args.allow_schedule_change)
     last = res.final
     if last is not None:
         print(f"epoch {last.epoch}: train loss {last.train_loss:.4f}, train accuracy {last.train_accuracy:.4f}, "
@@ -137,6 +141,9 @@ def build_parser():
     q.add_argument("--config", required=True)
     q.add_argument("--out", required=True, help="output directory (checkpoints, network, metrics)")
     q.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    q.add_argument("--allow-schedule-change", action="store_true",
+                   help="with --resume: the config may change lr, lr_step_epochs and lr_gamma for the remaining "
+                        "epochs (the history keeps each epoch's rate)")
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=cmd_train)
     return p

@@ -72,6 +72,22 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert resumed.test_accuracy == full.test_accuracy
 
 
+def test_resume_with_a_new_learning_rate_schedule(tmp_path):
+    """--allow-schedule-change: epochs before the resume keep their rate, the rest use the new schedule."""
+    base = dict(YY, epochs=1, train_size=60, test_size=30, lr=0.01, lr_step_epochs=1, lr_gamma=0.5)
+    train_from_config(base, tmp_path / "run", progress=False)
+    new = dict(base, epochs=3, lr=0.004, lr_gamma=0.25, lr_step_epochs=2)
+    res = train_from_config(new, tmp_path / "run", resume=True, progress=False, allow_schedule_change=True)
+    assert [m.lr for m in res.history] == [0.01, 0.004, 0.001]
+    from synsem_ephys.train.checkpoint import load_checkpoint
+
+    assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME).state["config"]["lr"] == 0.004  # the new schedule
+    from synsem_ephys.cli import main
+
+    assert main(["train", "--config", str(tmp_path / "run" / "config.yaml"), "--out", str(tmp_path / "x"),
+                 "--allow-schedule-change", "--no-progress"]) == 2
+
+
 def test_keep_best_selects_the_best_validation_epoch_also_across_a_resume(tmp_path):
     base = dict(YY, epochs=4, train_size=300, lr=0.05)  # a large rate: validation accuracy moves between epochs
     last = train_from_config(base, tmp_path / "last", progress=False)
@@ -227,6 +243,11 @@ def test_bad_configs_and_misuse(tmp_path):
         train_from_config(run, tmp_path / "b", progress=False)
     with pytest.raises(ConfigError, match="lr"):
         train_from_config(dict(run, lr=0.02), tmp_path / "b", resume=True, progress=False)
+    with pytest.raises(ConfigError, match="allow_schedule_change"):
+        train_from_config(dict(run, lr=0.02), tmp_path / "b", resume=True, progress=False)
+    with pytest.raises(ConfigError, match="batch_size"):  # only the schedule may change
+        train_from_config(dict(run, lr=0.02, batch_size=7), tmp_path / "b", resume=True, progress=False,
+                          allow_schedule_change=True)
     # nothing to do when the checkpoint already has all epochs
     again = train_from_config(run, tmp_path / "b", resume=True, progress=False)
     assert again.resumed_from_epoch == 1 and len(again.history) == 1

@@ -39,9 +39,11 @@ from .encoding import jitter_times, latency_encode
 from .loss import accuracy, ttfs_loss
 
 __all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "network_from_checkpoint", "CHECKPOINT_NAME",
-           "NETWORK_NAME"]
+           "NETWORK_NAME", "SCHEDULE_FIELDS"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: Config fields that ``--resume --allow-schedule-change`` may change (the learning-rate schedule).
+SCHEDULE_FIELDS = ("lr", "lr_step_epochs", "lr_gamma")
 NETWORK_NAME = "network.pt"
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -344,20 +346,28 @@ class Trainer:
         tensors, state, opt, trng = self.state_dict()
         return save_checkpoint(path, tensors=tensors, state=state, optimizer=opt, torch_rng=trng)
 
-    def load_checkpoint(self, path):
+    def load_checkpoint(self, path, *, allow_schedule_change=False):
         """Restore weights, optimizer, RNGs, epoch counter and history from ``path``.
 
         The checkpoint's config must equal this trainer's config except for ``epochs`` and
-        ``keep_best`` (neither changes the training trajectory).
+        ``keep_best`` (neither changes the training trajectory). With ``allow_schedule_change`` the
+        learning-rate schedule (:data:`SCHEDULE_FIELDS`) may change too: the remaining epochs use
+        the new schedule (``lr_at_epoch`` of the new config, counted from the run's first epoch), the
+        history keeps the rate each epoch used, and the run is no longer bit-identical to an
+        uninterrupted one.
         """
         ck = load_checkpoint(path)
         saved = _checkpoint_config(ck, path)
-        diff = [k for k in saved.to_dict() if k not in ("epochs", "keep_best")
-                and getattr(saved, k) != getattr(self.config, k)]
+        free = ("epochs", "keep_best") + (SCHEDULE_FIELDS if allow_schedule_change else ())
+        diff = [k for k in saved.to_dict() if k not in free and getattr(saved, k) != getattr(self.config, k)]
         if diff:
             detail = ", ".join(f"{k}: checkpoint {getattr(saved, k)!r} vs now {getattr(self.config, k)!r}" for k in diff)
-            raise ConfigError(f"resume: expected the checkpoint's config (only 'epochs' and 'keep_best' may change); got differences "
-                              f"in {detail}. Resume with the original config or start a new out_dir.")
+            hint = "" if allow_schedule_change or not set(diff) <= set(SCHEDULE_FIELDS) else (
+                " To continue with a new learning-rate schedule, pass allow_schedule_change=True "
+                "(--allow-schedule-change).")
+            raise ConfigError(f"resume: expected the checkpoint's config (only {', '.join(map(repr, free))} may change); "
+                              f"got differences in {detail}. Resume with the original config or start a new out_dir."
+                              + hint)
         with torch.no_grad():
             for i, W in enumerate(self.network.weights):
                 W.copy_(ck.tensors[f"weights.{i}"])
@@ -413,7 +423,7 @@ class Trainer:
                            None if self.out_dir is None else str(self.out_dir), start_epoch)
 
 
-def train_from_config(config, out_dir, resume=False, progress=True):
+def train_from_config(config, out_dir, resume=False, progress=True, allow_schedule_change=False):
     """Train a network as configured, writing checkpoints and results to ``out_dir``.
 
     Parameters
@@ -429,6 +439,9 @@ def train_from_config(config, out_dir, resume=False, progress=True):
         Without a checkpoint the run starts from scratch.
     progress : bool
         Show tqdm progress bars.
+    allow_schedule_change : bool
+        With ``resume``: the config may also change the learning-rate schedule (``lr``,
+        ``lr_step_epochs``, ``lr_gamma``) for the remaining epochs (see :meth:`Trainer.load_checkpoint`).
 
     Returns
     -------
@@ -454,7 +467,7 @@ def train_from_config(config, out_dir, resume=False, progress=True):
         )
     trainer = Trainer(config, out_dir, progress=progress)
     if resume and ck.exists():
-        trainer.load_checkpoint(ck)
+        trainer.load_checkpoint(ck, allow_schedule_change=allow_schedule_change)
     return trainer.fit()
 
 

@@ -142,8 +142,8 @@ def build_parser():
     q.add_argument("--out", required=True, help="output directory (checkpoints, network, metrics)")
     q.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     q.add_argument("--allow-schedule-change", action="store_true",
-                   help="with --resume: the config may change lr, lr_step_epochs and lr_gamma for the remaining "
-                        "epochs (the history keeps each epoch's rate)")
+                   help="with --resume: the config may change lr, lr_step_epochs, lr_gamma and input_noise_ms for "
+                        "the remaining epochs (the history keeps each epoch's rate and noise)")
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=cmd_train)
     return p

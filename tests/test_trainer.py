@@ -73,12 +73,13 @@ def test_resume_equals_uninterrupted(tmp_path):
 
 
 def test_resume_with_a_new_learning_rate_schedule(tmp_path):
-    """--allow-schedule-change: epochs before the resume keep their rate, the rest use the new schedule."""
+    """--allow-schedule-change: epochs before the resume keep their rate and noise, the rest use the new ones."""
     base = dict(YY, epochs=1, train_size=60, test_size=30, lr=0.01, lr_step_epochs=1, lr_gamma=0.5)
     train_from_config(base, tmp_path / "run", progress=False)
-    new = dict(base, epochs=3, lr=0.004, lr_gamma=0.25, lr_step_epochs=2)
+    new = dict(base, epochs=3, lr=0.004, lr_gamma=0.25, lr_step_epochs=2, input_noise_ms=0.5)
     res = train_from_config(new, tmp_path / "run", resume=True, progress=False, allow_schedule_change=True)
     assert [m.lr for m in res.history] == [0.01, 0.004, 0.001]
+    assert [m.input_noise_ms for m in res.history] == [0.0, 0.5, 0.5]
     from synsem_ephys.train.checkpoint import load_checkpoint
 
     assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME).state["config"]["lr"] == 0.004  # the new schedule

@@ -42,8 +42,9 @@ __all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "netwo
            "NETWORK_NAME", "SCHEDULE_FIELDS"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-#: Config fields that ``--resume --allow-schedule-change`` may change (the learning-rate schedule).
-SCHEDULE_FIELDS = ("lr", "lr_step_epochs", "lr_gamma")
+#: Config fields that ``--resume --allow-schedule-change`` may change: the learning-rate schedule and the
+#: input-time noise (a regulariser one may switch on once a run starts to overfit).
+SCHEDULE_FIELDS = ("lr", "lr_step_epochs", "lr_gamma", "input_noise_ms")
 NETWORK_NAME = "network.pt"
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -68,6 +69,9 @@ class EpochMetrics:
         Neuron gradients dropped (too large or not finite).
     seconds : float
         Wall-clock duration.
+    input_noise_ms : float or None
+        Input-time noise SD used in this epoch (None in histories written before it was recorded:
+        then the checkpoint's config at the time applied).
     """
 
     epoch: int
@@ -79,6 +83,7 @@ class EpochMetrics:
     n_bumps: int
     n_dropped_grads: int
     seconds: float
+    input_noise_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -319,7 +324,7 @@ class Trainer:
         val_loss, val_acc = self.evaluate("val")
         self.epochs_done += 1
         m = EpochMetrics(self.epochs_done, lr, loss_sum / y_all.shape[0], acc_sum / y_all.shape[0], val_loss,
-                         val_acc, bumps, dropped, time.perf_counter() - start)
+                         val_acc, bumps, dropped, time.perf_counter() - start, float(c.input_noise_ms))
         self.history.append(m)
         if math.isfinite(val_acc) and (self.best is None or val_acc > self.best[1]):
             self.best = (self.epochs_done, val_acc, [W.detach().clone() for W in self.network.weights])
@@ -351,10 +356,10 @@ class Trainer:
 
         The checkpoint's config must equal this trainer's config except for ``epochs`` and
         ``keep_best`` (neither changes the training trajectory). With ``allow_schedule_change`` the
-        learning-rate schedule (:data:`SCHEDULE_FIELDS`) may change too: the remaining epochs use
-        the new schedule (``lr_at_epoch`` of the new config, counted from the run's first epoch), the
-        history keeps the rate each epoch used, and the run is no longer bit-identical to an
-        uninterrupted one.
+        learning-rate schedule and the input-time noise (:data:`SCHEDULE_FIELDS`) may change too: the
+        remaining epochs use the new values (``lr_at_epoch`` of the new config, counted from the run's
+        first epoch), the history keeps the rate and noise each epoch used, and the run is no longer
+        bit-identical to an uninterrupted one.
         """
         ck = load_checkpoint(path)
         saved = _checkpoint_config(ck, path)
@@ -363,7 +368,7 @@ class Trainer:
         if diff:
             detail = ", ".join(f"{k}: checkpoint {getattr(saved, k)!r} vs now {getattr(self.config, k)!r}" for k in diff)
             hint = "" if allow_schedule_change or not set(diff) <= set(SCHEDULE_FIELDS) else (
-                " To continue with a new learning-rate schedule, pass allow_schedule_change=True "
+                " To continue with a new learning-rate schedule or input noise, pass allow_schedule_change=True "
                 "(--allow-schedule-change).")
             raise ConfigError(f"resume: expected the checkpoint's config (only {', '.join(map(repr, free))} may change); "
                               f"got differences in {detail}. Resume with the original config or start a new out_dir."
@@ -441,7 +446,8 @@ def train_from_config(config, out_dir, resume=False, progress=True, allow_schedu
         Show tqdm progress bars.
     allow_schedule_change : bool
         With ``resume``: the config may also change the learning-rate schedule (``lr``,
-        ``lr_step_epochs``, ``lr_gamma``) for the remaining epochs (see :meth:`Trainer.load_checkpoint`).
+        ``lr_step_epochs``, ``lr_gamma``) and the input-time noise (``input_noise_ms``) for the
+        remaining epochs (see :meth:`Trainer.load_checkpoint`).
 
     Returns
     -------

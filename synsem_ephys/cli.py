@@ -89,7 +89,7 @@ def cmd_train(args):
         print("error: --allow-schedule-change: expected together with --resume; got it alone.", file=sys.stderr)
         return 2
     res = train_from_config(args.config, args.out, resume=args.resume, progress=not args.no_progress,
-                            allow_schedule_change=args.allow_schedule_change)
+                            allow_schedule_change=args.allow_schedule_change, device=args.device)
     last = res.final
     if last is not None:
         print(f"epoch {last.epoch}: train loss {last.train_loss:.4f}, train accuracy {last.train_accuracy:.4f}, "
@@ -144,6 +144,8 @@ def build_parser():
     q.add_argument("--allow-schedule-change", action="store_true",
                    help="with --resume: the config may change lr, lr_step_epochs, lr_gamma and input_noise_ms for "
                         "the remaining epochs (the history keeps each epoch's rate and noise)")
+    q.add_argument("--device", default="cpu",
+                   help="cpu (default) or cuda; a checkpoint from one device resumes on the other")
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=cmd_train)
     return p

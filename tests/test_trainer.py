@@ -256,3 +256,31 @@ def test_bad_configs_and_misuse(tmp_path):
 
     with pytest.raises(ValueError, match="train_data"):
         Trainer(TrainConfig(**YY), train_data=yin_yang(50, 0, bias=False), test_data=yin_yang(10, 1))
+
+
+def test_device_argument(tmp_path):
+    """'cpu' is the default; a bad or unavailable device is refused naming the argument."""
+    run = dict(YY, epochs=1, train_size=90, test_size=30)
+    a = train_from_config(run, tmp_path / "a", progress=False)
+    b = train_from_config(run, tmp_path / "b", progress=False, device="cpu")
+    assert all(torch.equal(x, y) for x, y in zip(_weights(a.network), _weights(b.network)))
+    with pytest.raises(ValueError, match="device"):
+        Trainer(TrainConfig(**run), device="tpu:banana")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device.*cuda.is_available"):
+            Trainer(TrainConfig(**run), device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_run_matches_cpu_and_resumes_across_devices(tmp_path):
+    """Same batches and noise on both devices: float64 weights agree to rounding; a GPU checkpoint resumes on the CPU."""
+    run = dict(YY, epochs=2, train_size=300, input_noise_ms=0.5, dtype="float64")
+    cpu = train_from_config(run, tmp_path / "cpu", progress=False)
+    gpu = train_from_config(run, tmp_path / "gpu", progress=False, device="cuda")
+    assert all(W.device.type == "cuda" for W in gpu.network.weights)
+    for x, y in zip(_weights(cpu.network), _weights(gpu.network)):
+        assert torch.allclose(x, y.cpu(), rtol=1e-6, atol=1e-9)
+    train_from_config(dict(run, epochs=1), tmp_path / "mixed", progress=False, device="cuda")
+    mixed = train_from_config(run, tmp_path / "mixed", resume=True, progress=False, device="cpu")
+    for x, y in zip(_weights(cpu.network), _weights(mixed.network)):
+        assert torch.allclose(x, y, rtol=1e-6, atol=1e-9)

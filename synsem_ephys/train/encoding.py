@@ -122,8 +122,10 @@ def jitter_times(times_ms, std_ms, generator):
 
         if not isinstance(generator, torch.Generator):
             raise input_error("generator", "a torch.Generator for tensor input", type(generator).__name__)
+        # Drawn on the generator's device (the CPU for torch.Generator()) and moved: the same noise
+        # sequence whichever device the times are on, so a run may resume on another device.
         noise = torch.randn(times_ms.shape, generator=generator, dtype=times_ms.dtype,
-                            device=times_ms.device) * std_ms
+                            device=generator.device).to(times_ms.device) * std_ms
         return torch.where(torch.isinf(times_ms), times_ms, (times_ms + noise).clamp_min(0.0))
     if not isinstance(generator, np.random.Generator):
         raise input_error("generator", "a numpy.random.Generator for numpy input", type(generator).__name__,

@@ -127,6 +127,22 @@ def _checkpoint_config(ck, path):
         raise DataFormatError(f"{path}: expected a training checkpoint with a valid config; got {exc}.") from exc
 
 
+def _device(device):
+    """``torch.device`` for the ``device`` argument; a clear error for an unknown or unavailable one."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise input_error("device", "a torch device such as 'cpu' or 'cuda'", repr(device)) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise input_error("device", "a device that is available here", repr(device),
+                          "torch.cuda.is_available() is False: train on 'cpu'.")
+    if dev.type not in ("cpu", "cuda"):
+        raise input_error("device", "'cpu' or 'cuda'", repr(device))
+    return dev
+
+
 def _seeds(seed):
     order, noise = np.random.SeedSequence([int(seed), 0x5E5E]).spawn(2)
     return order, int(noise.generate_state(1, np.uint64)[0] >> 1)
@@ -146,9 +162,14 @@ class Trainer:
     train_data, test_data : LabelledData, optional
         Use these instead of loading ``config.dataset`` (their sizes must match the dataset's
         input and class counts).
+    device : str or torch.device, optional
+        Where weights and data live during training (``"cpu"`` by default, ``"cuda"`` for a GPU). Not
+        part of the config: a run may resume on another device. Checkpoints and the network file hold
+        CPU tensors; the noise and batch-order generators run on the CPU, so a GPU run draws the same
+        batches and noise as a CPU run (its arithmetic differs in the last bits).
     """
 
-    def __init__(self, config, out_dir=None, *, progress=True, train_data=None, test_data=None):
+    def __init__(self, config, out_dir=None, *, progress=True, train_data=None, test_data=None, device=None):
         from ..sim import Network
 
         if not isinstance(config, TrainConfig):
@@ -158,6 +179,7 @@ class Trainer:
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.progress = bool(progress)
         self.dtype = _DTYPES[c.dtype]
+        self.device = _device(device)
         spec = c.network_spec()
         full = train_data if train_data is not None else load_dataset(
             c.dataset, "train", data_dir=c.data_dir, seed=c.data_seed, n_samples=c.train_size)
@@ -174,7 +196,7 @@ class Trainer:
         order_seq, noise_seed = _seeds(c.seed)
         init = None if c.weight_init_mean is None else tuple(zip(c.weight_init_mean, c.weight_init_std))
         self.network = Network(spec, seed=c.seed, dtype=self.dtype, weight_init=init,
-                               inh_scale=c.weight_init_inh_scale)
+                               inh_scale=c.weight_init_inh_scale).to(self.device)
         if c.dale:
             self.network.enforce_dale_()
         self._init_balance_and_calibrate()
@@ -194,7 +216,8 @@ class Trainer:
         c = self.config
         t = latency_encode(data.x, tau_syn_ms=c.tau_syn_ms, t_early=c.t_early, t_late=c.t_late,
                            zero_never_spikes=c.zero_never_spikes)
-        return torch.as_tensor(t, dtype=self.dtype), torch.as_tensor(data.y, dtype=torch.long)
+        return (torch.as_tensor(t, dtype=self.dtype, device=self.device),
+                torch.as_tensor(data.y, dtype=torch.long, device=self.device))
 
     @torch.no_grad()
     def _init_balance_and_calibrate(self):
@@ -310,7 +333,7 @@ class Trainer:
                    disable=not self.progress, unit="batch")
         try:
             for b in range(n_batches):
-                idx = order[b * c.batch_size:(b + 1) * c.batch_size]
+                idx = order[b * c.batch_size:(b + 1) * c.batch_size].to(self.device)
                 t_in = jitter_times(t_all[idx], c.input_noise_ms, self.noise_rng)
                 loss, acc, nb, nd = self.train_step(t_in, y_all[idx])
                 loss_sum += loss * idx.shape[0]
@@ -428,7 +451,7 @@ class Trainer:
                            None if self.out_dir is None else str(self.out_dir), start_epoch)
 
 
-def train_from_config(config, out_dir, resume=False, progress=True, allow_schedule_change=False):
+def train_from_config(config, out_dir, resume=False, progress=True, allow_schedule_change=False, device=None):
     """Train a network as configured, writing checkpoints and results to ``out_dir``.
 
     Parameters
@@ -448,6 +471,8 @@ def train_from_config(config, out_dir, resume=False, progress=True, allow_schedu
         With ``resume``: the config may also change the learning-rate schedule (``lr``,
         ``lr_step_epochs``, ``lr_gamma``) and the input-time noise (``input_noise_ms``) for the
         remaining epochs (see :meth:`Trainer.load_checkpoint`).
+    device : str or torch.device, optional
+        ``"cpu"`` (default) or ``"cuda"``; a checkpoint written on one may be resumed on the other.
 
     Returns
     -------
@@ -471,7 +496,7 @@ def train_from_config(config, out_dir, resume=False, progress=True, allow_schedu
             f"out_dir: expected a directory without a checkpoint for a fresh run; got {str(out_dir)!r} holding "
             f"{CHECKPOINT_NAME}. Pass resume=True (--resume) to continue it, or choose another out_dir."
         )
-    trainer = Trainer(config, out_dir, progress=progress)
+    trainer = Trainer(config, out_dir, progress=progress, device=device)
     if resume and ck.exists():
         trainer.load_checkpoint(ck, allow_schedule_change=allow_schedule_change)
     return trainer.fit()

@@ -123,8 +123,8 @@ def build_parser():
                                     "analysed -> OUT/report.html (no download, no GPU)")
     q.add_argument("--out", default="demo_out", help="output directory (default: demo_out)")
     q.add_argument("--network", help="a trained network file (Network.save by the trainer); default: the shipped one")
-    q.add_argument("--data-dir", help="MNIST directory for an MNIST network (default: $SYNSEM_MNIST_DIR, "
-                                      "$SYNSEM_DATA/mnist, ../shared/data/mnist)")
+    q.add_argument("--data-dir", help="MNIST directory: use its whole test split (default: the 1,000 MNIST test "
+                                      "images bundled with the package)")
     q.add_argument("--n-trials", type=int, help="use only the first N test images")
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=cmd_demo)

@@ -3,11 +3,12 @@
 Steps, each reported on stderr:
 
 1. load the embedded default network (or ``network=PATH``): the pretrained MNIST network
-   ``synsem_ephys/data/mnist_dale.pt`` once it ships (skipped, with a message, where no MNIST
-   directory is found), until then the fully trained 64-2x(60E+20I)-10 digits network
-   ``synsem_ephys/data/digits_dale.pt`` (see ``data/README.md``);
+   ``synsem_ephys/data/mnist_dale.pt`` once it ships, until then the fully trained
+   64-2x(60E+20I)-10 digits network ``synsem_ephys/data/digits_dale.pt`` (see ``data/README.md``);
 2. encode its test images with the network's own training config (latency code) — the digits come
-   with scikit-learn, MNIST from the standard IDX files (:func:`synsem_ephys.train.datasets.mnist_dir`);
+   with scikit-learn; MNIST images are the first 1,000 of the test split, bundled in
+   ``synsem_ephys/data/mnist_test_1000/`` (:func:`~synsem_ephys.train.datasets.load_mnist_test_subset`),
+   or the whole test split from ``data_dir``;
 3. simulate exactly and record every layer (:meth:`Network.record`);
 4. export the recording as a Neo Block to ``OUT/recording.nix`` and read it back from the file;
 5. run every analysis on the file's recording and write ``OUT/report.html``, ``OUT/summary.json``,
@@ -82,13 +83,14 @@ def shipped_network_path():
 
 def _test_inputs(cfg, n_trials, data_dir):
     """Latency-coded test split of the network's dataset: (input times in ms, labels)."""
-    from .train.datasets import load_digits, load_mnist
+    from .train.datasets import load_digits, load_mnist, load_mnist_test_subset
     from .train.encoding import latency_encode
 
     if cfg.dataset == "digits":
         data = load_digits("test", seed=cfg.data_seed)
     elif cfg.dataset == "mnist":
-        data = load_mnist("test", data_dir if data_dir is not None else cfg.data_dir)
+        # The bundled 1,000-image subset unless a directory with the full test split is named.
+        data = load_mnist_test_subset() if data_dir is None else load_mnist("test", data_dir)
     else:
         raise input_error("network", "a network trained on 'mnist' or 'digits' (its stored config says which)",
                           cfg.dataset)
@@ -111,10 +113,10 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         A network file written by :meth:`Network.save` whose ``extra["config"]`` holds its training
         config (as written by the trainer); default: the shipped network.
     data_dir : str or path-like, optional
-        MNIST directory for an MNIST network (default: the usual resolution, see
-        :func:`synsem_ephys.train.datasets.mnist_dir`).
+        For an MNIST network: a directory with the MNIST test files, whose whole test split (10,000
+        images) is then used; default: the 1,000 test images bundled with the package.
     n_trials : int, optional
-        Use only the first ``n_trials`` test images (default: all of the test split).
+        Use only the first ``n_trials`` of those test images (default: all of them).
     progress : bool
         Step lines on stderr and the report's progress.
     """

@@ -275,3 +275,35 @@ def test_split_validation():
     assert ds.split_validation(data, 0.0, 0)[1] is None
     with pytest.raises(ValueError, match="val_fraction"):
         ds.split_validation(data, 1.0, 0)
+
+
+def test_bundled_mnist_test_subset():
+    sub = ds.load_mnist_test_subset()
+    assert sub.x.shape == (1000, 784) and sub.y.shape == (1000,) and sub.split == "test"
+    assert 0.0 <= sub.x.min() and sub.x.max() <= 1.0
+    assert np.bincount(sub.y, minlength=10).min() >= 80  # every digit present (85-126 of each)
+
+
+@needs_mnist
+def test_bundled_subset_is_the_first_1000_test_images_and_is_reproducible(tmp_path):
+    full = ds.load_mnist("test", SHARED)
+    sub = ds.load_mnist_test_subset()
+    assert np.array_equal(sub.x, full.x[:1000]) and np.array_equal(sub.y, full.y[:1000])
+    md5 = ds.write_mnist_test_subset(tmp_path, 1000, SHARED)
+    assert md5 == ds.MNIST_SUBSET_MD5
+    for stem in ds.MNIST_FILES["test"]:  # deterministic gzip: the same bytes as the bundled files
+        assert (tmp_path / f"{stem}.gz").read_bytes() == (ds.MNIST_SUBSET_DIR / f"{stem}.gz").read_bytes()
+
+
+def test_bundled_subset_errors(tmp_path):
+    with pytest.raises(DataMissingError, match="bundled MNIST test subset"):
+        ds.load_mnist_test_subset(tmp_path)
+    for stem in ds.MNIST_FILES["test"]:
+        shutil.copy(ds.MNIST_SUBSET_DIR / f"{stem}.gz", tmp_path / f"{stem}.gz")
+    raw = bytearray(gzip.decompress((tmp_path / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+    raw[-1] = (raw[-1] + 1) % 10  # one label changed: still a valid IDX file, but not the bundled one
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataFormatError, match="MD5"):
+        ds.load_mnist_test_subset(tmp_path)
+    with pytest.raises(ValueError, match="n"):
+        ds.write_mnist_test_subset(tmp_path, 0, SHARED)

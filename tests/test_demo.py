@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from synsem_ephys.demo import run_demo, shipped_network_path
+from synsem_ephys.demo import DATA_DIR, run_demo, shipped_network_path
 from synsem_ephys.errors import DataMissingError
 from synsem_ephys.sim import Network
 from synsem_ephys.spec import NetworkSpec
@@ -97,22 +97,32 @@ def test_demo_on_an_mnist_network_reads_the_mnist_directory(tmp_path):
         run_demo(tmp_path / "out2", network=path, data_dir=tmp_path / "no_mnist_here", n_trials=5, progress=False)
 
 
-def test_default_skips_a_shipped_mnist_network_without_mnist_files(tmp_path, monkeypatch, capsys):
-    """Once mnist_dale.pt ships, a machine without the MNIST files still runs the demo (on the digits net)."""
+def test_shipped_mnist_network_runs_on_the_bundled_subset_and_falls_back_without_it(tmp_path, monkeypatch, capsys):
+    """An MNIST network as the default needs no MNIST directory (the bundled 1,000 test images); without
+    the bundled subset the demo falls back to the digits network, saying why."""
     import shutil
 
     import synsem_ephys.demo as demo_mod
+    from synsem_ephys.train import datasets as ds
     from synsem_ephys.train.config import TrainConfig
 
     data = tmp_path / "data"
     data.mkdir()
-    shutil.copy(shipped_network_path(), data / "digits_dale.pt")
+    shutil.copy(DATA_DIR / "digits_dale.pt", data / "digits_dale.pt")
     cfg = TrainConfig(dataset="mnist", hidden=[[6, 2], [6, 2]], dale=True, tau_mem_ms=10.0)
     Network(cfg.network_spec()).save(data / "mnist_dale.pt", extra={"config": cfg.to_dict()})
     monkeypatch.setattr(demo_mod, "DATA_DIR", data)
-    res = run_demo(tmp_path / "out", data_dir=tmp_path / "no_mnist_here", n_trials=30, progress=True)
+    monkeypatch.delenv("SYNSEM_MNIST_DIR", raising=False)
+    monkeypatch.setenv("SYNSEM_DATA", str(tmp_path / "nothing"))
+    res = run_demo(tmp_path / "out", n_trials=30, progress=False)
+    assert res.dataset == "mnist" and res.network_path == data / "mnist_dale.pt" and res.n_trials == 30
+    from synsem_ephys.neo_io import read_nix_record
+
+    assert np.array_equal(read_nix_record(res.nix_path).trials.label, ds.load_mnist_test_subset().y[:30])
+    monkeypatch.setattr(ds, "MNIST_SUBSET_DIR", tmp_path / "no_subset_here")
+    res = run_demo(tmp_path / "out2", n_trials=30, progress=True)
     assert res.dataset == "digits" and res.network_path == data / "digits_dale.pt"
     assert "mnist_dale.pt: its test images are not available" in capsys.readouterr().err
     with pytest.raises(DataMissingError):  # asked for explicitly, the MNIST network does not fall back
-        run_demo(tmp_path / "out2", network=data / "mnist_dale.pt", data_dir=tmp_path / "no_mnist_here",
+        run_demo(tmp_path / "out3", network=data / "mnist_dale.pt", data_dir=tmp_path / "no_mnist_here",
                  progress=False)

@@ -45,6 +45,7 @@ scikit-learn's bundled copy of the UCI optical digits test set (1,797 images, va
 
 import gzip
 import hashlib
+import numbers
 import os
 import shutil
 import struct
@@ -71,6 +72,10 @@ __all__ = [
     "verify_mnist",
     "load_mnist",
     "download_mnist",
+    "MNIST_SUBSET_DIR",
+    "MNIST_SUBSET_MD5",
+    "load_mnist_test_subset",
+    "write_mnist_test_subset",
     "yin_yang",
     "load_yin_yang",
     "load_digits",
@@ -378,6 +383,78 @@ def load_mnist(split="train", data_dir=None, *, verify=False):
         raise DataFormatError(f"{lab_path}: expected labels 0..9; got a maximum of {int(labels.max())}.")
     x = images.reshape(images.shape[0], -1).astype(np.float64) / 255.0
     return LabelledData(x, labels.astype(np.int64), 10, "mnist", split, tuple(str(i) for i in range(10)))
+
+
+#: The MNIST test subset bundled with the package (the first 1,000 test images and labels, IDX + gzip).
+MNIST_SUBSET_DIR = Path(__file__).resolve().parents[1] / "data" / "mnist_test_1000"
+
+#: MD5 of the *uncompressed* bundled subset files (written by :func:`write_mnist_test_subset`).
+MNIST_SUBSET_MD5 = {
+    "t10k-images-idx3-ubyte": "bac4371a484d0b5651e81d99305acb5a",
+    "t10k-labels-idx1-ubyte": "556860b2f10365a8f7444c1e79c7e9af",
+}
+
+
+def _idx_bytes(arr, code):
+    """IDX encoding (header + big-endian row-major data) of ``arr`` with element type ``code``."""
+    arr = np.ascontiguousarray(arr, dtype=_IDX_DTYPES[code])
+    return bytes([0, 0, code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
+
+
+def write_mnist_test_subset(dest, n=1000, data_dir=None):
+    """Write the first ``n`` MNIST test images and labels as gzip IDX files into ``dest``.
+
+    This is how the bundled subset (:data:`MNIST_SUBSET_DIR`) was made from the canonical files:
+    ``write_mnist_test_subset(MNIST_SUBSET_DIR, 1000, "../shared/data/mnist")``. The gzip header
+    carries no time stamp or name, so the same input gives the same bytes.
+
+    Returns
+    -------
+    dict
+        ``{stem: md5 of the uncompressed file}`` (compare with :data:`MNIST_SUBSET_MD5`).
+    """
+    if not (isinstance(n, numbers.Integral) and not isinstance(n, bool) and 1 <= n <= 10000):
+        raise input_error("n", "a number of test images in 1..10000", repr(n))
+    d = mnist_dir(data_dir)
+    images, labels = (read_idx(find_mnist_file(d, s)) for s in MNIST_FILES["test"])
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for stem, arr, code in zip(MNIST_FILES["test"], (images[:n], labels[:n]), (0x08, 0x08)):
+        raw = _idx_bytes(arr, code)
+        tmp = dest / f".{stem}.gz.tmp"
+        with open(tmp, "wb") as fh:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=9, mtime=0) as gz:
+                gz.write(raw)
+        tmp.replace(dest / f"{stem}.gz")
+        out[stem] = hashlib.md5(raw).hexdigest()
+    return out
+
+
+def load_mnist_test_subset(directory=None):
+    """The MNIST test subset bundled with the package: the first 1,000 test images, checked by MD5.
+
+    The main job (``synsem-ephys demo``) uses it so that the shipped MNIST network runs with no
+    download. ``directory`` defaults to :data:`MNIST_SUBSET_DIR`.
+
+    Returns
+    -------
+    LabelledData
+        ``x`` shape ``(1000, 784)``, ``y`` shape ``(1000,)``, split ``"test"``.
+    """
+    d = MNIST_SUBSET_DIR if directory is None else Path(directory)
+    paths = []
+    for stem in MNIST_FILES["test"]:
+        path = d / f"{stem}.gz"
+        if not path.is_file():
+            raise DataMissingError(f"directory: expected the bundled MNIST test subset file {path}; it is missing. "
+                                   "Reinstall the package (or recreate it with write_mnist_test_subset).")
+        got = idx_md5(path)
+        if got != MNIST_SUBSET_MD5[stem]:
+            raise DataFormatError(f"{path}: expected MD5 {MNIST_SUBSET_MD5[stem]} of the uncompressed contents; "
+                                  f"got {got}. Reinstall the package.")
+        paths.append(path)
+    return load_mnist("test", d)
 
 
 def download_mnist(dest, *, base_url=_DEFAULT_MIRROR, overwrite=False, timeout_s=60.0):

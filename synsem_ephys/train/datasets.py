@@ -443,7 +443,6 @@ def load_mnist_test_subset(directory=None):
         ``x`` shape ``(1000, 784)``, ``y`` shape ``(1000,)``, split ``"test"``.
     """
     d = MNIST_SUBSET_DIR if directory is None else Path(directory)
-    paths = []
     for stem in MNIST_FILES["test"]:
         path = d / f"{stem}.gz"
         if not path.is_file():
@@ -453,7 +452,6 @@ def load_mnist_test_subset(directory=None):
         if got != MNIST_SUBSET_MD5[stem]:
             raise DataFormatError(f"{path}: expected MD5 {MNIST_SUBSET_MD5[stem]} of the uncompressed contents; "
                                   f"got {got}. Reinstall the package.")
-        paths.append(path)
     return load_mnist("test", d)
 
 

@@ -1,0 +1,58 @@
+"""Training steps on the CPU and on a CUDA GPU, timed in one process (speed only).
+
+    python bench/bench_train_device.py [--config runs/mnist_dale/config.yaml] [--checkpoint CK]
+                                       [--steps 20] [--threads 2]
+
+The trainer of ``--config`` (default: the bundled ``mnist_dale``: 784-4x(300E+100I)-10, Dale, batch 50,
+float32) is built once per device; with ``--checkpoint`` it starts from that training state (the trained
+regime is slower than the random init: more spikes per layer). The same ``--steps`` mini-batches of the
+training split run on each device after one warm-up step; the result is seconds per batch, batches/s
+and the ratio CPU / GPU. Without a GPU only the CPU line is printed.
+"""
+
+import argparse
+import time
+
+import torch
+
+from synsem_ephys.train.config import load_config
+from synsem_ephys.train.trainer import Trainer
+
+
+def time_steps(config, checkpoint, device, steps):
+    tr = Trainer(config, None, progress=False, device=device)
+    if checkpoint:
+        tr.load_checkpoint(checkpoint, allow_schedule_change=True)
+    t, y = tr._t["train"]
+    bs = config.batch_size
+    sync = torch.cuda.synchronize if tr.device.type == "cuda" else (lambda: None)
+    tr.train_step(t[:bs], y[:bs])
+    sync()
+    start = time.perf_counter()
+    for i in range(1, steps + 1):
+        tr.train_step(t[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs])
+    sync()
+    return (time.perf_counter() - start) / steps
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="mnist_dale")
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    config = load_config(args.config)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    res = {d: time_steps(config, args.checkpoint, d, args.steps) for d in devices}
+    for d, s in res.items():
+        print(f"{d:5s} {s:.3f} s per batch of {config.batch_size} ({1 / s:.2f} batches/s)")
+    if "cuda" in res:
+        print(f"ratio cpu/cuda {res['cpu'] / res['cuda']:.2f} ({torch.cuda.get_device_name()})")
+    else:
+        print("no CUDA device: cpu only")
+
+
+if __name__ == "__main__":
+    main()

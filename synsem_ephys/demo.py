@@ -2,9 +2,9 @@
 
 Steps, each reported on stderr:
 
-1. load the embedded default network (or ``network=PATH``): the pretrained MNIST network
-   ``synsem_ephys/data/mnist_dale.pt`` once it ships, until then the fully trained
-   64-2x(60E+20I)-10 digits network ``synsem_ephys/data/digits_dale.pt`` (see ``data/README.md``);
+1. load the embedded default network (or ``network=PATH``): the pretrained 784-4x(300E+100I)-10 MNIST
+   network ``synsem_ephys/data/mnist_dale.pt`` (in an installation without it or its bundled test
+   images, the digits network ``synsem_ephys/data/digits_dale.pt``; see ``data/README.md``);
 2. encode its test images with the network's own training config (latency code) — the digits come
    with scikit-learn; MNIST images are the first 1,000 of the test split, bundled in
    ``synsem_ephys/data/mnist_test_1000/`` (:func:`~synsem_ephys.train.datasets.load_mnist_test_subset`),

@@ -20,7 +20,11 @@ def test_simulate_prints_every_layer(capsys):
 
 
 def test_demo_command_writes_the_report(capsys, tmp_path):
-    assert main(["demo", "--out", str(tmp_path), "--n-trials", "80", "--no-progress"]) == 0
+    # the small digits network (seconds); the default MNIST network's demo runs in tests/test_demo.py
+    from synsem_ephys.demo import DATA_DIR
+
+    assert main(["demo", "--out", str(tmp_path), "--network", str(DATA_DIR / "digits_dale.pt"), "--n-trials", "80",
+                 "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "80 test images, accuracy" in out and "ig_E_rises" in out and "overlap_falls" in out
     assert (tmp_path / "report.html").stat().st_size > 0 and (tmp_path / "recording.nix").stat().st_size > 0

@@ -123,35 +123,41 @@ def dispersion_figure(disp, packets, complexity, path):
     return _save(fig, path)
 
 
-def ig_figure(ig, groups, path):
-    """IG histograms per group by cell type, and median IG per group for each cell type."""
+def ig_figure(ig, groups, path, *, rows=None):
+    """IG histograms per group by cell type, and median IG per group for each cell type.
+
+    ``rows``: optional list of ``(label, InformationGain)``, one figure row each (e.g. "any spike" and
+    "spike before the decision"); default one row of ``ig``.
+    """
+    rows = [("", ig)] if rows is None else [(lab, r) for lab, r in rows if r is not None]
     n = groups.n_groups
-    fig = _figure(2.6 * (n + 1), 3.2)
-    axes = np.atleast_1d(fig.subplots(1, n + 1))
+    fig = _figure(2.6 * (n + 1), 3.2 * len(rows))
+    axes_all = np.asarray(fig.subplots(len(rows), n + 1)).reshape(len(rows), n + 1)
     bins = np.linspace(-0.2, 1.0, 25)
-    types = [c for c in ("E", "I", "hidden", "input", "output", "unknown") if c in set(ig.cell_type.tolist())]
-    med = {c: np.full(n, np.nan) for c in types}
-    for g in range(n):
-        ax = axes[g]
+    for (label, res), axes in zip(rows, axes_all):
+        types = [c for c in ("E", "I", "hidden", "input", "output", "unknown") if c in set(res.cell_type.tolist())]
+        med = {c: np.full(n, np.nan) for c in types}
+        for g in range(n):
+            ax = axes[g]
+            for c in types:
+                v = res.ig[(groups.of_unit == g) & (res.cell_type == c)]
+                v = v[np.isfinite(v)]
+                if v.size:
+                    ax.hist(np.clip(v, bins[0], bins[-1]), bins, color=CELL_COLOURS.get(c, "#555"), alpha=0.55,
+                            label=f"{c} (n={v.size})", density=True)
+                    med[c][g] = np.median(v)
+            ax.set_title(groups.names[g] + (f"\n{label}" if label and g == 0 else ""), fontsize=9)
+            ax.set_xlabel("IG")
+            ax.legend(fontsize=6)
+        ax = axes[n]
         for c in types:
-            v = ig.ig[(groups.of_unit == g) & (ig.cell_type == c)]
-            v = v[np.isfinite(v)]
-            if v.size:
-                ax.hist(np.clip(v, bins[0], bins[-1]), bins, color=CELL_COLOURS.get(c, "#555"), alpha=0.55,
-                        label=f"{c} (n={v.size})", density=True)
-                med[c][g] = np.median(v)
-        ax.set_title(groups.names[g], fontsize=9)
-        ax.set_xlabel("IG")
-        ax.legend(fontsize=6)
-    ax = axes[n]
-    for c in types:
-        ax.plot(np.arange(n), med[c], "o-", color=CELL_COLOURS.get(c, "#555"), label=c)
-    ax.set_xticks(np.arange(n))
-    ax.set_xticklabels(groups.names, rotation=30, fontsize=8)
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_ylabel("median IG")
-    ax.set_title("median IG vs depth", fontsize=9)
-    ax.legend(fontsize=7)
+            ax.plot(np.arange(n), med[c], "o-", color=CELL_COLOURS.get(c, "#555"), label=c)
+        ax.set_xticks(np.arange(n))
+        ax.set_xticklabels(groups.names, rotation=30, fontsize=8)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_ylabel("median IG")
+        ax.set_title("median IG vs depth", fontsize=9)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -479,12 +479,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     figs["dispersion"] = rf.dispersion_figure(res.dispersion, res.packets or res.packets_all, res.complexity,
                                               out / "dispersion.png")
     if res.information is not None:
-        act = res.options.active
-        what = {"any": "any spike", "decision": "spike at or before the decision"}.get(act) if isinstance(act, str) \
-            else f"spike in [{act[0]:g}, {act[1]:g}) ms"
-        rows = [(f"active = {what}", res.information),
-                ("active = spike at or before the decision", res.information_decision)]
-        figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png", rows=rows)
+        figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png",
+                                           more=[res.information_decision])
     if res.overlap is not None:
         figs["pathways"] = rf.pathway_figure(res.overlap, res.pathway_activity, out / "pathways.png",
                                              alternative=res.overlap_alt, method=res.pathways.method,

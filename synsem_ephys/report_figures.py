@@ -123,13 +123,13 @@ def dispersion_figure(disp, packets, complexity, path):
     return _save(fig, path)
 
 
-def ig_figure(ig, groups, path, *, rows=None):
+def ig_figure(ig, groups, path, *, more=()):
     """IG histograms per group by cell type, and median IG per group for each cell type.
 
-    ``rows``: optional list of ``(label, InformationGain)``, one figure row each (e.g. "any spike" and
-    "spike before the decision"); default one row of ``ig``.
+    One figure row for ``ig`` and one for each further :class:`InformationGain` in ``more`` (e.g. the
+    pre-decision definition of "active"; None entries are skipped), each labelled with its definition.
     """
-    rows = [("", ig)] if rows is None else [(lab, r) for lab, r in rows if r is not None]
+    rows = [(f"active = {r.definition}", r) for r in (ig, *more) if r is not None]
     n = groups.n_groups
     fig = _figure(2.6 * (n + 1), 3.2 * len(rows))
     axes_all = np.asarray(fig.subplots(len(rows), n + 1)).reshape(len(rows), n + 1)

@@ -249,6 +249,14 @@ def idx_md5(path, chunk_bytes=1 << 20):
     return h.hexdigest()
 
 
+def _check_md5(path, want, fix):
+    """Raise DataFormatError (ending in ``fix``) unless the uncompressed contents of ``path`` have MD5 ``want``."""
+    got = idx_md5(path)
+    if got != want:
+        raise DataFormatError(f"{path}: expected MD5 {want} of the uncompressed contents; got {got}. {fix}")
+    return got
+
+
 # ------------------------------------------------------------------------------------------- MNIST
 def _repo_default_mnist():
     return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
@@ -334,14 +342,8 @@ def verify_mnist(data_dir=None):
     d = mnist_dir(data_dir)
     out = {}
     for stem, want in MNIST_MD5.items():
-        path = find_mnist_file(d, stem)
-        got = idx_md5(path)
-        if got != want:
-            raise DataFormatError(
-                f"{path}: expected MD5 {want} of the uncompressed contents; got {got}. "
-                "The file is corrupt or not the canonical MNIST; download it again."
-            )
-        out[stem] = got
+        out[stem] = _check_md5(find_mnist_file(d, stem), want,
+                               "The file is corrupt or not the canonical MNIST; download it again.")
     return out
 
 
@@ -368,9 +370,7 @@ def load_mnist(split="train", data_dir=None, *, verify=False):
     img_path, lab_path = (find_mnist_file(d, s) for s in MNIST_FILES[split])
     if verify:
         for stem, path in zip(MNIST_FILES[split], (img_path, lab_path)):
-            got = idx_md5(path)
-            if got != MNIST_MD5[stem]:
-                raise DataFormatError(f"{path}: expected MD5 {MNIST_MD5[stem]}; got {got}. Download the file again.")
+            _check_md5(path, MNIST_MD5[stem], "Download the file again.")
     images = read_idx(img_path)
     labels = read_idx(lab_path)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
@@ -448,10 +448,7 @@ def load_mnist_test_subset(directory=None):
         if not path.is_file():
             raise DataMissingError(f"directory: expected the bundled MNIST test subset file {path}; it is missing. "
                                    "Reinstall the package (or recreate it with write_mnist_test_subset).")
-        got = idx_md5(path)
-        if got != MNIST_SUBSET_MD5[stem]:
-            raise DataFormatError(f"{path}: expected MD5 {MNIST_SUBSET_MD5[stem]} of the uncompressed contents; "
-                                  f"got {got}. Reinstall the package.")
+        _check_md5(path, MNIST_SUBSET_MD5[stem], "Reinstall the package.")
     return load_mnist("test", d)
 
 

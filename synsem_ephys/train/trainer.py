@@ -325,7 +325,7 @@ class Trainer:
         for group, f in zip(self.optimizer.param_groups, self._lr_factors):
             group["lr"] = lr * f
         t_all, y_all = self._t["train"]
-        order = torch.as_tensor(self.order_rng.permutation(y_all.shape[0]))
+        order = torch.as_tensor(self.order_rng.permutation(y_all.shape[0]), device=self.device)
         n_batches = math.ceil(y_all.shape[0] / c.batch_size)
         loss_sum = acc_sum = 0.0
         bumps = dropped = 0
@@ -333,7 +333,7 @@ class Trainer:
                    disable=not self.progress, unit="batch")
         try:
             for b in range(n_batches):
-                idx = order[b * c.batch_size:(b + 1) * c.batch_size].to(self.device)
+                idx = order[b * c.batch_size:(b + 1) * c.batch_size]
                 t_in = jitter_times(t_all[idx], c.input_noise_ms, self.noise_rng)
                 loss, acc, nb, nd = self.train_step(t_in, y_all[idx])
                 loss_sum += loss * idx.shape[0]

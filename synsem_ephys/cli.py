@@ -142,7 +142,7 @@ def build_parser():
     q.add_argument("--out", required=True, help="output directory (checkpoints, network, metrics)")
     q.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     q.add_argument("--allow-schedule-change", action="store_true",
-                   help="with --resume: the config may change lr, lr_step_epochs, lr_gamma and input_noise_ms for "
+                   help="with --resume: the config may change lr, lr_step_epochs, lr_gamma, input_noise_ms and augment_shift_px for "
                         "the remaining epochs (the history keeps each epoch's rate and noise)")
     q.add_argument("--device", default="cpu",
                    help="cpu (default) or cuda; a checkpoint from one device resumes on the other")

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synsem_ephys.train.encoding import jitter_times, latency_encode
+from synsem_ephys.train.encoding import jitter_times, latency_encode, shift_images
 from synsem_ephys.train.loss import accuracy, predict, replace_no_spike, ttfs_loss
 
 INF = math.inf
@@ -79,6 +79,53 @@ def test_jitter():
         jitter_times(tt, 0.5, np.random.default_rng(0))
     with pytest.raises(ValueError, match="std_ms"):
         jitter_times(t, -1.0, np.random.default_rng(0))
+
+
+def _shift_reference(img, dy, dx, fill):
+    """Loop version: out[r, c] = img[r - dy, c - dx] inside the image, fill outside."""
+    h, w = img.shape
+    out = np.full_like(img, fill)
+    for r in range(h):
+        for c in range(w):
+            if 0 <= r - dy < h and 0 <= c - dx < w:
+                out[r, c] = img[r - dy, c - dx]
+    return out
+
+
+def test_shift_images_matches_a_loop_and_the_encoding_of_shifted_pixels():
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 5 * 7))
+    x[x < 0.3] = 0.0
+    enc = dict(tau_syn_ms=5.0, zero_never_spikes=True)
+    t = torch.as_tensor(latency_encode(x, **enc))
+    g = torch.Generator().manual_seed(4)
+    state = g.get_state()
+    out = shift_images(t, (5, 7), 2, g, INF)
+    g2 = torch.Generator()
+    g2.set_state(state)
+    d = torch.randint(-2, 3, (200, 2), generator=g2).numpy()  # the shifts, drawn as documented
+    assert set(map(tuple, d)) == {(a, b) for a in range(-2, 3) for b in range(-2, 3)}  # all 25 occur
+    for i in range(200):
+        shifted = _shift_reference(x[i].reshape(5, 7), d[i, 0], d[i, 1], 0.0).ravel()
+        np.testing.assert_array_equal(out[i].numpy(), latency_encode(shifted, **enc))  # = encode(shift(x))
+    assert torch.equal(shift_images(t, (5, 7), 0, g, INF), t)
+    g3 = torch.Generator()
+    g3.set_state(state)
+    assert torch.equal(shift_images(t.float(), (5, 7), 2, g3, INF), out.float())  # same draws, any dtype
+
+
+@pytest.mark.parametrize("args, match", [
+    ((np.zeros((2, 35)), (5, 7), 1), "times_ms"),
+    ((torch.zeros(2, 36), (5, 7), 1), "36"),
+    ((torch.zeros(2, 35), (5, 7), 5), "max_shift"),
+    ((torch.zeros(2, 35), (5, 7), -1), "max_shift"),
+    ((torch.zeros(2, 35), (5,), 1), "image_shape"),
+])
+def test_shift_images_errors(args, match):
+    with pytest.raises(ValueError, match=match):
+        shift_images(*args, torch.Generator(), INF)
+    with pytest.raises(ValueError, match="generator"):
+        shift_images(torch.zeros(2, 35), (5, 7), 1, np.random.default_rng(0), INF)
 
 
 # ------------------------------------------------------------------------------ loss

@@ -87,12 +87,21 @@ def test_yaml_number_strings_are_read():
     ("lr_layer_factors", [1.0, 0.0], "positive"),
     ("seed", -1, ">= 0"),
     ("data_dir", 3, "path"),
+    ("augment_shift_px", -1, ">= 0"),
+    ("augment_shift_px", 1, "non-image dataset"),
+    ("init_network", 3, "network file path"),
 ])
 def test_bad_values_name_key_expected_got(key, value, expected):
     with pytest.raises(ConfigError) as info:
         TrainConfig.from_dict({key: value})
     msg = str(info.value)
     assert key.split("[")[0] in msg and "expected" in msg and "got" in msg and expected in msg, msg
+
+
+def test_augment_shift_bounded_by_the_image_size():
+    assert TrainConfig(dataset="digits", augment_shift_px=7).augment_shift_px == 7
+    with pytest.raises(ConfigError, match=r"augment_shift_px.*\[0, 7\].*'digits'.*got 8"):
+        TrainConfig(dataset="digits", augment_shift_px=8)
 
 
 def test_unknown_key_suggests_and_file_errors_name_the_file(tmp_path):

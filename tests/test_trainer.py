@@ -219,6 +219,65 @@ def test_balanced_calibrated_init_and_per_layer_learning_rates():
     assert [g["lr"] for g in trainer.optimizer.param_groups] == [0.0025, 0.005, 0.01]
 
 
+# A small digits problem (8 x 8 images) under Dale's law for the image-only options.
+DIGITS = dict(dataset="digits", train_size=200, test_size=60, hidden=[[20, 8]], dale=True, tau_mem_ms=10.0,
+              epochs=2, batch_size=25, lr=0.01, val_fraction=0.1, seed=2)
+
+
+def test_shift_augmentation_resumes_exactly_and_is_recorded(tmp_path):
+    pytest.importorskip("sklearn")
+    base = dict(DIGITS, augment_shift_px=2, input_noise_ms=0.3)
+    full = train_from_config(base, tmp_path / "full", progress=False)
+    train_from_config(dict(base, epochs=1), tmp_path / "split", progress=False)
+    resumed = train_from_config(base, tmp_path / "split", resume=True, progress=False)
+    for a, b in zip(_weights(full.network), _weights(resumed.network)):
+        assert torch.equal(a, b)  # the shift stream is checkpointed and restored
+    assert _same_history(full.history, resumed.history)
+    assert [m.augment_shift_px for m in full.history] == [2, 2]
+    plain = train_from_config(dict(DIGITS, input_noise_ms=0.3), tmp_path / "plain", progress=False)
+    assert not all(torch.equal(a, b) for a, b in zip(_weights(full.network), _weights(plain.network)))
+    assert [m.augment_shift_px for m in plain.history] == [0, 0]
+
+
+def test_augmentation_switched_on_when_resuming_a_checkpoint_without_its_stream(tmp_path):
+    """Checkpoints written before augmentation existed hold no 'augment' generator state; they still resume."""
+    pytest.importorskip("sklearn")
+    from synsem_ephys.train.checkpoint import load_checkpoint, save_checkpoint
+
+    train_from_config(dict(DIGITS, epochs=1), tmp_path, progress=False)
+    ck = load_checkpoint(tmp_path / CHECKPOINT_NAME)
+    old_rng = {k: v for k, v in ck.torch_rng.items() if k != "augment"}
+    save_checkpoint(tmp_path / CHECKPOINT_NAME, tensors=ck.tensors, state=ck.state, optimizer=ck.optimizer,
+                    torch_rng=old_rng)
+    with pytest.raises(ConfigError, match="augment_shift_px"):  # a change of the run's regularisers ...
+        train_from_config(dict(DIGITS, augment_shift_px=1), tmp_path, resume=True, progress=False)
+    res = train_from_config(dict(DIGITS, augment_shift_px=1), tmp_path, resume=True, progress=False,
+                            allow_schedule_change=True)  # ... needs --allow-schedule-change
+    assert [m.augment_shift_px for m in res.history] == [0, 1]
+
+
+def test_init_network_starts_from_a_network_file_and_records_it(tmp_path):
+    pytest.importorskip("sklearn")
+    from synsem_ephys.train.datasets import idx_md5
+
+    first = train_from_config(DIGITS, tmp_path / "first", progress=False)
+    path = tmp_path / "first" / NETWORK_NAME
+    cfg = TrainConfig(**dict(DIGITS, init_network=str(path), lr=0.002))
+    trainer = Trainer(cfg, tmp_path / "second", progress=False)
+    for a, b in zip(_weights(trainer.network), _weights(first.network)):
+        assert torch.equal(a, b)  # no random initialisation, balance or calibration on top
+    assert trainer.evaluate("test")[1] == first.test_accuracy
+    res = trainer.fit()
+    assert not torch.equal(res.network.weights[0], first.network.weights[0])  # it trained on from there
+    rec = sim.Network.load(tmp_path / "second" / NETWORK_NAME).extra["init_network"]
+    assert rec["path"] == str(path) and rec["md5"] == idx_md5(path)
+    assert rec["extra"]["test_accuracy"] == first.test_accuracy  # the parent's record travels along
+    with pytest.raises(ConfigError, match=r"init_network.*spec"):
+        Trainer(TrainConfig(**dict(DIGITS, hidden=[[21, 8]], init_network=str(path))), progress=False)
+    with pytest.raises(DataMissingError, match="path"):
+        Trainer(TrainConfig(**dict(DIGITS, init_network=str(tmp_path / "none.pt"))), progress=False)
+
+
 def test_dropping_exploding_gradients():
     cfg = TrainConfig(**dict(YY, epochs=1, train_size=120, max_grad_per_neuron=1e-300, weight_bump_value=0.0))
     trainer = Trainer(cfg, progress=False)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import DataMissingError, SpecError, SynsemError
 from ..spec import NetworkSpec, check_tau
-from .datasets import DATASET_NAMES, dataset_shape
+from .datasets import DATASET_NAMES, IMAGE_SHAPES, dataset_shape
 
 __all__ = ["ConfigError", "TrainConfig", "load_config"]
 
@@ -92,6 +92,10 @@ class TrainConfig:
     input_noise_ms : float
         Standard deviation of Gaussian noise added to the input spike times during training (ms);
         0 = none.
+    augment_shift_px : int
+        Image datasets only (MNIST, digits): during training, translate each image by a random whole
+        number of pixels, up to this many in each direction (uniform; black pixels shifted in);
+        0 = none.  Drawn from its own seeded stream, checkpointed with the others.
     weight_bump_value : float
         Weight increment of the weight-bumping stabiliser; 0 disables it.
     max_silent_fraction : float or tuple of float or None
@@ -143,6 +147,11 @@ class TrainConfig:
     lr_layer_factors : tuple of float or None
         Per weight matrix (hidden layers + output) factors on the learning rate (Adam's step is
         ``lr`` in absolute weight units, while weight scales differ between layers).  None = all 1.
+    init_network : str or None
+        Start from the weights of this network file (:meth:`Network.save`, e.g. a trained network to
+        fine-tune) instead of a random initialisation; its spec must equal the config's.  The weight
+        initialisation, balance and calibration options are then unused.  A relative path is taken
+        from the working directory.  None = random initialisation.
     dtype : {"float64", "float32"}
         Floating type of the simulation.
     """
@@ -171,6 +180,7 @@ class TrainConfig:
     lr_step_epochs: int = 20
     lr_gamma: float = 0.95
     input_noise_ms: float = 0.0
+    augment_shift_px: int = 0
     weight_bump_value: float = 0.0005
     max_silent_fraction: tuple = None
     bump_exponential: bool = True
@@ -188,6 +198,7 @@ class TrainConfig:
     init_calibrate_output: tuple = None
     init_calibrate_samples: int = 200
     lr_layer_factors: tuple = None
+    init_network: str = None
     dtype: str = "float64"
 
     def __post_init__(self):
@@ -294,6 +305,18 @@ class TrainConfig:
             if not isinstance(v, (list, tuple)) or len(v) != n_layers:
                 raise _err("lr_layer_factors", f"null or a list of {n_layers} positive floats (hidden layers + output)", v)
             s(self, "lr_layer_factors", tuple(_float("lr_layer_factors", x, positive=True) for x in v))
+        s(self, "augment_shift_px", _int("augment_shift_px", self.augment_shift_px, 0))
+        if self.augment_shift_px:
+            if self.dataset not in IMAGE_SHAPES:
+                raise _err("augment_shift_px", f"0 for the non-image dataset {self.dataset!r}", self.augment_shift_px,
+                           f"Shift augmentation applies to the image datasets {sorted(IMAGE_SHAPES)}.")
+            side = min(IMAGE_SHAPES[self.dataset])
+            if self.augment_shift_px >= side:
+                raise _err("augment_shift_px", f"an integer in [0, {side - 1}] for {self.dataset!r}", self.augment_shift_px)
+        if self.init_network is not None:
+            if not isinstance(self.init_network, (str, Path)) or not str(self.init_network):
+                raise _err("init_network", "a network file path or null", self.init_network)
+            s(self, "init_network", str(self.init_network))
         if self.dtype not in ("float64", "float32"):
             raise _err("dtype", "'float64' or 'float32'", self.dtype)
 

@@ -60,6 +60,7 @@ import numpy as np
 from ..errors import DataFormatError, DataMissingError, input_error
 
 __all__ = [
+    "IMAGE_SHAPES",
     "LabelledData",
     "MNIST_FILES",
     "MNIST_MD5",
@@ -101,6 +102,9 @@ MNIST_MD5 = {
 DATASET_NAMES = ("mnist", "yinyang", "digits")
 
 _SHAPES = {"mnist": (784, 10), "yinyang": (5, 3), "digits": (64, 10)}
+
+#: ``(height, width)`` of the image datasets (features are row-major flattened pixels).
+IMAGE_SHAPES = {"mnist": (28, 28), "digits": (8, 8)}
 
 _IDX_DTYPES = {
     0x08: np.dtype("u1"),

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import input_error
 
-__all__ = ["DEFAULT_T_EARLY", "DEFAULT_T_LATE", "latency_encode", "jitter_times"]
+__all__ = ["DEFAULT_T_EARLY", "DEFAULT_T_LATE", "latency_encode", "jitter_times", "shift_images"]
 
 #: Earliest input time in units of tau_syn (fast-and-deep).
 DEFAULT_T_EARLY = 0.15
@@ -133,3 +133,58 @@ def jitter_times(times_ms, std_ms, generator):
     t = np.asarray(times_ms, dtype=np.float64)
     noisy = np.clip(t + generator.normal(0.0, std_ms, size=t.shape), 0.0, None)
     return np.where(np.isinf(t), t, noisy)
+
+
+def shift_images(times_ms, image_shape, max_shift, generator, fill):
+    """Translate each flattened image by a random whole number of pixels (training-data augmentation).
+
+    Every sample is shifted by ``(dy, dx)`` drawn uniformly from ``{-max_shift, ..., max_shift}`` in
+    each direction; pixels shifted in from outside the image get ``fill`` (the code of a black pixel:
+    ``+inf`` when black pixels never spike, else the latest input time).  Applied to input spike
+    times, this equals encoding the shifted intensities, because the latency code acts pixel by pixel.
+
+    Parameters
+    ----------
+    times_ms : torch.Tensor
+        Shape ``(n_samples, height * width)``: row-major flattened images (input times or intensities).
+    image_shape : (int, int)
+        ``(height, width)``.
+    max_shift : int
+        Largest shift in pixels, ``0 <= max_shift < min(height, width)``; 0 returns the input unchanged.
+    generator : torch.Generator
+        Source of the shifts.  They are drawn on the generator's device and moved, so the same
+        shifts come out whichever device the times are on.
+    fill : float
+        Value of the pixels shifted in.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, dtype and device as ``times_ms``.
+    """
+    import torch
+
+    if not _is_torch(times_ms) or times_ms.dim() != 2:
+        raise input_error("times_ms", "a 2-D torch.Tensor (n_samples, height * width)",
+                          type(times_ms).__name__ if not _is_torch(times_ms) else f"shape {tuple(times_ms.shape)}")
+    if not (isinstance(image_shape, (tuple, list)) and len(image_shape) == 2
+            and all(isinstance(v, int) and v > 0 for v in image_shape)):
+        raise input_error("image_shape", "(height, width), two positive ints", repr(image_shape))
+    h, w = image_shape
+    if times_ms.shape[1] != h * w:
+        raise input_error("times_ms", f"{h * w} columns (image_shape {h} x {w})", times_ms.shape[1])
+    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or not 0 <= max_shift < min(h, w):
+        raise input_error("max_shift", f"an int in [0, {min(h, w) - 1}]", repr(max_shift))
+    if not isinstance(generator, torch.Generator):
+        raise input_error("generator", "a torch.Generator", type(generator).__name__)
+    if max_shift == 0:
+        return times_ms
+    n, k = times_ms.shape[0], max_shift
+    d = torch.randint(-k, k + 1, (n, 2), generator=generator, device=generator.device).to(times_ms.device)
+    padded = torch.full((n, h + 2 * k, w + 2 * k), float(fill), dtype=times_ms.dtype, device=times_ms.device)
+    padded[:, k:k + h, k:k + w] = times_ms.reshape(n, h, w)
+    # out[i, r, c] = in[i, r - dy, c - dx] = padded[i, r - dy + k, c - dx + k]
+    rows = torch.arange(h, device=times_ms.device)[None, :] + (k - d[:, 0:1])
+    cols = torch.arange(w, device=times_ms.device)[None, :] + (k - d[:, 1:2])
+    out = padded[torch.arange(n, device=times_ms.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return out.reshape(n, h * w)

@@ -2,7 +2,9 @@
 
 One training step on a mini-batch ``(x, y)``::
 
-    t_in  = latency_encode(x) + N(0, input_noise_ms^2)          (noise on finite times, clipped at 0)
+    t_in  = latency_encode(shift(x)) + N(0, input_noise_ms^2)   (shift: random translation by up to
+                                                                 augment_shift_px pixels, image datasets;
+                                                                 noise on finite times, clipped at 0)
     outs  = net(t_in)                                            (exact spike times per layer)
     [weight bumping: while the earliest layer l with silent fraction > max_silent_fraction[l]
      exists and fewer than max_bump_iterations re-simulations were made:
@@ -14,9 +16,10 @@ One training step on a mini-batch ``(x, y)``::
     Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs) (times lr_layer_factors[l] for W_l);  enforce Dale
 
 Randomness comes from ``config.seed``: the network's weight initialisation
-(``Network(spec, seed=config.seed)``) and two streams derived with ``numpy.random.SeedSequence``,
-mini-batch order (numpy) and input noise (torch); the data come from ``config.data_seed``.  After every epoch the
-weights, Adam's state, both live generators, the epoch counter and the metrics are written
+(``Network(spec, seed=config.seed)``, unless ``init_network`` gives the starting weights) and three
+streams derived with ``numpy.random.SeedSequence``: mini-batch order (numpy), input noise and image
+shifts (torch); the data come from ``config.data_seed``.  After every epoch the
+weights, Adam's state, the live generators, the epoch counter and the metrics are written
 atomically to ``<out_dir>/checkpoint.pt``; resuming restores all of them, so ``k`` epochs + resume
 + ``m`` epochs gives bit-identical weights to ``k + m`` epochs in one go, and a killed run loses at
 most the epoch in progress.
@@ -34,17 +37,17 @@ import torch
 from ..errors import DataFormatError, input_error
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
-from .datasets import LabelledData, load_dataset, split_validation
-from .encoding import jitter_times, latency_encode
+from .datasets import IMAGE_SHAPES, LabelledData, load_dataset, split_validation
+from .encoding import jitter_times, latency_encode, shift_images
 from .loss import accuracy, ttfs_loss
 
 __all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "network_from_checkpoint", "CHECKPOINT_NAME",
            "NETWORK_NAME", "SCHEDULE_FIELDS"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-#: Config fields that ``--resume --allow-schedule-change`` may change: the learning-rate schedule and the
-#: input-time noise (a regulariser one may switch on once a run starts to overfit).
-SCHEDULE_FIELDS = ("lr", "lr_step_epochs", "lr_gamma", "input_noise_ms")
+#: Config fields that ``--resume --allow-schedule-change`` may change: the learning-rate schedule, the
+#: input-time noise and the image-shift augmentation (regularisers one may switch on once a run starts to overfit).
+SCHEDULE_FIELDS = ("lr", "lr_step_epochs", "lr_gamma", "input_noise_ms", "augment_shift_px")
 NETWORK_NAME = "network.pt"
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -72,6 +75,9 @@ class EpochMetrics:
     input_noise_ms : float or None
         Input-time noise SD used in this epoch (None in histories written before it was recorded:
         then the checkpoint's config at the time applied).
+    augment_shift_px : int or None
+        Image-shift augmentation used in this epoch (None in histories written before it was recorded:
+        then there was none).
     """
 
     epoch: int
@@ -84,6 +90,7 @@ class EpochMetrics:
     n_dropped_grads: int
     seconds: float
     input_noise_ms: float | None = None
+    augment_shift_px: int | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,25 @@ def _seeds(seed):
     return order, int(noise.generate_state(1, np.uint64)[0] >> 1)
 
 
+def _augment_seed(seed):
+    # A stream of its own (not a third spawn of _seeds), so that runs without augmentation keep the
+    # batch order and noise of runs made before augmentation existed.
+    return int(np.random.SeedSequence([int(seed), 0xA467]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _load_init_network(path, spec, dtype):
+    """Weights of the network file ``path`` (config ``init_network``) and its provenance record."""
+    from ..sim import Network
+    from .datasets import idx_md5
+
+    net = Network.load(path, dtype=dtype)
+    if net.spec != spec:
+        raise ConfigError(f"config key 'init_network': expected a network with the config's spec {spec}; "
+                          f"got {str(path)!r} with {net.spec}.")
+    info = {"path": str(path), "md5": idx_md5(path), "extra": net.extra}
+    return [W.detach() for W in net.weights], info
+
+
 class Trainer:
     """Train a :class:`synsem_ephys.sim.Network` on a dataset under a :class:`TrainConfig`.
 
@@ -197,15 +223,26 @@ class Trainer:
         init = None if c.weight_init_mean is None else tuple(zip(c.weight_init_mean, c.weight_init_std))
         self.network = Network(spec, seed=c.seed, dtype=self.dtype, weight_init=init,
                                inh_scale=c.weight_init_inh_scale).to(self.device)
+        self.init_network = None  # provenance of the starting weights when config.init_network is set
+        if c.init_network is not None:
+            weights, self.init_network = _load_init_network(c.init_network, spec, self.dtype)
+            with torch.no_grad():
+                for W, V in zip(self.network.weights, weights):
+                    W.copy_(V)
         if c.dale:
             self.network.enforce_dale_()
-        self._init_balance_and_calibrate()
+        if c.init_network is None:
+            self._init_balance_and_calibrate()
         factors = c.lr_layer_factors or (1.0,) * len(self.network.weights)
         self._lr_factors = factors
         self.optimizer = torch.optim.Adam([{"params": [W], "lr": c.lr * f} for W, f in zip(self.network.weights, factors)],
                                           lr=c.lr, betas=c.adam_betas, eps=c.adam_eps)
         self.order_rng = np.random.default_rng(order_seq)
         self.noise_rng = torch.Generator().manual_seed(noise_seed)
+        self.augment_rng = torch.Generator().manual_seed(_augment_seed(c.seed))
+        # input time of a black pixel shifted into the image: what the latency code gives for 0
+        self._black = float(latency_encode(np.zeros(1), tau_syn_ms=c.tau_syn_ms, t_early=c.t_early,
+                                           t_late=c.t_late, zero_never_spikes=c.zero_never_spikes)[0])
         self.history = []
         self.epochs_done = 0
         self._bump_value = c.weight_bump_value
@@ -334,7 +371,11 @@ class Trainer:
         try:
             for b in range(n_batches):
                 idx = order[b * c.batch_size:(b + 1) * c.batch_size]
-                t_in = jitter_times(t_all[idx], c.input_noise_ms, self.noise_rng)
+                t_in = t_all[idx]
+                if c.augment_shift_px:
+                    t_in = shift_images(t_in, IMAGE_SHAPES[c.dataset], c.augment_shift_px, self.augment_rng,
+                                        self._black)
+                t_in = jitter_times(t_in, c.input_noise_ms, self.noise_rng)
                 loss, acc, nb, nd = self.train_step(t_in, y_all[idx])
                 loss_sum += loss * idx.shape[0]
                 acc_sum += acc * idx.shape[0]
@@ -347,7 +388,8 @@ class Trainer:
         val_loss, val_acc = self.evaluate("val")
         self.epochs_done += 1
         m = EpochMetrics(self.epochs_done, lr, loss_sum / y_all.shape[0], acc_sum / y_all.shape[0], val_loss,
-                         val_acc, bumps, dropped, time.perf_counter() - start, float(c.input_noise_ms))
+                         val_acc, bumps, dropped, time.perf_counter() - start, float(c.input_noise_ms),
+                         c.augment_shift_px)
         self.history.append(m)
         if math.isfinite(val_acc) and (self.best is None or val_acc > self.best[1]):
             self.best = (self.epochs_done, val_acc, [W.detach().clone() for W in self.network.weights])
@@ -356,7 +398,8 @@ class Trainer:
     # ----------------------------------------------------------------------------------- state
     def state_dict(self):
         """Everything needed to continue exactly: (tensors, state, optimizer, torch_rng)."""
-        torch_rng, numpy_rng = rng_state({"noise": self.noise_rng}, {"order": self.order_rng})
+        torch_rng, numpy_rng = rng_state({"noise": self.noise_rng, "augment": self.augment_rng},
+                                         {"order": self.order_rng})
         tensors = {f"weights.{i}": W.detach() for i, W in enumerate(self.network.weights)}
         state = {"epochs_done": self.epochs_done, "history": [asdict(m) for m in self.history],
                  "config": self.config.to_dict(), "numpy_rng": numpy_rng}
@@ -400,7 +443,10 @@ class Trainer:
             for i, W in enumerate(self.network.weights):
                 W.copy_(ck.tensors[f"weights.{i}"])
         self.optimizer.load_state_dict(ck.optimizer)
-        restore_rng(ck.torch_rng, ck.state["numpy_rng"], {"noise": self.noise_rng}, {"order": self.order_rng})
+        # checkpoints written before image-shift augmentation existed hold no "augment" stream: it then
+        # starts from its seed
+        gens = {"noise": self.noise_rng, **({"augment": self.augment_rng} if "augment" in ck.torch_rng else {})}
+        restore_rng(ck.torch_rng, ck.state["numpy_rng"], gens, {"order": self.order_rng})
         self.epochs_done = int(ck.state["epochs_done"])
         self.history = [EpochMetrics(**m) for m in ck.state["history"]]
         best = ck.state.get("best")  # absent in checkpoints written before best-epoch tracking
@@ -440,10 +486,11 @@ class Trainer:
         if self.out_dir is not None:
             summary = {"history": [asdict(m) for m in self.history], "test_loss": test_loss,
                        "test_accuracy": test_acc, "resumed_from_epoch": start_epoch, "selected_epoch": selected}
-            self.network.save(self.out_dir / NETWORK_NAME, extra={"config": c.to_dict(), "test_loss": test_loss,
-                                                                  "test_accuracy": test_acc,
-                                                                  "epochs_done": self.epochs_done,
-                                                                  "selected_epoch": selected})
+            extra = {"config": c.to_dict(), "test_loss": test_loss, "test_accuracy": test_acc,
+                     "epochs_done": self.epochs_done, "selected_epoch": selected}
+            if self.init_network is not None:
+                extra["init_network"] = self.init_network
+            self.network.save(self.out_dir / NETWORK_NAME, extra=extra)
             tmp = self.out_dir / ".metrics.json.tmp"
             tmp.write_text(json.dumps(summary, indent=1))
             tmp.replace(self.out_dir / "metrics.json")

@@ -148,7 +148,10 @@ def ig_figure(ig, groups, path, *, more=()):
                     med[c][g] = np.median(v)
             ax.set_title(groups.names[g] + (f"\n{label}" if label and g == 0 else ""), fontsize=9)
             ax.set_xlabel("IG")
-            ax.legend(fontsize=6)
+            if ax.get_legend_handles_labels()[0]:  # a group without finite IG values has nothing to label
+                ax.legend(fontsize=6)
+            else:
+                ax.text(0.5, 0.5, "no finite IG", transform=ax.transAxes, ha="center", fontsize=8)
         ax = axes[n]
         for c in types:
             ax.plot(np.arange(n), med[c], "o-", color=CELL_COLOURS.get(c, "#555"), label=c)

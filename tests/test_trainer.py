@@ -272,6 +272,14 @@ def test_init_network_starts_from_a_network_file_and_records_it(tmp_path):
     rec = sim.Network.load(tmp_path / "second" / NETWORK_NAME).extra["init_network"]
     assert rec["path"] == str(path) and rec["md5"] == idx_md5(path)
     assert rec["extra"]["test_accuracy"] == first.test_accuracy  # the parent's record travels along
+    # a resume keeps the record of the file the run started from, even if that path now holds another file
+    train_from_config(dict(DIGITS, seed=5), tmp_path / "other", progress=False)
+    import shutil
+
+    shutil.copyfile(tmp_path / "other" / NETWORK_NAME, path)
+    again = train_from_config(dict(cfg.to_dict(), epochs=3), tmp_path / "second", resume=True, progress=False)
+    assert again.resumed_from_epoch == 2
+    assert sim.Network.load(tmp_path / "second" / NETWORK_NAME).extra["init_network"] == rec
     with pytest.raises(ConfigError, match=r"init_network.*spec"):
         Trainer(TrainConfig(**dict(DIGITS, hidden=[[21, 8]], init_network=str(path))), progress=False)
     with pytest.raises(DataMissingError, match="path"):

@@ -403,6 +403,8 @@ class Trainer:
         tensors = {f"weights.{i}": W.detach() for i, W in enumerate(self.network.weights)}
         state = {"epochs_done": self.epochs_done, "history": [asdict(m) for m in self.history],
                  "config": self.config.to_dict(), "numpy_rng": numpy_rng}
+        if self.init_network is not None:
+            state["init_network"] = self.init_network
         if self.best is not None:
             tensors.update({f"best.{i}": W for i, W in enumerate(self.best[2])})
             state["best"] = {"epoch": self.best[0], "val_accuracy": self.best[1]}
@@ -448,6 +450,8 @@ class Trainer:
         gens = {"noise": self.noise_rng, **({"augment": self.augment_rng} if "augment" in ck.torch_rng else {})}
         restore_rng(ck.torch_rng, ck.state["numpy_rng"], gens, {"order": self.order_rng})
         self.epochs_done = int(ck.state["epochs_done"])
+        if "init_network" in ck.state:  # the record of the file the run started from, not of that path today
+            self.init_network = ck.state["init_network"]
         self.history = [EpochMetrics(**m) for m in ck.state["history"]]
         best = ck.state.get("best")  # absent in checkpoints written before best-epoch tracking
         self.best = None if best is None else (int(best["epoch"]), float(best["val_accuracy"]),

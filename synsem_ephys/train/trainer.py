@@ -161,17 +161,18 @@ def _augment_seed(seed):
     return int(np.random.SeedSequence([int(seed), 0xA467]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def _load_init_network(path, spec, dtype):
-    """Weights of the network file ``path`` (config ``init_network``) and its provenance record."""
+def _load_init_network(path, spec, dtype, device):
+    """The network of the file ``path`` (config ``init_network``), to train on, and its provenance record."""
     from ..sim import Network
     from .datasets import idx_md5
 
-    net = Network.load(path, dtype=dtype)
+    net = Network.load(path, dtype=dtype, device=device)
     if net.spec != spec:
         raise ConfigError(f"config key 'init_network': expected a network with the config's spec {spec}; "
                           f"got {str(path)!r} with {net.spec}.")
     info = {"path": str(path), "md5": idx_md5(path), "extra": net.extra}
-    return [W.detach() for W in net.weights], info
+    del net.extra  # kept in the record; the trainer's network.pt gets an extra of its own
+    return net, info
 
 
 class Trainer:
@@ -220,15 +221,13 @@ class Trainer:
         self._t = {k: self._encode(d) for k, d in (("train", self.train_data), ("val", self.val_data),
                                                   ("test", self.test_data)) if d is not None}
         order_seq, noise_seed = _seeds(c.seed)
-        init = None if c.weight_init_mean is None else tuple(zip(c.weight_init_mean, c.weight_init_std))
-        self.network = Network(spec, seed=c.seed, dtype=self.dtype, weight_init=init,
-                               inh_scale=c.weight_init_inh_scale).to(self.device)
         self.init_network = None  # provenance of the starting weights when config.init_network is set
-        if c.init_network is not None:
-            weights, self.init_network = _load_init_network(c.init_network, spec, self.dtype)
-            with torch.no_grad():
-                for W, V in zip(self.network.weights, weights):
-                    W.copy_(V)
+        if c.init_network is None:
+            init = None if c.weight_init_mean is None else tuple(zip(c.weight_init_mean, c.weight_init_std))
+            self.network = Network(spec, seed=c.seed, dtype=self.dtype, weight_init=init,
+                                   inh_scale=c.weight_init_inh_scale).to(self.device)
+        else:
+            self.network, self.init_network = _load_init_network(c.init_network, spec, self.dtype, self.device)
         if c.dale:
             self.network.enforce_dale_()
         if c.init_network is None:

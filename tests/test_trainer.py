@@ -284,6 +284,17 @@ def test_init_network_starts_from_a_network_file_and_records_it(tmp_path):
         Trainer(TrainConfig(**dict(DIGITS, hidden=[[21, 8]], init_network=str(path))), progress=False)
     with pytest.raises(DataMissingError, match="path"):
         Trainer(TrainConfig(**dict(DIGITS, init_network=str(tmp_path / "none.pt"))), progress=False)
+    # a resume does not read the start file again: with it gone (a run moved to another machine) the
+    # fine-tune continues exactly as with a file in place
+    shutil.copytree(tmp_path / "second", tmp_path / "second_b")
+    more = dict(cfg.to_dict(), epochs=4)
+    with_file = train_from_config(more, tmp_path / "second_b", resume=True, progress=False)
+    path.unlink()
+    without = train_from_config(more, tmp_path / "second", resume=True, progress=False)
+    assert without.resumed_from_epoch == 3 and [m.epoch for m in without.history] == [1, 2, 3, 4]
+    for a, b in zip(_weights(without.network), _weights(with_file.network)):
+        assert torch.equal(a, b)
+    assert sim.Network.load(tmp_path / "second" / NETWORK_NAME).extra["init_network"] == rec
 
 
 def test_dropping_exploding_gradients():

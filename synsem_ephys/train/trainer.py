@@ -194,9 +194,16 @@ class Trainer:
         part of the config: a run may resume on another device. Checkpoints and the network file hold
         CPU tensors; the noise and batch-order generators run on the CPU, so a GPU run draws the same
         batches and noise as a CPU run (its arithmetic differs in the last bits).
+    resume_from : str or path-like, optional
+        A checkpoint to continue from (:meth:`load_checkpoint` after construction). A fine-tune
+        (``init_network``) whose checkpoint holds the record of its start file then does not read that
+        file again: its weights come from the checkpoint, so the file may have moved or changed.
+    allow_schedule_change : bool
+        Passed to :meth:`load_checkpoint` with ``resume_from``.
     """
 
-    def __init__(self, config, out_dir=None, *, progress=True, train_data=None, test_data=None, device=None):
+    def __init__(self, config, out_dir=None, *, progress=True, train_data=None, test_data=None, device=None,
+                 resume_from=None, allow_schedule_change=False):
         from ..sim import Network
 
         if not isinstance(config, TrainConfig):
@@ -222,7 +229,11 @@ class Trainer:
                                                   ("test", self.test_data)) if d is not None}
         order_seq, noise_seed = _seeds(c.seed)
         self.init_network = None  # provenance of the starting weights when config.init_network is set
-        if c.init_network is None:
+        resumed_finetune = (c.init_network is not None and resume_from is not None
+                            and "init_network" in load_checkpoint(resume_from).state)
+        if resumed_finetune:  # weights and start-file record come from the checkpoint below
+            self.network = Network(spec, seed=c.seed, dtype=self.dtype).to(self.device)
+        elif c.init_network is None:
             init = None if c.weight_init_mean is None else tuple(zip(c.weight_init_mean, c.weight_init_std))
             self.network = Network(spec, seed=c.seed, dtype=self.dtype, weight_init=init,
                                    inh_scale=c.weight_init_inh_scale).to(self.device)
@@ -246,6 +257,8 @@ class Trainer:
         self.epochs_done = 0
         self._bump_value = c.weight_bump_value
         self.best = None  # (epoch, val_accuracy, [weights]) of the best validation epoch so far
+        if resume_from is not None:
+            self.load_checkpoint(resume_from, allow_schedule_change=allow_schedule_change)
 
     # ----------------------------------------------------------------------------------- setup
     def _encode(self, data):
@@ -546,9 +559,8 @@ def train_from_config(config, out_dir, resume=False, progress=True, allow_schedu
             f"out_dir: expected a directory without a checkpoint for a fresh run; got {str(out_dir)!r} holding "
             f"{CHECKPOINT_NAME}. Pass resume=True (--resume) to continue it, or choose another out_dir."
         )
-    trainer = Trainer(config, out_dir, progress=progress, device=device)
-    if resume and ck.exists():
-        trainer.load_checkpoint(ck, allow_schedule_change=allow_schedule_change)
+    trainer = Trainer(config, out_dir, progress=progress, device=device, resume_from=ck if resume and ck.exists() else None,
+                      allow_schedule_change=allow_schedule_change)
     return trainer.fit()
 
 

@@ -87,14 +87,18 @@ def test_shipped_network_was_trained_with_the_bundled_config():
         return stored
 
     net = Network.load(shipped_network_path())
-    stored = TrainConfig.from_dict(net.extra["config"])
-    if stored.init_network is None:  # trained from scratch
-        check(net.extra, f"{stored.dataset}_dale")
-    else:  # fine-tuned from a network file: stage 2's config here, stage 1's in the record of its start
-        check(net.extra, f"{stored.dataset}_dale_finetune", free=("init_network",))  # the file's path may differ
-        parent = net.extra["init_network"]
-        assert len(parent["md5"]) == 32 and "init_network" not in parent["extra"]
-        check(parent["extra"], f"{stored.dataset}_dale")
+    # a network fine-tuned from a network file carries that file's record (MD5 and whole extra), which may
+    # itself be a fine-tune: walk back to the run from scratch
+    chain = [net.extra]
+    while "init_network" in chain[-1]:
+        rec = chain[-1]["init_network"]
+        assert len(rec["md5"]) == 32 and TrainConfig.from_dict(chain[-1]["config"]).init_network is not None
+        chain.append(rec["extra"])
+    dataset = TrainConfig.from_dict(net.extra["config"]).dataset
+    # stage 1 from scratch: <dataset>_dale; stage 2: <dataset>_dale_finetune; stage k > 2: <dataset>_dale_finetune<k-1>
+    for k, extra in enumerate(reversed(chain), start=1):
+        name = f"{dataset}_dale" + ("" if k == 1 else "_finetune" + ("" if k == 2 else str(k - 1)))
+        check(extra, name, free=() if k == 1 else ("init_network",))  # a start file's path may differ
 
 
 def test_demo_mnist_images_come_from_the_bundled_subset_or_the_named_directory(tmp_path):

@@ -151,7 +151,8 @@ class TrainConfig:
         Start from the weights of this network file (:meth:`Network.save`, e.g. a trained network to
         fine-tune) instead of a random initialisation; its spec must equal the config's.  The weight
         initialisation, balance and calibration options are then unused.  A relative path is taken
-        from the working directory.  None = random initialisation.
+        from the working directory.  A resumed run takes its weights from its checkpoint and does not
+        read this file again.  None = random initialisation.
     dtype : {"float64", "float32"}
         Floating type of the simulation.
     """

@@ -36,6 +36,12 @@ def test_bundled_configs():
     assert yy.network_spec().layer_sizes == [5, 120, 3] and yy.silent_fractions == (0.3, 0.05)
     assert load_config(os.path.join(os.path.dirname(__file__), "..", "synsem_ephys", "train", "configs",
                                     "yinyang.yaml")) == yy
+    # every bundled YAML is a valid config, reachable by its name
+    folder = os.path.join(os.path.dirname(__file__), "..", "synsem_ephys", "train", "configs")
+    names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
+    assert {"mnist_dale", "mnist_dale_finetune", "digits_dale", "yinyang"} <= set(names)
+    for name in names:
+        assert load_config(name) == load_config(os.path.join(folder, name + ".yaml"))
 
 
 def test_schedule_and_derived():

@@ -72,33 +72,39 @@ def test_demo_errors(tmp_path):
 
 
 def test_shipped_network_was_trained_with_the_bundled_config():
-    from synsem_ephys.train.config import TrainConfig, load_config
+    import os
 
+    import synsem_ephys.train.config as config_mod
+    from synsem_ephys.train.config import TrainConfig, load_config
     from synsem_ephys.train.trainer import SCHEDULE_FIELDS
 
-    def check(extra, name, free=()):
-        stored = TrainConfig.from_dict(extra["config"])
-        bundled = load_config(name)
-        # re-creatable from the bundled YAML; a run trained in stages may have changed its schedule on --resume
-        # (the YAML's comments and the history say when)
-        changed = {k for k, v in stored.to_dict().items() if v != bundled.to_dict()[k]}
-        assert changed <= set(SCHEDULE_FIELDS) | set(free), (name, changed)
-        assert extra["epochs_done"] == stored.epochs  # fully trained, not a stage of a run
-        return stored
+    folder = os.path.join(os.path.dirname(config_mod.__file__), "configs")
+    bundled = {f[:-5]: load_config(f[:-5]).to_dict() for f in os.listdir(folder) if f.endswith(".yaml")}
+
+    def check(extra):
+        """The bundled YAMLs a stage's stored config is re-creatable from (a run trained in stages may have
+        changed its schedule on --resume, which the YAML's comments and the history say; a start file's path may
+        differ)."""
+        stored = TrainConfig.from_dict(extra["config"]).to_dict()
+        free = set(SCHEDULE_FIELDS) | {"init_network"}
+        assert extra["epochs_done"] == stored["epochs"]  # fully trained, not a stage of a run
+        return [n for n, b in bundled.items()
+                if {k for k, v in stored.items() if v != b[k]} <= free
+                and (b["init_network"] is None) == (stored["init_network"] is None)]
 
     net = Network.load(shipped_network_path())
     # a network fine-tuned from a network file carries that file's record (MD5 and whole extra), which may
-    # itself be a fine-tune: walk back to the run from scratch
+    # itself be a fine-tune: walk back to the run from scratch, and find each stage's config among the bundled ones
     chain = [net.extra]
     while "init_network" in chain[-1]:
         rec = chain[-1]["init_network"]
         assert len(rec["md5"]) == 32 and TrainConfig.from_dict(chain[-1]["config"]).init_network is not None
         chain.append(rec["extra"])
-    dataset = TrainConfig.from_dict(net.extra["config"]).dataset
-    # stage 1 from scratch: <dataset>_dale; stage 2: <dataset>_dale_finetune; stage k > 2: <dataset>_dale_finetune<k-1>
-    for k, extra in enumerate(reversed(chain), start=1):
-        name = f"{dataset}_dale" + ("" if k == 1 else "_finetune" + ("" if k == 2 else str(k - 1)))
-        check(extra, name, free=() if k == 1 else ("init_network",))  # a start file's path may differ
+    assert TrainConfig.from_dict(chain[-1]["config"]).init_network is None
+    for extra in chain:
+        assert check(extra), f"no bundled config matches the stored config {extra['config']}"
+    if len(chain) == 2:  # as shipped now: mnist_dale, then mnist_dale_finetune
+        assert "mnist_dale_finetune" in check(chain[0]) and "mnist_dale" in check(chain[1])
 
 
 def test_demo_mnist_images_come_from_the_bundled_subset_or_the_named_directory(tmp_path):

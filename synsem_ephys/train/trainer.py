@@ -195,9 +195,10 @@ class Trainer:
         CPU tensors; the noise and batch-order generators run on the CPU, so a GPU run draws the same
         batches and noise as a CPU run (its arithmetic differs in the last bits).
     resume_from : str or path-like, optional
-        A checkpoint to continue from (:meth:`load_checkpoint` after construction). A fine-tune
-        (``init_network``) whose checkpoint holds the record of its start file then does not read that
-        file again: its weights come from the checkpoint, so the file may have moved or changed.
+        A checkpoint to continue from (as :meth:`load_checkpoint` after construction). Its weights replace
+        the initial ones, so the initial balance and calibration are skipped, and a fine-tune
+        (``init_network``) whose checkpoint holds the record of its start file does not read that file
+        again: it may have moved or changed.
     allow_schedule_change : bool
         Passed to :meth:`load_checkpoint` with ``resume_from``.
     """
@@ -228,20 +229,20 @@ class Trainer:
         self._t = {k: self._encode(d) for k, d in (("train", self.train_data), ("val", self.val_data),
                                                   ("test", self.test_data)) if d is not None}
         order_seq, noise_seed = _seeds(c.seed)
+        # a resumed run takes its weights (and a fine-tune its start-file record) from the checkpoint, read once
+        # here: the start file and the initial balance and calibration are needed only for a fresh run (and for
+        # a fine-tune checkpoint written before the record was kept in it)
+        ck = None if resume_from is None else load_checkpoint(resume_from)
         self.init_network = None  # provenance of the starting weights when config.init_network is set
-        resumed_finetune = (c.init_network is not None and resume_from is not None
-                            and "init_network" in load_checkpoint(resume_from).state)
-        if resumed_finetune:  # weights and start-file record come from the checkpoint below
-            self.network = Network(spec, seed=c.seed, dtype=self.dtype).to(self.device)
-        elif c.init_network is None:
+        if c.init_network is not None and (ck is None or "init_network" not in ck.state):
+            self.network, self.init_network = _load_init_network(c.init_network, spec, self.dtype, self.device)
+        else:
             init = None if c.weight_init_mean is None else tuple(zip(c.weight_init_mean, c.weight_init_std))
             self.network = Network(spec, seed=c.seed, dtype=self.dtype, weight_init=init,
                                    inh_scale=c.weight_init_inh_scale).to(self.device)
-        else:
-            self.network, self.init_network = _load_init_network(c.init_network, spec, self.dtype, self.device)
         if c.dale:
             self.network.enforce_dale_()
-        if c.init_network is None:
+        if c.init_network is None and ck is None:
             self._init_balance_and_calibrate()
         factors = c.lr_layer_factors or (1.0,) * len(self.network.weights)
         self._lr_factors = factors
@@ -257,8 +258,8 @@ class Trainer:
         self.epochs_done = 0
         self._bump_value = c.weight_bump_value
         self.best = None  # (epoch, val_accuracy, [weights]) of the best validation epoch so far
-        if resume_from is not None:
-            self.load_checkpoint(resume_from, allow_schedule_change=allow_schedule_change)
+        if ck is not None:
+            self._restore(ck, resume_from, allow_schedule_change)
 
     # ----------------------------------------------------------------------------------- setup
     def _encode(self, data):
@@ -441,7 +442,10 @@ class Trainer:
         first epoch), the history keeps the rate and noise each epoch used, and the run is no longer
         bit-identical to an uninterrupted one.
         """
-        ck = load_checkpoint(path)
+        return self._restore(load_checkpoint(path), path, allow_schedule_change)
+
+    def _restore(self, ck, path, allow_schedule_change):
+        """:meth:`load_checkpoint` of the checkpoint ``ck`` read from ``path``."""
         saved = _checkpoint_config(ck, path)
         free = ("epochs", "keep_best") + (SCHEDULE_FIELDS if allow_schedule_change else ())
         diff = [k for k in saved.to_dict() if k not in free and getattr(saved, k) != getattr(self.config, k)]

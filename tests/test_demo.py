@@ -72,21 +72,17 @@ def test_demo_errors(tmp_path):
 
 
 def test_shipped_network_was_trained_with_the_bundled_config():
-    import os
-
-    import synsem_ephys.train.config as config_mod
-    from synsem_ephys.train.config import TrainConfig, load_config
+    from synsem_ephys.train.config import TrainConfig, bundled_config_names, load_config
     from synsem_ephys.train.trainer import SCHEDULE_FIELDS
 
-    folder = os.path.join(os.path.dirname(config_mod.__file__), "configs")
-    bundled = {f[:-5]: load_config(f[:-5]).to_dict() for f in os.listdir(folder) if f.endswith(".yaml")}
+    bundled = {n: load_config(n).to_dict() for n in bundled_config_names()}
+    free = set(SCHEDULE_FIELDS) | {"init_network"}
 
     def check(extra):
         """The bundled YAMLs a stage's stored config is re-creatable from (a run trained in stages may have
         changed its schedule on --resume, which the YAML's comments and the history say; a start file's path may
         differ)."""
         stored = TrainConfig.from_dict(extra["config"]).to_dict()
-        free = set(SCHEDULE_FIELDS) | {"init_network"}
         assert extra["epochs_done"] == stored["epochs"]  # fully trained, not a stage of a run
         return [n for n, b in bundled.items()
                 if {k for k, v in stored.items() if v != b[k]} <= free

@@ -9,7 +9,7 @@ import torch
 
 from synsem_ephys.errors import DataFormatError, DataMissingError
 from synsem_ephys.train.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
-from synsem_ephys.train.config import ConfigError, TrainConfig, load_config
+from synsem_ephys.train.config import ConfigError, TrainConfig, bundled_config_names, load_config
 
 
 # ------------------------------------------------------------------------------ config
@@ -38,7 +38,8 @@ def test_bundled_configs():
                                     "yinyang.yaml")) == yy
     # every bundled YAML is a valid config, reachable by its name
     folder = os.path.join(os.path.dirname(__file__), "..", "synsem_ephys", "train", "configs")
-    names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
+    names = bundled_config_names()
+    assert names == sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
     assert {"mnist_dale", "mnist_dale_finetune", "digits_dale", "yinyang"} <= set(names)
     for name in names:
         assert load_config(name) == load_config(os.path.join(folder, name + ".yaml"))

@@ -31,7 +31,7 @@ from ..errors import DataMissingError, SpecError, SynsemError
 from ..spec import NetworkSpec, check_tau
 from .datasets import DATASET_NAMES, IMAGE_SHAPES, dataset_shape
 
-__all__ = ["ConfigError", "TrainConfig", "load_config"]
+__all__ = ["ConfigError", "TrainConfig", "bundled_config_names", "load_config"]
 
 
 class ConfigError(SynsemError, ValueError):
@@ -402,16 +402,24 @@ class TrainConfig:
         return cls.from_dict({} if d is None else d, source=source)
 
 
+_CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+def bundled_config_names():
+    """Sorted names of the bundled configs (``synsem_ephys/train/configs/<name>.yaml``), for :func:`load_config`."""
+    return sorted(q.stem for q in _CONFIG_DIR.glob("*.yaml"))
+
+
 def load_config(path_or_name):
     """Load a YAML config from a path, or a bundled one by name (``"mnist_dale"``, ``"yinyang"``)."""
     p = Path(path_or_name)
     if not p.is_file():
-        bundled = Path(__file__).parent / "configs" / (p.name if p.suffix in (".yaml", ".yml") else p.name + ".yaml")
+        bundled = _CONFIG_DIR / (p.name if p.suffix in (".yaml", ".yml") else p.name + ".yaml")
         if bundled.is_file():
             p = bundled
         else:
-            names = sorted(q.stem for q in (Path(__file__).parent / "configs").glob("*.yaml"))
-            raise DataMissingError(f"config: expected a YAML file or a bundled config name {names}; got {str(path_or_name)!r}.")
+            raise DataMissingError(f"config: expected a YAML file or a bundled config name {bundled_config_names()}; "
+                                   f"got {str(path_or_name)!r}.")
     return TrainConfig.from_yaml(p)
 
 

@@ -99,7 +99,7 @@ def test_shipped_network_was_trained_with_the_bundled_config():
     assert TrainConfig.from_dict(chain[-1]["config"]).init_network is None
     for extra in chain:
         assert check(extra), f"no bundled config matches the stored config {extra['config']}"
-    if len(chain) == 2:  # as shipped now: mnist_dale, then mnist_dale_finetune
+    if len(chain) == 2:  # a two-stage network, as shipped until 8108d41: mnist_dale, then mnist_dale_finetune
         assert "mnist_dale_finetune" in check(chain[0]) and "mnist_dale" in check(chain[1])
 
 

@@ -1,7 +1,7 @@
 """Adapters: real in-vivo recordings and other tools' files into a :class:`synsem_ephys.record.SpikeRecord`.
 
 Installed as ``synsem_ephys.adapters`` (the PyPI name ``adapters`` is taken). One module per source;
-every loader takes a path and returns a SpikeRecord, which :func:`synsem_ephys.neo_io.to_block`
+every loader takes a path and returns a SpikeRecord, which :func:`synsem_ephys.io.to_block`
 turns into the same Neo structure as the simulator's output.
 
 Modules

@@ -1,33 +1,17 @@
 """Shared helpers of the adapters: locating data, checking paths, optional-import hints."""
 
-import os
 from pathlib import Path
 
+from synsem_ephys._files import DATA_ENV, data_root
 from synsem_ephys.errors import DataMissingError, input_error
 
 __all__ = ["DATA_ENV", "data_dir", "require_path", "import_optional"]
 
-#: Environment variable naming the directory with the real data (``mnist/``, ``ephys/`` ...).
-DATA_ENV = "SYNSEM_DATA"
-
-
 def data_dir(*parts, must_exist=True):
-    """The data directory (``$SYNSEM_DATA``, default ``<repo>/../shared/data``) joined with ``parts``.
-
-    Raises
-    ------
-    DataMissingError
-        If ``must_exist`` and the path does not exist; the message names the path and the variable.
-    """
-    env = os.environ.get(DATA_ENV)
-    root = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    path = root.joinpath(*parts)
-    if must_exist and not path.exists():
-        raise DataMissingError(
-            f"data: expected {path} to exist; got no such path. Set the environment variable {DATA_ENV} "
-            f"to the directory holding the data (now {'set to ' + env if env else 'unset'})."
-        )
-    return path
+    """The data directory (:func:`synsem_ephys._files.data_root`: ``$SYNSEM_DATA``, default
+    ``<repo>/../shared/data``) joined with ``parts``; DataMissingError naming the path and the variable
+    when ``must_exist`` and it does not exist."""
+    return data_root(*parts, must_exist=must_exist)
 
 
 def require_path(path, what, kind="file"):

@@ -1,19 +1,20 @@
-"""NWB files as published on DANDI, read with pynwb: units, trials with all their columns, events.
+"""NWB files as published on DANDI: the source conventions on top of :func:`synsem_ephys.io.nwb.read_nwb`.
 
 Tested on DANDI:000006 (Economo et al. 2018, mouse ALM, delayed-response licking): one unit per
 session, trials with ``stop_time`` all NaN (each trial then ends where the next starts, see
-:func:`synsem_ephys.export.nwb.read_nwb`), string columns ``type`` (lick left / lick right) and
+:func:`synsem_ephys.io.nwb.read_nwb`), string columns ``type`` (lick left / lick right) and
 ``response``, and lick times as ``BehavioralEvents``. ``neo.io.NWBIO`` fails on these files, hence pynwb.
+
+The convention this adapter adds: the class label and the population are found automatically
+(``label_column="auto"``: the first of :data:`LABEL_COLUMNS` in the trials table; ``population_column="auto"``:
+the units column ``cell_type`` if present). The file is opened once.
 """
 
-from synsem_ephys.export.nwb import read_nwb
+from synsem_ephys.io.nwb import LABEL_COLUMNS, read_nwb
 
 from ._common import import_optional, require_path
 
-__all__ = ["load_nwb"]
-
-#: Trials columns tried, in order, as the class label when ``label_column="auto"``.
-LABEL_COLUMNS = ("type", "trial_type", "condition", "stimulus", "label")
+__all__ = ["load_nwb", "LABEL_COLUMNS"]
 
 
 def load_nwb(path, *, label_column="auto", population_column="auto", events=True):
@@ -35,27 +36,6 @@ def load_nwb(path, *, label_column="auto", population_column="auto", events=True
         Trial columns of the file kept as they are (seconds where the file uses seconds), plus
         ``duration_ms`` and ``source_start_ms``; unit columns kept (``cell_type`` as ``source_cell_type``).
     """
-    import_optional("pynwb", "pynwb")
+    import_optional("pynwb", "synsem-ephys[nwb]")
     path = require_path(path, "NWB")
-    if label_column == "auto" or population_column == "auto":
-        lab, pop = _auto_columns(path)
-        label_column = lab if label_column == "auto" else label_column
-        population_column = pop if population_column == "auto" else population_column
     return read_nwb(path, label_column=label_column, population_column=population_column, events=events)
-
-
-def _auto_columns(path):
-    import pynwb
-
-    from synsem_ephys.errors import DataFormatError, input_error
-
-    try:
-        with pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
-            nwb = io.read()
-            tcols = set(nwb.trials.colnames) if nwb.trials is not None else set()
-            ucols = set(nwb.units.colnames) if nwb.units is not None else set()
-    except Exception as exc:
-        raise input_error("path", "an NWB (HDF5) file", f"{path} ({type(exc).__name__}: {exc})",
-                          cls=DataFormatError) from exc
-    label = next((c for c in LABEL_COLUMNS if c in tcols), None)
-    return label, ("cell_type" if "cell_type" in ucols else None)

@@ -53,7 +53,7 @@ def main(argv=None):
     warnings.simplefilter("ignore")
 
     from synsem_ephys.analysis.sttc import sttc_matrix_spiketrains, sttc_matrix_trials
-    from synsem_ephys.neo_io import to_block, write_nix
+    from synsem_ephys.io import to_block, write_nix
     from synsem_ephys.record import SpikeRecord
     from synsem_ephys.spec import NetworkSpec
 

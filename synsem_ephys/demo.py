@@ -125,7 +125,7 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         raise input_error("n_trials", "a positive number of test images", n_trials)
     import torch
 
-    from .neo_io import read_nix_record, write_nix
+    from .io import read_nix_record, write_nix
     from .report import write_report
     from .sim import Network
     from .train.config import TrainConfig

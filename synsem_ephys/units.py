@@ -1,4 +1,4 @@
-"""The one conversion between plain float milliseconds and ``quantities``.
+"""The one conversion between plain float milliseconds and ``quantities``, and between seconds and ms.
 
 Inside the package times are plain floats in milliseconds whose names end in ``_ms``; quantities
 appear only at the Neo boundary, through these two functions.
@@ -6,7 +6,20 @@ appear only at the Neo boundary, through these two functions.
 
 import numpy as np
 
-__all__ = ["to_quantity_ms", "to_float_ms"]
+__all__ = ["to_quantity_ms", "to_float_ms", "ms_from_s", "s_from_ms", "MS_PER_S"]
+
+#: Milliseconds per second: the one place where seconds and milliseconds meet.
+MS_PER_S = 1000.0
+
+
+def ms_from_s(seconds):
+    """Seconds (float or array) as float milliseconds (numpy float64 for arrays)."""
+    return np.asarray(seconds, dtype=float) * MS_PER_S if np.ndim(seconds) else float(seconds) * MS_PER_S
+
+
+def s_from_ms(milliseconds):
+    """Milliseconds (float or array) as float seconds (numpy float64 for arrays)."""
+    return np.asarray(milliseconds, dtype=float) / MS_PER_S if np.ndim(milliseconds) else float(milliseconds) / MS_PER_S
 
 
 def to_quantity_ms(values_ms):

@@ -14,11 +14,11 @@ from neo.test.tools import assert_neo_object_is_compliant
 from ephys_helpers import assert_records_equal, block_atol, ephys_dir, sim_record
 from synsem_ephys.adapters import data_dir
 from synsem_ephys.adapters.matlab_trials import load_kramer_stn, load_trial_matrix
-from synsem_ephys.adapters.neo_generic import load_neo, record_from_neo_block
+from synsem_ephys.adapters.neo_generic import load_neo
 from synsem_ephys.adapters.nwb import load_nwb
 from synsem_ephys.adapters.spiketimes_text import load_locust, load_spiketimes_text
 from synsem_ephys.errors import DataFormatError, DataMissingError
-from synsem_ephys.neo_io import from_block, read_nix_record, read_nwb, to_block, trial_view, write_nix, write_nwb
+from synsem_ephys.io import from_block, read_nix_record, read_nwb, to_block, trial_view, write_nix, write_nwb
 from synsem_ephys.record import CELL_TYPES, SpikeRecord
 
 DANDI = ("sub-anm369963_ses-20170228.nwb", "sub-anm372793_ses-20170508.nwb")
@@ -159,7 +159,7 @@ def test_kramer_stn():
 def test_generic_neo_rules():
     blk = _multi_segment_block()
     blk.segments[0].spiketrains[0].annotate(cell_type="pyramidal", source_population="CA1")
-    rec = record_from_neo_block(blk, label_annotation="odour")
+    rec = from_block(blk, label_annotation="odour")
     assert rec.units.cell_type.tolist() == ["unknown"] * 4 and rec.units.population[0] == "CA1"
     assert rec.units.columns["source_cell_type"].tolist() == ["pyramidal", "unknown", "unknown", "unknown"]
     assert rec.units.name.tolist() == ["cell0", "cell1", "cell2", "silent"]
@@ -225,8 +225,8 @@ def test_generic_neo_rejects_inconsistent_trains():
     blk.segments[1].spiketrains[2] = neo.SpikeTrain(st.magnitude, units="s", t_start=st.t_start, t_stop=st.t_stop + 1 * pq.s,
                                                      name=st.name)
     with pytest.raises(DataFormatError, match=r"segments\[1\].spiketrains\[2\] \('cell2'\): expected t_start"):
-        record_from_neo_block(blk)
+        from_block(blk)
     blk = _multi_segment_block()
     blk.segments[2].spiketrains.pop(1)
     with pytest.raises(DataFormatError, match=r"segments\[2\]: expected the same units.*cell1"):
-        record_from_neo_block(blk)
+        from_block(blk)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from synsem_ephys.cli import main
-from synsem_ephys.neo_io import write_nix
+from synsem_ephys.io import write_nix
 from synsem_ephys.sim import Network
 from synsem_ephys.spec import NetworkSpec
 

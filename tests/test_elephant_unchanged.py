@@ -16,7 +16,7 @@ from synsem_ephys.adapters.matlab_trials import load_kramer_stn
 from synsem_ephys.adapters.nwb import load_nwb
 from synsem_ephys.adapters.spiketimes_text import load_locust
 from synsem_ephys.analysis.sttc import sttc_matrix_spiketrains
-from synsem_ephys.neo_io import from_block, to_block, trial_view
+from synsem_ephys.io import from_block, to_block, trial_view
 
 
 def _record(name):

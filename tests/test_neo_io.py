@@ -12,7 +12,7 @@ from neo.test.tools import assert_neo_object_is_compliant
 
 from ephys_helpers import assert_records_equal, block_atol, sim_record
 from synsem_ephys.errors import DataFormatError, DataMissingError
-from synsem_ephys.neo_io import (LAYOUT, from_block, read_nix, read_nix_record, read_nwb, to_block, trial_view,
+from synsem_ephys.io import (LAYOUT, from_block, read_nix, read_nix_record, read_nwb, to_block, trial_view,
                                  write_nix, write_nwb)
 from synsem_ephys.record import EventTimes, SpikeRecord, TrialTable, UnitTable
 
@@ -180,7 +180,7 @@ def test_from_block_rejects_inconsistent_blocks():
     late = neo.SpikeTrain([1.0, 10.5], units="ms", t_stop=22.0, name="u0")  # in the gap after trial 0
     with pytest.raises(DataFormatError, match="spikes inside their trial"):
         from_block(_canonical_block([late]))
-    with pytest.raises(DataFormatError, match="one Segment with an Epoch named 'trials'"):
+    with pytest.raises(DataFormatError, match="block: expected at least one Segment"):  # any other layout: one Segment per trial
         from_block(neo.Block())
     with pytest.raises(ValueError, match="block: expected a neo.Block"):
         from_block("block.nix")

@@ -122,7 +122,7 @@ def test_record_is_read_only_and_accessors():
 
 
 def test_library_modules_import_without_torch_or_elephant():
-    code = ("import sys; import synsem_ephys.record, synsem_ephys.neo_io, synsem_ephys.analysis.sttc, "
+    code = ("import sys; import synsem_ephys.record, synsem_ephys.io, synsem_ephys.analysis.sttc, "
             "synsem_ephys.adapters.nwb, synsem_ephys.adapters.spiketimes_text, synsem_ephys.adapters.matlab_trials, "
             "synsem_ephys.adapters.neo_generic; "
             "print('torch' in sys.modules, 'elephant' in sys.modules)")

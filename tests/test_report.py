@@ -20,7 +20,7 @@ def tiny(tmp_path_factory):
     """A 64 -> 3 x (20E + 8I) -> 10 Dale network, seeded and calibrated (not trained) on latency-coded digits."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("sklearn")
-    from synsem_ephys.neo_io import write_nix
+    from synsem_ephys.io import write_nix
     from synsem_ephys.sim import Network
     from synsem_ephys.spec import NetworkSpec
     from synsem_ephys.train import latency_encode, load_digits

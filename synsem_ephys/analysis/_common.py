@@ -15,7 +15,7 @@ __all__ = ["as_record", "UnitGroups", "unit_groups", "spike_mask", "describe_def
 
 
 def as_record(source, name="record"):
-    """A :class:`SpikeRecord` from a SpikeRecord or a canonical ``neo.Block``."""
+    """A :class:`SpikeRecord` from a SpikeRecord or any ``neo.Block`` (read by :func:`synsem_ephys.io.from_block`)."""
     if isinstance(source, SpikeRecord):
         return source
     try:
@@ -23,11 +23,11 @@ def as_record(source, name="record"):
     except ImportError:  # pragma: no cover - neo is a dependency
         neo = None
     if neo is not None and isinstance(source, neo.Block):
-        from ..export.block import from_block
+        from ..io.block import from_block
 
         return from_block(source)
-    raise input_error(name, "a SpikeRecord or a canonical neo.Block", type(source).__name__,
-                      "Convert in-vivo files with synsem_ephys.adapters first.")
+    raise input_error(name, "a SpikeRecord or a neo.Block", type(source).__name__,
+                      "Read files with synsem_ephys.io or a loader of synsem_ephys.adapters first.")
 
 
 @dataclass(frozen=True, eq=False)

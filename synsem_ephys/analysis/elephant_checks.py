@@ -118,7 +118,7 @@ def _bins(times_ms, bin_ms):
 
 
 def _fill(record, groups, trials, bin_ms, n_bins, n_sp, peak, peak_np, spike_cx, Complexity, pq):
-    from ..export.trials import TrialView
+    from ..io.trials import TrialView
 
     for g in range(groups.n_groups):
         units = np.flatnonzero(groups.of_unit == g)

@@ -209,7 +209,7 @@ class Network(nn.Module):
         """
         obj = self.state()
         obj["extra"] = json.dumps(extra or {})
-        from .._atomic import write_atomic
+        from .._files import write_atomic
 
         path = os.fspath(path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

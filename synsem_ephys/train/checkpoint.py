@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._atomic import write_atomic
+from .._files import write_atomic
 from ..errors import DataFormatError, DataMissingError, input_error
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "rng_state", "restore_rng", "FORMAT", "VERSION"]

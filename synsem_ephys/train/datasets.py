@@ -263,7 +263,9 @@ def _check_md5(path, want, fix):
 
 # ------------------------------------------------------------------------------------------- MNIST
 def _repo_default_mnist():
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+    from .._files import data_root
+
+    return data_root("mnist", use_env=False)
 
 
 def mnist_dir(data_dir=None):

@@ -15,9 +15,10 @@ object's name on reading. nixio's re-stamping of ``updated_at`` after every chan
 
 import numpy as np
 
+from .._files import atomic_path, existing_file
 from ..errors import DataFormatError, input_error
 from ..record import SpikeRecord
-from ._fileutil import atomic_path, existing_file
+from .layout import LIST_ANNOTATIONS
 
 __all__ = ["write_nix", "read_nix", "read_nix_record"]
 
@@ -185,7 +186,7 @@ def read_nix_record(path, block_index=0):
 
 def _restore_types(block):
     """NIX stores list annotations as tuples/lists of Python scalars; give back what to_block wrote."""
-    for key in ("label_names", "trial_columns", "unit_columns", "event_names"):
+    for key in LIST_ANNOTATIONS:
         if key in block.annotations:
             val = block.annotations[key]
             block.annotations[key] = [] if isinstance(val, str) and not val else list(np.atleast_1d(val).tolist())

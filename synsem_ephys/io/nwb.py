@@ -19,13 +19,19 @@ import uuid
 
 import numpy as np
 
+from .._files import atomic_path, existing_file
 from ..errors import DataFormatError, input_error
 from ..record import EventTimes, SpikeRecord, TrialTable, UnitTable
-from ._fileutil import atomic_path, existing_file
-from .block import LAYOUT, _json_meta, _label_strings, trial_offsets_ms
+from ..units import ms_from_s, s_from_ms
+from . import layout as L
 
-__all__ = ["write_nwb", "read_nwb"]
-_OURS = ("name", "population", "layer", "cell_type", "index_in_population", "channel_id")
+__all__ = ["write_nwb", "read_nwb", "LABEL_COLUMNS", "POPULATION_COLUMNS"]
+
+#: Trials columns tried, in order, as the class label when ``label_column="auto"``.
+LABEL_COLUMNS = ("type", "trial_type", "condition", "stimulus", "label")
+#: Units columns tried, in order, as the population when ``population_column="auto"``.
+POPULATION_COLUMNS = ("cell_type",)
+_OURS = L.UNIT_FIELDS
 _COL = {"name": "unit_name"}  # "name" is an attribute of the pynwb Units table
 
 
@@ -39,20 +45,20 @@ def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier
     if not isinstance(record, SpikeRecord):
         raise input_error("record", "a synsem_ephys.record.SpikeRecord", type(record).__name__)
     dur = record.trial_duration_ms
-    gap = max(1.0, 0.1 * dur) if gap_ms is None else float(gap_ms)
+    gap = L.default_gap_ms(dur) if gap_ms is None else float(gap_ms)
     meta = record.meta
     start = session_start_time or (datetime.datetime.fromisoformat(meta["rec_datetime"]) if isinstance(
         meta.get("rec_datetime"), str) else datetime.datetime.now(datetime.timezone.utc))
     if start.tzinfo is None:
         start = start.replace(tzinfo=datetime.timezone.utc)
-    notes = dict(synsem_layout=LAYOUT, trial_duration_ms=dur, gap_ms=gap, label_names=list(record.trials.label_names),
+    notes = dict(synsem_layout=L.LAYOUT, trial_duration_ms=dur, gap_ms=gap, label_names=list(record.trials.label_names),
                  trial_columns=list(record.trials.columns), unit_columns=list(record.units.columns),
-                 meta=json.loads(_json_meta(meta)))
+                 meta=json.loads(L.meta_json(meta)))
     units, trials = record.units, record.trials
-    offsets = trial_offsets_ms(record.n_trials, dur, gap)
+    offsets = L.trial_offsets_ms(record.n_trials, dur, gap)
     durations = np.asarray(trials.columns.get("duration_ms", np.full(record.n_trials, dur)), float)
-    tcols = {"start_time": offsets / 1000.0, "stop_time": (offsets + durations) / 1000.0, "label": trials.label,
-             "label_name": _label_strings(trials), "prediction": trials.prediction,
+    tcols = {"start_time": s_from_ms(offsets), "stop_time": s_from_ms(offsets + durations), "label": trials.label,
+             "label_name": L.label_strings(trials), "prediction": trials.prediction,
              "decision_time_ms": trials.decision_time_ms, **trials.columns}
     table = TimeIntervals(name="trials", description="synsem_ephys trials, end to end", id=np.arange(record.n_trials),
                           columns=[VectorData(name=c, description=f"synsem_ephys trial {c}",
@@ -61,7 +67,7 @@ def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier
     order = record.order_by_unit()
     ends = np.searchsorted(record.unit_index[order], np.arange(1, record.n_units + 1))
     spike_times = VectorData(name="spike_times", description="spike times (s), trials end to end",
-                             data=(offsets[record.trial_index[order]] + record.times_ms[order]) / 1000.0)
+                             data=s_from_ms(offsets[record.trial_index[order]] + record.times_ms[order]))
     ucols = [spike_times, VectorIndex(name="spike_times_index", data=ends, target=spike_times)]
     for c in _OURS + tuple(units.columns):
         v = getattr(units, c) if c in _OURS else units.columns[c]
@@ -73,7 +79,7 @@ def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier
                         trials=table, units=utable)
     for key, ev in record.events.items():
         nwb.add_acquisition(pynwb.TimeSeries(name=key, data=np.ones(len(ev.times_ms)), unit="a.u.",
-                                             timestamps=(offsets[ev.trial_index] + ev.times_ms) / 1000.0,
+                                             timestamps=s_from_ms(offsets[ev.trial_index] + ev.times_ms),
                                              description=f"synsem_ephys event {key}"))
     with atomic_path(path, ".nwb") as tmp:
         with pynwb.NWBHDF5IO(tmp, "w") as io:
@@ -87,11 +93,13 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True):
     Parameters
     ----------
     path : str or Path
-    label_column : str, optional
-        Trials column whose categories become class labels (sorted; names in ``label_names``).
+    label_column : str or None or "auto"
+        Trials column whose categories become class labels (sorted; names in ``label_names``);
+        ``"auto"`` takes the first of :data:`LABEL_COLUMNS` present, None none.
         Ignored for files written by synsem_ephys, whose labels are restored exactly.
-    population_column : str, optional
-        Units column giving each unit's population (default: all units in population "units").
+    population_column : str or None or "auto"
+        Units column giving each unit's population (None: all units in population "units");
+        ``"auto"`` takes the first of :data:`POPULATION_COLUMNS` present.
     events : bool
         Read ``BehavioralEvents`` / ``TimeSeries`` timestamps in ``acquisition`` as record events.
 
@@ -116,6 +124,12 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True):
 
 def _read(nwb, path, label_column, population_column, events):
     notes = _our_notes(nwb.notes)
+    if label_column == "auto":
+        tcols = set(nwb.trials.colnames) if nwb.trials is not None else set()
+        label_column = next((c for c in LABEL_COLUMNS if c in tcols), None)
+    if population_column == "auto":
+        ucols = set(nwb.units.colnames) if nwb.units is not None else set()
+        population_column = next((c for c in POPULATION_COLUMNS if c in ucols), None)
     if nwb.units is None or "spike_times" not in nwb.units.colnames:
         raise input_error("path", "an NWB file with a Units table holding spike_times", f"{path} without one",
                           cls=DataFormatError)
@@ -132,10 +146,10 @@ def _read(nwb, path, label_column, population_column, events):
         starts_s = np.asarray(trials_t["start_time"].data[:], float)
         stops_s = np.asarray(trials_t["stop_time"].data[:], float)
     starts_s, stops_s = _fill_stops(starts_s, stops_s, path)
-    starts_ms, stops_ms = starts_s * 1000.0, stops_s * 1000.0
+    starts_ms, stops_ms = ms_from_s(starts_s), ms_from_s(stops_s)
     r = np.searchsorted(starts_s, flat_s, side="right") - 1
     inside = (r >= 0) & (flat_s < stops_s[np.maximum(r, 0)])
-    times_ms = flat_s[inside] * 1000.0 - starts_ms[r[inside]]
+    times_ms = ms_from_s(flat_s[inside]) - starts_ms[r[inside]]
     durations = stops_ms - starts_ms
     dur = float(notes["trial_duration_ms"]) if notes else float(durations.max())
     meta = notes["meta"] if notes else {"source": str(path), "identifier": str(nwb.identifier),
@@ -158,7 +172,7 @@ def _our_notes(notes):
         d = json.loads(notes) if notes else None
     except (TypeError, ValueError):
         return None
-    return d if isinstance(d, dict) and d.get("synsem_layout") == LAYOUT else None
+    return d if isinstance(d, dict) and d.get("synsem_layout") == L.LAYOUT else None
 
 
 def _fill_stops(starts, stops, path):
@@ -246,5 +260,5 @@ def _events(nwb, starts_s, stops_s, starts_ms):
             t = np.asarray(ts.timestamps[:], float)
             r = np.searchsorted(starts_s, t, side="right") - 1
             ok = (r >= 0) & (t < stops_s[np.maximum(r, 0)])
-            out[ts.name] = EventTimes(t[ok] * 1000.0 - starts_ms[r[ok]], r[ok])
+            out[ts.name] = EventTimes(ms_from_s(t[ok]) - starts_ms[r[ok]], r[ok])
     return out

@@ -1,6 +1,6 @@
 """Lazy per-trial view ``view[i][unit] -> neo.SpikeTrain`` for Elephant functions that want trials.
 
-Only the trials asked for are ever turned into SpikeTrain objects (DESIGN.md: one object per unit per
+Only the trials asked for are ever turned into SpikeTrain objects (one object per unit per
 trial costs ~0.7 ms and 4 KiB, so 10,000 trials x 1,610 units must never be built at once). Each
 SpikeTrain holds trial-relative times in ms on ``[0, trial_duration_ms)``, so all trials share one
 ``t_start``/``t_stop`` as unitary-event analysis requires.
@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import input_error
 from ..record import SpikeRecord
 from ..units import to_quantity_ms
+from .layout import unit_annotations
 
 __all__ = ["TrialView", "trial_view"]
 
@@ -74,11 +75,7 @@ class TrialView(Sequence):
         out = []
         for k, row in enumerate(self.units.tolist()):
             out.append(neo.SpikeTrain(to_quantity_ms(t[ub[k]:ub[k + 1]]), t_start=to_quantity_ms(0.0), t_stop=t_stop,
-                                      name=str(rec.units.name[row]), trial=trial,
-                                      source_population=str(rec.units.population[row]),
-                                      source_index=int(rec.units.index_in_population[row]),
-                                      channel_id=int(rec.units.channel_id[row]), layer=int(rec.units.layer[row]),
-                                      cell_type=str(rec.units.cell_type[row])))
+                                      name=str(rec.units.name[row]), trial=trial, **unit_annotations(rec.units, row)))
         return out
 
 
@@ -101,7 +98,7 @@ def trial_view(source, trials=None, units=None):
     Parameters
     ----------
     source : SpikeRecord or neo.Block
-        A Block is first read with :func:`synsem_ephys.export.block.from_block` (flat arrays, no objects).
+        A Block is first read with :func:`synsem_ephys.io.from_block` (flat arrays, no objects).
     trials, units : sequence of int, optional
         Trial rows and unit rows to include (default all); SpikeTrains are built only for these,
         and only when an item is accessed.

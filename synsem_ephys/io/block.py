@@ -1,0 +1,300 @@
+"""SpikeRecord <-> neo.Block, both directions, following the layout contract of :mod:`synsem_ephys.io.layout`.
+
+:func:`to_block` writes the canonical one-Segment Block. :func:`from_block` reads any Block: the canonical
+layout exactly, and any other layout (files of other tools, PyNN's ``get_data()``) as **one Segment per
+trial**:
+
+- units are matched across Segments by SpikeTrain ``name`` when every train has a distinct name,
+  otherwise by position (then every Segment must hold the same number of trains);
+- trial ``r`` spans ``[t_start, t_stop]`` of its trains (which must agree inside a Segment: a clear error
+  otherwise); within-trial time is ``t - t_start``; trains in s or ms are both converted to ms;
+- Segments of unequal length are kept: ``trial_duration_ms`` is the longest, each trial's own length
+  is the column ``duration_ms``; a spike exactly at ``t_stop`` (allowed by Neo) stays in its trial,
+  whose duration is then widened by one ulp;
+- Segment annotations holding a scalar in every Segment become trial columns, the Segment name
+  becomes the column ``segment_name``; Events become record events (by name);
+- unit annotations are taken from the first Segment's trains through
+  :func:`~synsem_ephys.io.layout.units_from_annotations` (the same rule as the canonical path); other
+  annotations are not carried over.
+"""
+
+
+import datetime
+
+import numpy as np
+
+from .. import __version__
+from ..errors import DataFormatError, input_error
+from ..record import EventTimes, SpikeRecord, TrialTable
+from ..units import to_float_ms, to_quantity_ms
+from . import layout as L
+
+__all__ = ["to_block", "from_block"]
+
+
+def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=None, rec_datetime=None):
+    """Convert a :class:`SpikeRecord` to the canonical one-Segment ``neo.Block``.
+
+    Parameters
+    ----------
+    record : SpikeRecord
+    name, description, file_origin : str, optional
+        Block attributes (defaults from ``record.meta``).
+    gap_ms : float, optional
+        Silence between trials; default ``max(1, 0.1 * trial_duration_ms)``.
+    rec_datetime : datetime.datetime, optional
+        Default: ``record.meta['rec_datetime']`` (ISO string) if present, else None.
+
+    Returns
+    -------
+    neo.Block
+    """
+    import neo
+
+    if not isinstance(record, SpikeRecord):
+        raise input_error("record", "a synsem_ephys.record.SpikeRecord", type(record).__name__)
+    dur = record.trial_duration_ms
+    gap = L.default_gap_ms(dur) if gap_ms is None else float(gap_ms)
+    if not (np.isfinite(gap) and gap > 0):
+        raise input_error("gap_ms", "a finite float > 0", gap_ms)
+    meta = record.meta
+    if rec_datetime is None and isinstance(meta.get("rec_datetime"), str):
+        rec_datetime = datetime.datetime.fromisoformat(meta["rec_datetime"])
+    trials, units = record.trials, record.units
+    ann = dict(synsem_layout=L.LAYOUT, synsem_ephys_version=__version__, trial_duration_ms=dur, gap_ms=gap,
+               n_trials=record.n_trials, n_units=record.n_units, source=str(meta.get("source", "")),
+               meta_json=L.meta_json(meta), label_names=list(trials.label_names),
+               trial_columns=list(trials.columns), unit_columns=list(units.columns),
+               event_names=list(record.events))
+    if "seed" in meta and meta["seed"] is not None:
+        ann["seed"] = int(meta["seed"])
+    spec_json = L.spec_json(meta)
+    if spec_json is not None:
+        ann["spec_json"] = spec_json
+    block = neo.Block(name=name or str(meta.get("name", "synsem_ephys recording")),
+                      description=description or str(meta.get("description", "")),
+                      file_origin=file_origin or meta.get("file_origin"), rec_datetime=rec_datetime, **ann)
+    offsets = L.trial_offsets_ms(record.n_trials, dur, gap)
+    t_stop = to_quantity_ms(max(record.n_trials, 1) * (dur + gap))
+    seg = neo.Segment(name="all trials", index=0)
+    block.segments.append(seg)
+
+    order = record.order_by_unit()
+    u_sorted = record.unit_index[order]
+    bounds = np.searchsorted(u_sorted, np.arange(record.n_units + 1))
+    abs_ms = offsets[record.trial_index[order]] + record.times_ms[order]
+    trial_sorted = record.trial_index[order]
+    del order
+    for u in range(record.n_units):
+        a, b = bounds[u], bounds[u + 1]
+        annotations = L.unit_annotations(units, u)
+        for key, col in units.columns.items():
+            annotations[key] = col[u].item()
+        st = neo.SpikeTrain(to_quantity_ms(abs_ms[a:b]), t_start=to_quantity_ms(0.0), t_stop=t_stop,
+                            name=str(units.name[u]), array_annotations={"trial": trial_sorted[a:b]}, **annotations)
+        seg.spiketrains.append(st)
+    del abs_ms, trial_sorted
+
+    durations = np.asarray(trials.columns.get("duration_ms", np.full(record.n_trials, dur)), float)
+    arr_ann = {"label": np.asarray(trials.label), "prediction": np.asarray(trials.prediction),
+               "decision_time_ms": np.asarray(trials.decision_time_ms)}
+    for key, col in trials.columns.items():
+        if key in arr_ann:
+            raise input_error("trials.columns", f"no column named like a built-in field {L.TRIAL_FIELDS}", key)
+        arr_ann[key] = np.asarray(col)
+    seg.epochs.append(neo.Epoch(times=to_quantity_ms(offsets), durations=to_quantity_ms(durations),
+                                labels=L.label_strings(trials), name=L.TRIALS_EPOCH, array_annotations=arr_ann))
+    onset = np.asarray(trials.columns.get("stimulus_onset_ms", np.full(record.n_trials, np.nan)), float)
+    has = np.flatnonzero(np.isfinite(onset))
+    seg.events.append(neo.Event(times=to_quantity_ms(offsets[has] + onset[has]), labels=L.label_strings(trials)[has],
+                                name=L.STIMULUS_EVENT, array_annotations={"trial": has}))
+    for key, ev in record.events.items():
+        seg.events.append(neo.Event(times=to_quantity_ms(offsets[ev.trial_index] + ev.times_ms), name=key,
+                                    labels=np.full(len(ev.times_ms), key), array_annotations={"trial": np.asarray(ev.trial_index)}))
+    for pop in dict.fromkeys(units.population.tolist()):
+        idx = np.flatnonzero(units.population == pop)
+        group = neo.Group(objects=[seg.spiketrains[i] for i in idx], name=str(pop),
+                          allowed_types=[neo.SpikeTrain], layer=int(units.layer[idx[0]]),
+                          cell_type=str(units.cell_type[idx[0]]))
+        block.groups.append(group)
+    block.check_relationships()
+    return block
+
+
+def from_block(block, *, label_annotation=None):
+    """Convert any ``neo.Block`` to a :class:`SpikeRecord` (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    block : neo.Block
+        The canonical layout (one Segment with an Epoch "trials") is read exactly; any other Block as
+        one Segment per trial.
+    label_annotation : str, optional
+        For a Block of one Segment per trial: the Segment annotation whose values become class labels
+        (sorted; names in ``label_names``). Ignored for the canonical layout, whose labels are stored.
+
+    Raises
+    ------
+    DataFormatError
+        If the Block's spike trains disagree in ``t_start``/``t_stop`` where they must agree, or a
+        spike lies outside its trial.
+    """
+    import neo
+
+    if not isinstance(block, neo.Block):
+        raise input_error("block", "a neo.Block", type(block).__name__)
+    if L.block_layout_ok(block):
+        return _from_canonical(block)
+    return _from_segments(block, label_annotation)
+
+
+def _from_canonical(block):
+    seg = block.segments[0]
+    ann = block.annotations
+    ep = next(e for e in seg.epochs if e.name == L.TRIALS_EPOCH)
+    starts = to_float_ms(ep.times)
+    starts = np.atleast_1d(starts)
+    durations = np.atleast_1d(to_float_ms(ep.durations)) if len(ep) else np.zeros(0)
+    n_trials = len(starts)
+    if n_trials > 1 and np.any(np.diff(starts) <= 0):
+        raise input_error("block epoch 'trials'", "increasing trial start times", "unsorted times", cls=DataFormatError)
+    dur = float(ann.get("trial_duration_ms", durations.max() if n_trials else 1.0))
+    trains = list(seg.spiketrains)
+    L.common_window_ms(trains, "block spiketrain {k}", "spiketrain 0", "All units must span the same recording.")
+    times, uidx, ridx = [], [], []
+    for u, st in enumerate(trains):
+        t = np.atleast_1d(to_float_ms(st.times)) if len(st) else np.zeros(0)
+        if "trial" in st.array_annotations:
+            r = np.asarray(st.array_annotations["trial"], dtype=np.int64)
+        else:  # not written by us: assign spikes to the epoch they fall in
+            r = np.searchsorted(starts, t, side="right") - 1
+        if t.size and (r.min() < 0 or r.max() >= n_trials):
+            raise input_error(f"spiketrain {st.name!r} trial annotation", f"trials in [0, {n_trials})",
+                              f"range [{r.min()}, {r.max()}]", cls=DataFormatError)
+        rel = t - starts[r]
+        over = rel >= dur
+        if np.any(over):  # one-ulp rounding of offset + time: clamp, anything larger is an error
+            if np.any(rel[over] - dur > 4 * np.spacing(np.abs(t[over]) + dur)):
+                raise input_error(f"spiketrain {st.name!r}", f"spikes inside their trial (< {dur} ms after its start)",
+                                  f"{int(over.sum())} spikes later", cls=DataFormatError)
+            rel[over] = np.nextafter(dur, 0)
+        if np.any(rel < 0):
+            raise input_error(f"spiketrain {st.name!r}", "spikes after the start of their trial",
+                              f"{int(np.sum(rel < 0))} spikes before it", cls=DataFormatError)
+        times.append(rel)
+        uidx.append(np.full(t.size, u, np.int64))
+        ridx.append(r)
+    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
+    names = [st.name if st.name else f"unit{i}" for i, st in enumerate(trains)]
+    units = L.units_from_annotations(names, [st.annotations for st in trains], ann.get("unit_columns", []))
+    trials = _trials_from_epoch(ep, ann, durations, dur)
+    meta = L.parse_meta(ann, {"source": str(block.file_origin or block.name or "neo.Block")})
+    events = {}
+    for ev in seg.events:
+        if ev.name == L.STIMULUS_EVENT or ev.name not in ann.get("event_names", []):
+            continue
+        t = np.atleast_1d(to_float_ms(ev.times)) if len(ev) else np.zeros(0)
+        r = np.asarray(ev.array_annotations.get("trial", np.searchsorted(starts, t, side="right") - 1), np.int64)
+        events[ev.name] = EventTimes(t - starts[r] if t.size else t, r)
+    return SpikeRecord(cat(times, np.float64), cat(uidx, np.int64), cat(ridx, np.int64), units, trials, dur, meta, events)
+
+
+def _trials_from_epoch(ep, ann, durations, dur):
+    aa = ep.array_annotations
+    n = len(ep)
+    cols = {key: aa[key] for key in aa if key not in L.TRIAL_FIELDS}
+    order = list(ann.get("trial_columns", [])) or list(cols)
+    cols = {key: cols[key] for key in order if key in cols}
+    if "duration_ms" not in cols and n and np.any(durations != dur):
+        cols["duration_ms"] = durations
+    return TrialTable(label=aa.get("label", np.full(n, -1)), prediction=aa.get("prediction", np.full(n, -1)),
+                      decision_time_ms=aa.get("decision_time_ms", np.full(n, np.inf)), columns=cols,
+                      label_names=tuple(ann.get("label_names", ())))
+
+
+def _from_segments(block, label_annotation):
+    segs = [s for s in block.segments]
+    if not segs:
+        raise input_error("block", "at least one Segment", "none", cls=DataFormatError)
+    names = [[st.name for st in s.spiketrains] for s in segs]
+    by_name = all(all(n for n in ns) and len(set(ns)) == len(ns) for ns in names)
+    if by_name:
+        unit_names = list(dict.fromkeys(n for ns in names for n in ns))
+        for k, ns in enumerate(names):
+            if set(ns) != set(unit_names):
+                raise input_error(f"block.segments[{k}]", f"the same units in every Segment ({len(unit_names)})",
+                                  f"missing {sorted(set(unit_names) - set(ns))[:5]}", cls=DataFormatError)
+    else:
+        counts = {len(ns) for ns in names}
+        if len(counts) != 1:
+            raise input_error("block.segments", "the same number of unnamed SpikeTrains in every Segment",
+                              f"counts {sorted(counts)}", "Name the trains so units can be matched.",
+                              cls=DataFormatError)
+        unit_names = [f"unit{i}" for i in range(counts.pop())]
+    index = {n: i for i, n in enumerate(unit_names)}
+    times, uidx, ridx, durations, starts = [], [], [], [], []
+    events = {}
+    for r, seg in enumerate(segs):
+        t0, t1 = _segment_window(seg, r)
+        dur = t1 - t0
+        for pos, st in enumerate(seg.spiketrains):
+            t = np.atleast_1d(to_float_ms(st.times)) if len(st) else np.zeros(0)
+            rel = t - t0
+            if rel.size and rel.max() >= dur:
+                dur = max(dur, float(np.nextafter(rel.max(), np.inf)))
+            times.append(rel)
+            uidx.append(np.full(t.size, index[st.name] if by_name else pos))
+            ridx.append(np.full(t.size, r))
+        durations.append(dur)
+        starts.append(t0)
+        for ev in seg.events:
+            t = np.atleast_1d(to_float_ms(ev.times)) if len(ev) else np.zeros(0)
+            prev = events.setdefault(ev.name or "event", ([], []))
+            prev[0].append(t - t0)
+            prev[1].append(np.full(t.size, r))
+    durations = np.asarray(durations)
+    cols = {"segment_name": np.array([str(s.name or "") for s in segs]), "source_start_ms": np.asarray(starts)}
+    if np.any(durations != durations.max()):
+        cols["duration_ms"] = durations
+    cols.update(_segment_columns(segs))
+    label, label_names = np.full(len(segs), -1), ()
+    if label_annotation is not None:
+        if label_annotation not in cols:
+            raise input_error("label_annotation", f"a Segment annotation present in every Segment, among {sorted(cols)}",
+                              repr(label_annotation))
+        label_names, label = np.unique(cols[label_annotation].astype(str), return_inverse=True)
+        label_names = tuple(label_names.tolist())
+    first = {st.name if by_name else f"unit{i}": st for i, st in enumerate(segs[0].spiketrains)}
+    units = L.units_from_annotations(unit_names, [first[nm].annotations if nm in first else {} for nm in unit_names])
+    trials = TrialTable(label, columns=cols, label_names=label_names)
+    ev = {k: EventTimes(np.concatenate(a), np.concatenate(b)) for k, (a, b) in events.items()}
+    meta = {"source": str(block.file_origin or block.name or "neo.Block"), "block_name": str(block.name or "")}
+    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
+    return SpikeRecord(cat(times, float), cat(uidx, np.int64), cat(ridx, np.int64), units, trials,
+                       float(durations.max()), meta, ev)
+
+
+def _segment_window(seg, r):
+    trains = seg.spiketrains
+    if not trains:
+        raise input_error(f"block.segments[{r}]", "at least one SpikeTrain", "none", cls=DataFormatError)
+    try:
+        return L.common_window_ms(trains, f"block.segments[{r}].spiketrains[{{k}}]", "the Segment's first train",
+                                "Cut the trains to a common window.")
+    except DataFormatError:
+        raise
+    except ValueError as exc:
+        raise input_error(f"block.segments[{r}] spiketrains", "times in a time unit", str(exc),
+                          cls=DataFormatError) from exc
+
+
+def _segment_columns(segs):
+    keys = set.intersection(*(set(s.annotations) for s in segs)) - {"nix_name"}
+    out = {}
+    for key in sorted(keys):
+        vals = [s.annotations[key] for s in segs]
+        if all(isinstance(v, (int, float, str, bool, np.integer, np.floating, np.bool_)) for v in vals):
+            arr = np.asarray(vals)
+            if arr.dtype.kind in "biufU":
+                out[str(key)] = arr
+    return out

@@ -1,0 +1,373 @@
+r"""Orchestration of the analysis report: every analysis on one recording, then the files.
+
+Runs on a :class:`~synsem_ephys.record.SpikeRecord` or any ``neo.Block`` of any origin (the
+simulator, an in-vivo file through :mod:`synsem_ephys.adapters`, a NIX file) and, for pathways, on the
+network's weights as numpy arrays with their presynaptic signs (the caller converts from torch: this
+module never imports torch). The analyses and their equations are documented in
+
+* :mod:`synsem_ephys.analysis.dispersion`    spike-time SD / IQR / median per layer and trial, pulse packets
+* :mod:`synsem_ephys.analysis.information`   IG = (H(C) - H(C | active)) / H(C) per unit, bias-corrected
+* :mod:`synsem_ephys.analysis.elephant_checks` Elephant complexity / Synchrotool cross-check
+* :mod:`synsem_ephys.graph.pathways`         class pathways, their Jaccard overlap and activity
+
+The "expected science" (Kurth, Oberste-Frielinghaus et al. 2025) is checked, not assumed, in
+:mod:`synsem_ephys.report.checks`; :mod:`~synsem_ephys.report.summary` is the one view model from which
+``summary.json`` and ``report.html`` are rendered; :mod:`~synsem_ephys.report.figures` draws the PNGs.
+Progress: one line per step on stderr (``progress=True``) or a callable ``progress(step, n_steps, name,
+seconds)``.
+"""
+
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .._files import json_dumps, write_text_atomic
+from ..analysis._common import as_record, unit_groups
+from ..analysis.dispersion import dispersion, pulse_packets
+from ..analysis.information import information_gain, summarize_by_group
+from ..errors import input_error
+from .checks import science_checks
+from .summary import summary_dict
+
+__all__ = ["ReportOptions", "AnalysisResult", "Report", "analyze", "write_report", "analyze_file",
+           "SUMMARY_NAME", "HTML_NAME"]
+
+SUMMARY_NAME = "summary.json"
+HTML_NAME = "report.html"
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Parameters of every analysis in the report.
+
+    Attributes
+    ----------
+    packet : "auto", "decision", (start_ms, stop_ms) or None
+        Packet of the dispersion analysis; "auto" = "decision" when the record has decision times, else none.
+    active : "any", "decision" or (start_ms, stop_ms)
+        Definition of "active" for information gain (a second IG with "decision" is added for networks).
+    labels : None or str
+        Class labels for IG: the trials' label, or a trial column name.
+    min_spikes : int
+        Selected spikes needed to be active.
+    min_active_trials, correction, n_shuffles, seed
+        Information-gain settings (see :func:`~synsem_ephys.analysis.information.information_gain`).
+    pathway_method, pathway_quantile, pathway_top_k
+        Class pathway settings (see :func:`~synsem_ephys.graph.pathways.class_pathways`).
+    complexity_bin_ms, complexity_trials : float, int
+        Elephant cross-check (0 trials switches it off).
+    raster_trial : int or None
+        Trial shown in the raster (default: the first correctly classified one, else trial 0).
+    min_effect_ig : float
+        "IG rises toward 1" also needs the deepest hidden layer's median IG(E) >= this (an untrained,
+        calibrated network rises from 0.000 to 0.007: ordered, but no semantisation).
+    """
+
+    packet: object = "auto"
+    active: object = "any"
+    labels: object = None
+    min_spikes: int = 1
+    min_active_trials: int = 10
+    correction: str = "shuffle"
+    n_shuffles: int = 200
+    seed: int = 0
+    pathway_method: str = "influence"
+    pathway_quantile: float = 0.9
+    pathway_top_k: object = None
+    complexity_bin_ms: float = 1.0
+    complexity_trials: int = 5
+    raster_trial: object = None
+    min_effect_ig: float = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisResult:
+    """Everything computed for a report (see the module docstring for the parts)."""
+
+    source: str
+    n_units: int
+    n_trials: int
+    n_spikes: int
+    trial_duration_ms: float
+    group_names: tuple
+    accuracy: object
+    dispersion: object
+    packets: object
+    packets_all: object
+    information: object
+    ig_summary: tuple
+    information_decision: object
+    ig_summary_decision: tuple
+    pathways: object
+    overlap: object
+    pathway_activity: object
+    overlap_alt: object
+    overlap_null: object
+    complexity: object
+    checks: tuple
+    options: ReportOptions
+    seconds: dict
+
+
+@dataclass(frozen=True)
+class Report:
+    """Files of a written report and the result they show."""
+
+    out_dir: Path
+    html: Path
+    summary: Path
+    figures: dict
+    graphml: object
+    result: AnalysisResult
+
+
+class _Progress:
+    def __init__(self, enabled, n_steps):
+        self.callback = enabled if callable(enabled) else None
+        self.enabled = bool(enabled) and self.callback is None
+        self.n, self.k, self.t0, self.t = n_steps, 0, time.perf_counter(), None
+        self.seconds = {}
+        self.name = None
+
+    def step(self, name):
+        now = time.perf_counter()
+        if self.name is not None:
+            self.seconds[self.name] = round(now - self.t, 3)
+        self.k += 1
+        self.name, self.t = name, now
+        if self.callback is not None and name is not None:
+            self.callback(self.k, self.n, name, now - self.t0)
+        if self.enabled and name is not None:
+            print(f"[{self.k}/{self.n}] {name} ... ({now - self.t0:.1f} s)", file=sys.stderr, flush=True)
+
+    def done(self):
+        self.step(None)
+        if self.enabled:
+            print(f"done in {time.perf_counter() - self.t0:.1f} s", file=sys.stderr, flush=True)
+
+
+def _accuracy(record):
+    lab, pred = record.trials.label, record.trials.prediction
+    ok = lab >= 0
+    if not np.any(ok) or np.all(pred[ok] < 0) and not np.any(np.isfinite(record.trials.decision_time_ms)):
+        return None
+    return float(np.mean(pred[ok] == lab[ok]))
+
+
+def _signs_and_spec(record, weights, signs, spec):
+    if weights is None:
+        return None, None, None
+    if spec is None:
+        from ..io.layout import spec_json
+        from ..spec import NetworkSpec
+
+        text = spec_json(record.meta)
+        if text is not None:
+            spec = NetworkSpec.from_json(text)
+        elif isinstance(record.meta.get("spec"), dict):
+            spec = NetworkSpec.from_dict(record.meta["spec"])
+    ws = [np.asarray(w, float) for w in weights]
+    if signs is None and spec is None:
+        raise input_error("signs", "presynaptic signs per weight matrix (or spec, or a record with meta['spec'])",
+                          None, "Pass signs=[net.sign(l).numpy() for l in range(len(net.weights))].")
+    return ws, signs, spec
+
+
+def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, options=None, progress=False):
+    """Run every analysis on ``source`` and return an :class:`AnalysisResult` (no files).
+
+    Parameters
+    ----------
+    source : SpikeRecord or neo.Block
+    weights : list of ndarray (n_pre, n_post), optional
+        The network's weights (numpy); enables the pathway analyses.
+    signs : list of ndarray, optional
+        Presynaptic signs per matrix (+1 E / -1 I / 0); default from ``spec`` or ``record.meta['spec']``.
+    spec : NetworkSpec, optional
+    accuracy : float, optional
+        Overrides the accuracy computed from the trials' label and prediction.
+    options : ReportOptions, optional
+    progress : bool or callable
+        Print one line per step to stderr, or call ``progress(step, n_steps, name, seconds)``.
+    """
+    return _analyze(source, weights, signs, spec, accuracy, options, progress)[0]
+
+
+def _analyze(source, weights, signs, spec, accuracy, options, progress):
+    """``analyze`` plus what ``write_report`` needs again: (result, record, groups, (weights, signs, spec))."""
+    from ..graph.pathways import class_pathways, pathway_activity, pathway_overlap
+
+    record = as_record(source, "source")
+    opts = options or ReportOptions()
+    if not isinstance(opts, ReportOptions):
+        raise input_error("options", "a ReportOptions", type(opts).__name__)
+    ws, signs, spec = _signs_and_spec(record, weights, signs, spec)
+    bar = _Progress(progress, 5 + (ws is not None) + (opts.complexity_trials > 0))
+    groups = unit_groups(record)
+    has_decision = bool(np.any(np.isfinite(record.trials.decision_time_ms)))
+    packet = opts.packet
+    if packet == "auto":
+        packet = "decision" if has_decision else None
+    bar.step("dispersion of spike times and pulse packets")
+    disp = dispersion(record, packet=packet)
+    packets = pulse_packets(disp) if packet is not None else None
+    packets_all = pulse_packets(disp, "all")
+    bar.step(f"information gain ({opts.correction}, {opts.n_shuffles} shuffles)")
+    ig_kw = dict(labels=opts.labels, min_spikes=opts.min_spikes, min_active_trials=opts.min_active_trials,
+                 correction=opts.correction, n_shuffles=opts.n_shuffles, seed=opts.seed)
+    from ..analysis.information import class_labels
+
+    lab, _ = class_labels(record, opts.labels)
+    can_ig = np.unique(lab[lab >= 0]).size >= 2
+    ig, ig_sum = None, ()
+    if can_ig:
+        ig = information_gain(record, active=opts.active, **ig_kw)
+        ig_sum = summarize_by_group(ig, record)
+    ig_dec, ig_dec_sum = None, ()
+    if can_ig and has_decision and opts.active != "decision":
+        bar.step("information gain of pre-decision activity")
+        ig_dec = information_gain(record, active="decision", **ig_kw)
+        ig_dec_sum = summarize_by_group(ig_dec, record)
+    else:
+        bar.step("information gain of pre-decision activity (skipped)")
+    pw = ov = pa = ov_alt = ov_null = None
+    if ws is not None:
+        bar.step(f"class pathways ({opts.pathway_method})")
+        pw = class_pathways(ws, signs, spec=spec, method=opts.pathway_method, quantile=opts.pathway_quantile,
+                            top_k=opts.pathway_top_k)
+        ov = pathway_overlap(pw)
+        from ..graph.pathways import shuffle_weights
+
+        ov_null = pathway_overlap(class_pathways(shuffle_weights(ws, signs, spec=spec, seed=opts.seed), signs, spec=spec,
+                                                 method=opts.pathway_method, quantile=opts.pathway_quantile,
+                                                 top_k=opts.pathway_top_k))
+        alt = "ancestors" if opts.pathway_method == "influence" else "influence"
+        ov_alt = pathway_overlap(class_pathways(ws, signs, spec=spec, method=alt, quantile=opts.pathway_quantile,
+                                                top_k=opts.pathway_top_k))
+        lab_ok = record.trials.label[record.trials.label >= 0]
+        if lab_ok.size and lab_ok.max() < pw.n_classes:
+            pa = pathway_activity(pw, record, active=opts.active, labels=opts.labels, min_spikes=opts.min_spikes)
+    cx = None
+    if opts.complexity_trials > 0:
+        bar.step("Elephant complexity cross-check")
+        cx = _complexity(record, opts)
+    bar.step("science checks")
+    acc = _accuracy(record) if accuracy is None else float(accuracy)
+    res = AnalysisResult(str(record.meta.get("source", "")), record.n_units, record.n_trials, record.n_spikes,
+                         record.trial_duration_ms, groups.names, acc, disp, packets, packets_all, ig, ig_sum, ig_dec,
+                         ig_dec_sum, pw, ov, pa, ov_alt, ov_null, cx, (), opts, {})
+    res = replace(res, checks=science_checks(res, groups))
+    bar.done()
+    return replace(res, seconds=dict(bar.seconds)), record, groups, (ws, signs, spec)
+
+
+def _complexity(record, opts):
+    import warnings
+
+    from ..analysis.elephant_checks import complexity_by_group
+
+    dec = record.trials.decision_time_ms
+    trials = np.flatnonzero(np.isfinite(dec)) if np.any(np.isfinite(dec)) else np.arange(record.n_trials)
+    with warnings.catch_warnings():  # local: Elephant's quantities deprecation flood
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return complexity_by_group(record, bin_ms=opts.complexity_bin_ms, trials=trials[: opts.complexity_trials])
+
+
+# ------------------------------------------------------------------------------------------ files
+def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True,
+                 options=None, graphml=True):
+    """Analyse ``source`` and write ``out_dir/report.html``, ``summary.json`` and the PNG figures.
+
+    Parameters
+    ----------
+    source : SpikeRecord or neo.Block
+    out_dir : str or Path
+        Created if missing; existing report files are overwritten.
+    weights, signs, spec, accuracy, options
+        See :func:`analyze`.
+    progress : bool or callable
+        One line per step on stderr, or a callable (see :func:`analyze`).
+    graphml : bool
+        Also write ``pathways.graphml`` when weights are given.
+
+    Returns
+    -------
+    Report
+    """
+    from . import figures as rf
+    from .html import render_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    res, record, groups, (ws, sg, sp) = _analyze(source, weights, signs, spec, accuracy, options, progress)
+    t0 = time.perf_counter()
+    if progress is True:
+        print("writing figures, summary and report.html ...", file=sys.stderr, flush=True)
+    figs = {}
+    trial = _raster_trial(record, res.options.raster_trial)
+    hist = np.arange(min(record.n_trials, 2000))
+    figs["raster"] = rf.raster_figure(record, groups, res.dispersion, trial, out / "raster.png", hist_trials=hist)
+    figs["dispersion"] = rf.dispersion_figure(res.dispersion, res.packets or res.packets_all, res.complexity,
+                                              out / "dispersion.png")
+    if res.information is not None:
+        figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png",
+                                           more=[res.information_decision])
+    if res.overlap is not None:
+        figs["pathways"] = rf.pathway_figure(res.overlap, res.pathway_activity, out / "pathways.png",
+                                             alternative=res.overlap_alt, method=res.pathways.method,
+                                             null=res.overlap_null)
+    if res.accuracy is not None and np.any(record.trials.prediction >= 0):
+        names = res.information.class_names if res.information is not None else ()
+        k = int(max(record.trials.label.max(), record.trials.prediction.max())) + 1
+        names = tuple(str(c) for c in range(k)) if len(names) != k else names
+        figs["accuracy"] = rf.accuracy_figure(record.trials.label, record.trials.prediction, names, res.accuracy,
+                                              out / "accuracy.png")
+    gpath = None
+    if graphml and res.pathways is not None:
+        from ..graph.pathways import pathway_graph, write_graphml
+
+        gpath = write_graphml(pathway_graph(res.pathways, ws, sg, spec=sp), out / "pathways.graphml")
+    summary = summary_dict(res)
+    summary["figures"] = {k: v.name for k, v in figs.items()}
+    summary["graphml"] = None if gpath is None else Path(gpath).name
+    summary["raster_trial"] = int(trial)
+    summary["seconds"]["files"] = round(time.perf_counter() - t0, 3)
+    spath = out / SUMMARY_NAME
+    write_text_atomic(spath, json_dumps(summary, indent=1, allow_nan=False))
+    hpath = out / HTML_NAME
+    write_text_atomic(hpath, render_html(summary, record.meta))
+    if progress is True:
+        print(f"report written to {hpath}", file=sys.stderr, flush=True)
+    return Report(out, hpath, spath, figs, gpath, res)
+
+
+def _raster_trial(record, trial):
+    if trial is not None:
+        if not 0 <= int(trial) < record.n_trials:
+            raise input_error("raster_trial", f"a trial index in [0, {record.n_trials})", trial)
+        return int(trial)
+    ok = np.flatnonzero((record.trials.label >= 0) & (record.trials.prediction == record.trials.label))
+    return int(ok[0]) if ok.size else 0
+
+
+def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True, options=None,
+                 graphml=True):
+    """Read a recording file (``.nix`` written by synsem_ephys, or ``.nwb``) and write its report.
+
+    Read with :func:`synsem_ephys.io.read_recording`; ``.nwb`` files with the trial-type and population
+    columns found automatically (``label_column="auto"``). For in-vivo files pass ``options`` with a response
+    window (``active=(start_ms, stop_ms)``, ``packet=...``, ``min_spikes``): "any spike in a trial of
+    several seconds" makes almost every unit active in every trial.
+
+    Parameters are those of :func:`write_report`; the network spec for pathways is taken from the
+    file's provenance (``meta['spec']``) when ``spec`` and ``signs`` are not given.
+    """
+    from ..io.files import read_recording
+
+    record = read_recording(path, label_column="auto", population_column="auto") if Path(path).suffix.lower() == ".nwb" \
+        else read_recording(path)
+    return write_report(record, out_dir, weights=weights, signs=signs, spec=spec, accuracy=accuracy,
+                        progress=progress, options=options, graphml=graphml)

@@ -1,0 +1,70 @@
+"""The one view model of a report: an :class:`~synsem_ephys.report.run.AnalysisResult` as a JSON-ready dict.
+
+``summary.json`` and ``report.html`` are both rendered from it (NaN and infinities become ``null``).
+"""
+
+from dataclasses import asdict
+
+import numpy as np
+
+from .._files import to_jsonable
+
+__all__ = ["summary_dict"]
+
+
+def summary_dict(res):
+    """The machine-readable summary of an :class:`AnalysisResult` (JSON-ready; NaN -> null)."""
+    d = res.dispersion
+    disp = []
+    for g, name in enumerate(d.group_names):
+        row = {"group": name, "layer": int(d.group_layer[g]), "n_units": int(d.group_size[g]),
+               "all_sd_ms_median": res.packets_all.sigma_median_ms[g], "all_iqr_ms_median": res.packets_all.iqr_median_ms[g],
+               "all_median_ms": res.packets_all.t_median_ms[g], "all_count_mean": res.packets_all.a_mean[g]}
+        if res.packets is not None:
+            p = res.packets
+            row.update({"packet_a_mean": p.a_mean[g], "packet_a_sd": p.a_sd[g], "packet_a_fraction": p.a_fraction[g],
+                        "packet_sigma_ms_median": p.sigma_median_ms[g], "packet_sigma_ms_q25": p.sigma_q25_ms[g],
+                        "packet_sigma_ms_q75": p.sigma_q75_ms[g], "packet_iqr_ms_median": p.iqr_median_ms[g],
+                        "packet_median_ms": p.t_median_ms[g], "packet_trials_used": p.n_trials_used[g]})
+        disp.append(row)
+
+    def ig_block(ig, summ):
+        if ig is None:
+            return None
+        return {"definition": ig.definition, "correction": ig.correction, "n_shuffles": ig.n_shuffles,
+                "min_active_trials": ig.min_active_trials, "h_class_bits": ig.h_class_bits, "n_trials": ig.n_trials,
+                "n_classes": ig.n_classes, "class_names": list(ig.class_names),
+                "by_group": [asdict(s) for s in summ]}
+
+    out = {"source": res.source, "n_units": res.n_units, "n_trials": res.n_trials, "n_spikes": res.n_spikes,
+           "trial_duration_ms": res.trial_duration_ms, "groups": list(res.group_names), "accuracy": res.accuracy,
+           "dispersion": {"packet_definition": d.packet_definition, "by_group": disp},
+           "information": ig_block(res.information, res.ig_summary),
+           "information_before_decision": ig_block(res.information_decision, res.ig_summary_decision),
+           "pathways": None, "complexity": None,
+           "checks": [asdict(c) for c in res.checks], "options": asdict(res.options), "seconds": res.seconds}
+    if res.pathways is not None:
+        pw, ov, pa = res.pathways, res.overlap, res.pathway_activity
+        out["pathways"] = {"method": pw.method, "parameters": pw.parameters, "dale": pw.dale, "layers": list(pw.layers),
+                           "n_excitatory": pw.n_excitatory, "mean_size": ov.mean_size,
+                           "mean_jaccard": ov.mean_jaccard, "chance_jaccard": ov.chance_jaccard,
+                           "activity_own": None if pa is None else pa.own,
+                           "activity_other": None if pa is None else pa.other,
+                           "activity_ratio": None if pa is None else pa.ratio,
+                           "null_jaccard": None if res.overlap_null is None else res.overlap_null.mean_jaccard,
+                           "alternative": None if res.overlap_alt is None else {
+                               "method": "ancestors" if pw.method == "influence" else "influence",
+                               "mean_jaccard": res.overlap_alt.mean_jaccard,
+                               "chance_jaccard": res.overlap_alt.chance_jaccard,
+                               "mean_size": res.overlap_alt.mean_size}}
+    if res.complexity is not None:
+        c = res.complexity
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(c.n_spikes > 0, c.peak_complexity / np.maximum(c.n_spikes, 1), np.nan)
+        out["complexity"] = {"bin_ms": c.bin_ms, "trials": c.trials, "groups": list(c.group_names),
+                             "peak_complexity_mean": np.nanmean(np.where(c.n_spikes > 0, c.peak_complexity, np.nan), axis=1)
+                             if c.trials.size else [],
+                             "peak_fraction_mean": np.nanmean(frac, axis=1) if c.trials.size else [],
+                             "mean_spike_complexity": np.nanmean(c.mean_spike_complexity, axis=1) if c.trials.size else [],
+                             "elephant_agrees_with_numpy": c.agrees}
+    return to_jsonable(out, nonfinite_to_none=True)

@@ -24,13 +24,14 @@ import numpy as np
 
 from synsem_ephys.errors import DataFormatError, input_error
 from synsem_ephys.record import SpikeRecord, TrialTable, UnitTable
+from synsem_ephys.units import MS_PER_S, ms_from_s
 
 from ._common import require_path
 
 __all__ = ["FILE_PATTERN", "load_spiketimes_text", "load_locust"]
 
 FILE_PATTERN = re.compile(r"^(?P<experiment>[^_]+)_(?P<stimulus>.+)_tet(?P<tetrode>[A-Za-z0-9]+)_u(?P<unit>\d+)\.txt$")
-_SCALE_MS = {"ms": 1.0, "s": 1000.0}
+_SCALE_MS = {"ms": 1.0, "s": MS_PER_S}
 
 
 def _read_times(path):
@@ -96,12 +97,12 @@ def load_spiketimes_text(directory, *, time_unit="auto", sampling_rate_hz=15000.
     if time_unit == "auto":
         unit_name = _guess_unit(raw, trial_period_s, sampling_rate_hz, max_trials)
     if unit_name == "samples":
-        scale_ms = 1000.0 / float(sampling_rate_hz)
+        scale_ms = MS_PER_S / float(sampling_rate_hz)
     elif unit_name in _SCALE_MS:
         scale_ms = _SCALE_MS[unit_name]
     else:
         raise input_error("time_unit", "'auto', 'samples', 's' or 'ms'", repr(time_unit))
-    period_ms = float(trial_period_s) * 1000.0
+    period_ms = ms_from_s(float(trial_period_s))
     times, uidx, ridx, t_stim, t_rep, t_start = [], [], [], [], [], []
     for si, s in enumerate(stimuli):
         per = [np.floor(raw[(s, u)] * scale_ms / period_ms).astype(np.int64) for u in units]
@@ -152,9 +153,9 @@ def _guess_unit(raw, trial_period_s, sampling_rate_hz, max_trials):
     values = np.concatenate([v for v in raw.values() if v.size]) if raw else np.zeros(0)
     if not values.size:
         return "s"
-    period_ms = trial_period_s * 1000.0
+    period_ms = ms_from_s(trial_period_s)
     best = None
-    for unit, scale in (("s", 1000.0), ("ms", 1.0), ("samples", 1000.0 / sampling_rate_hz)):
+    for unit, scale in (("s", MS_PER_S), ("ms", 1.0), ("samples", MS_PER_S / sampling_rate_hz)):
         ms = values * scale
         if ms.max() / period_ms > max_trials:
             continue

@@ -21,10 +21,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .._files import write_atomic
+from .._files import json_dumps, write_atomic
 from ..errors import DataFormatError, DataMissingError, input_error
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "rng_state", "restore_rng", "FORMAT", "VERSION"]
@@ -96,20 +95,6 @@ def restore_rng(torch_rng=None, numpy_rng=None, torch_generators=None, numpy_gen
         g.bit_generator.state = state
 
 
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (tuple, set)):
-        return list(o)
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON-serialisable")
-
-
 def save_checkpoint(path, *, tensors, state, optimizer=None, torch_rng=None):
     """Write a checkpoint atomically (temporary file + fsync + ``os.replace``).
 
@@ -138,7 +123,7 @@ def save_checkpoint(path, *, tensors, state, optimizer=None, torch_rng=None):
     if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
         raise input_error("tensors", "a dict of str -> torch.Tensor", type(tensors).__name__)
     try:
-        state_json = json.dumps(state, default=_json_default, allow_nan=True)
+        state_json = json_dumps(state, allow_nan=True)
     except TypeError as exc:
         raise TypeError(f"state: expected JSON-able values; got {exc}. Convert them to lists/numbers/strings.") from exc
     payload = {

@@ -47,9 +47,7 @@ import gzip
 import hashlib
 import numbers
 import os
-import shutil
 import struct
-import tempfile
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -57,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import write_atomic
 from ..errors import DataFormatError, DataMissingError, input_error
 
 __all__ = [
@@ -428,11 +427,11 @@ def write_mnist_test_subset(dest, n=1000, data_dir=None):
     out = {}
     for stem, arr, code in zip(MNIST_FILES["test"], (images[:n], labels[:n]), (0x08, 0x08)):
         raw = _idx_bytes(arr, code)
-        tmp = dest / f".{stem}.gz.tmp"
-        with open(tmp, "wb") as fh:
+        def write(fh, raw=raw):
             with gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=9, mtime=0) as gz:
                 gz.write(raw)
-        tmp.replace(dest / f"{stem}.gz")
+
+        write_atomic(dest / f"{stem}.gz", write)
         out[stem] = hashlib.md5(raw).hexdigest()
     return out
 
@@ -486,20 +485,18 @@ def download_mnist(dest, *, base_url=_DEFAULT_MIRROR, overwrite=False, timeout_s
         target = dest / (stem + ".gz")
         if target.is_file() and not overwrite and idx_md5(target) == want:
             continue
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix="." + stem, suffix=".part")
+        with urllib.request.urlopen(base_url + stem + ".gz", timeout=timeout_s) as resp:
+            data = resp.read()  # ~10 MB at most: checked in memory, then written atomically
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(base_url + stem + ".gz", timeout=timeout_s) as resp:
-                shutil.copyfileobj(resp, out)
-            got = idx_md5(tmp)
-            if got != want:
-                raise DataFormatError(
-                    f"{base_url}{stem}.gz: expected MD5 {want} of the uncompressed contents; got {got}. "
-                    "Try another mirror (base_url)."
-                )
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            got = hashlib.md5(gzip.decompress(data)).hexdigest()
+        except (OSError, EOFError, zlib.error) as exc:
+            got = f"no gzip data ({exc})"
+        if got != want:
+            raise DataFormatError(
+                f"{base_url}{stem}.gz: expected MD5 {want} of the uncompressed contents; got {got}. "
+                "Try another mirror (base_url)."
+            )
+        write_atomic(target, lambda fh, data=data: fh.write(data))
     return dest
 
 

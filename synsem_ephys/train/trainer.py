@@ -25,7 +25,6 @@ atomically to ``<out_dir>/checkpoint.pt``; resuming restores all of them, so ``k
 most the epoch in progress.
 """
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._files import json_dumps, write_text_atomic
 from ..errors import DataFormatError, input_error
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
@@ -511,9 +511,7 @@ class Trainer:
             if self.init_network is not None:
                 extra["init_network"] = self.init_network
             self.network.save(self.out_dir / NETWORK_NAME, extra=extra)
-            tmp = self.out_dir / ".metrics.json.tmp"
-            tmp.write_text(json.dumps(summary, indent=1))
-            tmp.replace(self.out_dir / "metrics.json")
+            write_text_atomic(self.out_dir / "metrics.json", json_dumps(summary, indent=1))
         return TrainResult(c, tuple(self.history), test_loss, test_acc, self.network,
                            None if self.out_dir is None else str(self.out_dir), start_epoch)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import input_error
+from .spec import unit_name
 
 __all__ = ["CELL_TYPES", "UnitTable", "TrialTable", "EventTimes", "SpikeRecord"]
 
@@ -121,7 +122,7 @@ class UnitTable:
         name, pop, layer, ctype, idx = [], [], [], [], []
         for p in populations:
             k = np.arange(p.stop - p.start)
-            name += [f"{p.name}_{i}" for i in k]
+            name += [unit_name(p.name, i) for i in k]
             pop += [p.name] * len(k)
             layer += [p.layer] * len(k)
             ctype += [p.cell_type] * len(k)

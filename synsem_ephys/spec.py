@@ -20,7 +20,16 @@ from dataclasses import asdict, dataclass, field
 
 from .errors import SpecError
 
-__all__ = ["Population", "NetworkSpec", "SUPPORTED_TAU_RATIOS", "check_tau"]
+__all__ = ["Population", "NetworkSpec", "SUPPORTED_TAU_RATIOS", "check_tau", "unit_name"]
+
+
+def unit_name(population, index):
+    """The one naming rule of a network's units: ``f"{population}_{index}"`` (e.g. ``"hidden2_E_17"``).
+
+    Used by the record's unit table and by the weight graphs, so that a graph node and a recorded unit
+    of the same neuron carry the same name.
+    """
+    return f"{population}_{index}"
 
 #: tau_mem / tau_syn ratios with a closed-form first-spike time.
 SUPPORTED_TAU_RATIOS = (1.0, 2.0)

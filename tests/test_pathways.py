@@ -5,8 +5,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from synsem_ephys.graph import (class_pathways, pathway_activity, pathway_graph, pathway_overlap, weight_graph,
+from synsem_ephys.graph import (class_pathways, pathway_graph, pathway_overlap, weight_graph,
                                 write_graphml)
+from synsem_ephys.analysis import pathway_activity
 from synsem_ephys.graph.pathways import _chance_jaccard
 from synsem_ephys.record import SpikeRecord, UnitTable
 from synsem_ephys.spec import NetworkSpec

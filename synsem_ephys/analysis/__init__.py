@@ -1,13 +1,47 @@
-"""Analyses that run on Neo Blocks and SpikeRecords (no torch; Elephant is imported lazily).
+"""Analyses that run on Neo Blocks and SpikeRecords of any origin (no torch; Elephant is imported lazily).
+
+Every measure is an array kernel plus a record wrapper; each says which spikes count, which correction
+and which null it uses.
 
 Modules
 -------
-sttc             exact, vectorised all-pairs spike time tiling coefficient
-dispersion       spike-time SD / IQR / median per layer and trial (all spikes, decision packet), pulse packets
-information      information gain of a unit about the class when active, bias-corrected (shuffle / Miller-Madow)
-elephant_checks  Elephant complexity / Synchrotool cross-check of the dispersion measures (lazy Elephant)
+sttc              exact, vectorised all-pairs spike time tiling coefficient
+dispersion        spike-time SD / IQR / median per layer and trial (all spikes, decision packet), pulse packets
+information       information gain of a unit about the class when active, bias-corrected (shuffle / Miller-Madow)
+complexity        Elephant complexity / Synchrotool cross-check of the dispersion measures (lazy Elephant)
+pathways          class-specific activity of a network's pathway units (pathways: :mod:`synsem_ephys.graph`)
 
-The report over all of them is :mod:`synsem_ephys.report`; pathways from weights are in :mod:`synsem_ephys.graph`.
+Every public name below can be imported from here (``from synsem_ephys.analysis import information_gain``),
+except the function ``dispersion``, whose name is its module's (``from synsem_ephys.analysis.dispersion
+import dispersion``);
+the modules are imported on first use, so ``import synsem_ephys.analysis`` stays fast. The report over all
+of them is :mod:`synsem_ephys.report`.
 """
 
-__all__ = []  # import the modules explicitly: `from synsem_ephys.analysis.sttc import sttc_matrix_trials`
+_LAZY = {
+    "as_record": "_common", "UnitGroups": "_common", "unit_groups": "_common", "describe_definition": "_common",
+    "STTCResult": "sttc", "sttc_matrix": "sttc", "sttc_matrix_trials": "sttc", "sttc_matrix_spiketrains": "sttc",
+    "SpikeTimeStats": "dispersion", "Dispersion": "dispersion", "PulsePackets": "dispersion",
+    "spike_time_stats": "dispersion", "pulse_packets": "dispersion",
+    "synthetic_packets": "dispersion",
+    "InformationGain": "information", "IGGroupSummary": "information", "activity_matrix": "information",
+    "class_labels": "information", "information_gain": "information",
+    "information_gain_from_activity": "information", "summarize_by_group": "information",
+    "CORRECTIONS": "information",
+    "ComplexityCheck": "complexity", "complexity_by_group": "complexity",
+    "PathwayActivity": "pathways", "pathway_activity": "pathways",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -7,8 +7,9 @@ module never imports torch). The analyses and their equations are documented in
 
 * :mod:`synsem_ephys.analysis.dispersion`    spike-time SD / IQR / median per layer and trial, pulse packets
 * :mod:`synsem_ephys.analysis.information`   IG = (H(C) - H(C | active)) / H(C) per unit, bias-corrected
-* :mod:`synsem_ephys.analysis.elephant_checks` Elephant complexity / Synchrotool cross-check
-* :mod:`synsem_ephys.graph.pathways`         class pathways, their Jaccard overlap and activity
+* :mod:`synsem_ephys.analysis.complexity` Elephant complexity / Synchrotool cross-check
+* :mod:`synsem_ephys.graph.pathways`         class pathways and their Jaccard overlap
+*   :mod:`synsem_ephys.analysis.pathways` their class-specific activity in the recording
 
 The "expected science" (Kurth, Oberste-Frielinghaus et al. 2025) is checked, not assumed, in
 :mod:`synsem_ephys.report.checks`; :mod:`~synsem_ephys.report.summary` is the one view model from which
@@ -198,7 +199,8 @@ def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, optio
 
 def _analyze(source, weights, signs, spec, accuracy, options, progress):
     """``analyze`` plus what ``write_report`` needs again: (result, record, groups, (weights, signs, spec))."""
-    from ..graph.pathways import class_pathways, pathway_activity, pathway_overlap
+    from ..analysis.pathways import pathway_activity
+    from ..graph.pathways import class_pathways, pathway_overlap
 
     record = as_record(source, "source")
     opts = options or ReportOptions()
@@ -239,7 +241,7 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
         pw = class_pathways(ws, signs, spec=spec, method=opts.pathway_method, quantile=opts.pathway_quantile,
                             top_k=opts.pathway_top_k)
         ov = pathway_overlap(pw)
-        from ..graph.pathways import shuffle_weights
+        from ..graph.weights import shuffle_weights
 
         ov_null = pathway_overlap(class_pathways(shuffle_weights(ws, signs, spec=spec, seed=opts.seed), signs, spec=spec,
                                                  method=opts.pathway_method, quantile=opts.pathway_quantile,
@@ -267,7 +269,7 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
 def _complexity(record, opts):
     import warnings
 
-    from ..analysis.elephant_checks import complexity_by_group
+    from ..analysis.complexity import complexity_by_group
 
     dec = record.trials.decision_time_ms
     trials = np.flatnonzero(np.isfinite(dec)) if np.any(np.isfinite(dec)) else np.arange(record.n_trials)
@@ -327,7 +329,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
                                               out / "accuracy.png")
     gpath = None
     if graphml and res.pathways is not None:
-        from ..graph.pathways import pathway_graph, write_graphml
+        from ..graph.pathways import pathway_graph
+        from ..graph.weights import write_graphml
 
         gpath = write_graphml(pathway_graph(res.pathways, ws, sg, spec=sp), out / "pathways.graphml")
     summary = summary_dict(res)

@@ -119,7 +119,7 @@ def test_errors_name_the_argument():
 
 def test_elephant_complexity_cross_check():
     pytest.importorskip("elephant")
-    from synsem_ephys.analysis.elephant_checks import complexity_by_group
+    from synsem_ephys.analysis.complexity import complexity_by_group
 
     n, n_trials = 40, 4
     sharp, _ = synthetic_packets(n, 0.3, n_trials, t0_ms=20.0, seed=1)

@@ -28,6 +28,7 @@ def cmd_simulate(args):
     import numpy as np
     import torch
 
+    from .encoding import LatencyCode
     from .sim import Network
     from .spec import NetworkSpec
 
@@ -35,7 +36,7 @@ def cmd_simulate(args):
                        n_outputs=args.n_outputs, tau_syn_ms=args.tau_syn_ms, tau_mem_ms=args.tau_mem_ms)
     g = np.random.default_rng(args.seed)
     x = torch.tensor(g.uniform(0.0, 1.0, size=(args.trials, args.n_inputs)))
-    t_in = (0.15 + (1.0 - x) * 1.85) * spec.tau_syn_ms
+    t_in = LatencyCode(spec.tau_syn_ms).encode(x)
     net = Network(spec, seed=args.seed)
     net.calibrate_(t_in[: min(200, args.trials)])
     with torch.no_grad():

@@ -84,7 +84,7 @@ def shipped_network_path():
 def _test_inputs(cfg, n_trials, data_dir):
     """Latency-coded test split of the network's dataset: (input times in ms, labels)."""
     from .train.datasets import load_digits, load_mnist, load_mnist_test_subset
-    from .train.encoding import latency_encode
+    from .encoding import LatencyCode
 
     if cfg.dataset == "digits":
         data = load_digits("test", seed=cfg.data_seed)
@@ -97,8 +97,7 @@ def _test_inputs(cfg, n_trials, data_dir):
     x, y = data.x, data.y
     if n_trials is not None:
         x, y = x[: int(n_trials)], y[: int(n_trials)]
-    t = latency_encode(x, tau_syn_ms=cfg.tau_syn_ms, t_early=cfg.t_early, t_late=cfg.t_late,
-                       zero_never_spikes=cfg.zero_never_spikes)
+    t = LatencyCode.from_config(cfg).encode(x)
     return np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.int64)
 
 

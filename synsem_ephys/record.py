@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import input_error
+from .decision import decision_time
 from .spec import unit_name
 
 __all__ = ["CELL_TYPES", "UnitTable", "TrialTable", "EventTimes", "SpikeRecord"]
@@ -408,7 +409,7 @@ class SpikeRecord:
         out_types = [p.layer for p in pops if p.cell_type == "output"]
         if out_types:
             out_layer = out_types[0]
-        decision = mats[out_layer].min(axis=1) if mats[out_layer].shape[1] else np.full(n_trials, np.inf)
+        decision = decision_time(mats[out_layer])
         if trial_duration_ms is None:
             trial_duration_ms = float(np.ceil(times.max() + 1.0)) if times.size else 1.0
         lab = np.full(n_trials, -1) if labels is None else np.asarray(labels)

@@ -108,7 +108,7 @@ def test_demo_mnist_images_come_from_the_bundled_subset_or_the_named_directory(t
     from synsem_ephys.demo import _test_inputs
     from synsem_ephys.train import datasets as ds
     from synsem_ephys.train.config import TrainConfig
-    from synsem_ephys.train.encoding import latency_encode
+    from synsem_ephys.encoding import latency_encode
 
     cfg = TrainConfig(dataset="mnist", hidden=[[6, 2]], dale=True, tau_mem_ms=10.0, zero_never_spikes=True)
     t, y = _test_inputs(cfg, 40, None)

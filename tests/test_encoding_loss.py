@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synsem_ephys.train.encoding import jitter_times, latency_encode, shift_images
+from synsem_ephys.encoding import jitter_times, latency_encode, shift_images
 from synsem_ephys.train.loss import accuracy, predict, replace_no_spike, ttfs_loss
 
 INF = math.inf

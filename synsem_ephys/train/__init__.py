@@ -3,19 +3,19 @@
 Modules
 -------
 datasets    MNIST (IDX files), Yin-Yang (generated), scikit-learn's 8x8 digits
-encoding    latency code t = tau_syn (t_early + (1 - x)(t_late - t_early)); input-time noise
 loss        cross-entropy over softmax(-t / (xi tau_syn)) + alpha exp(t_label / (beta tau_syn)); predict
 checkpoint  atomic torch.save checkpoints with optimizer and RNG states
 config      TrainConfig (frozen dataclass, YAML round trip, validation)
 trainer     Trainer and train_from_config (needs synsem_ephys.sim)
 
-``datasets``, ``encoding`` and ``config`` work without torch; the torch-based names are imported
+The latency code is :mod:`synsem_ephys.encoding` (the stimulus, shared with inference); its names are
+re-exported here. ``datasets`` and ``config`` work without torch; the torch-based names are imported
 on first use.
 """
 
 from .config import ConfigError, TrainConfig, load_config
 from .datasets import LabelledData, load_dataset, load_digits, load_mnist, load_yin_yang, mnist_dir, yin_yang
-from .encoding import jitter_times, latency_encode
+from ..encoding import LatencyCode, jitter_times, latency_encode
 
 __all__ = [
     "ConfigError",
@@ -29,6 +29,7 @@ __all__ = [
     "mnist_dir",
     "yin_yang",
     "jitter_times",
+    "LatencyCode",
     "latency_encode",
     "ttfs_loss",
     "predict",

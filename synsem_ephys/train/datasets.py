@@ -2,7 +2,7 @@
 
 Every loader returns a :class:`LabelledData`: features ``x`` as float64 in [0, 1], shape
 ``(n_samples, n_features)``, and integer labels ``y`` in ``0 .. n_classes - 1``.  Features become
-spike times through :func:`synsem_ephys.train.encoding.latency_encode`.
+spike times through :func:`synsem_ephys.encoding.latency_encode`.
 
 MNIST
 -----

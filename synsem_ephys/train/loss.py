@@ -32,6 +32,7 @@ import numbers
 import numpy as np
 import torch
 
+from ..decision import predict
 from ..errors import input_error
 
 __all__ = ["DEFAULT_XI", "DEFAULT_ALPHA", "DEFAULT_BETA", "NO_SPIKE_TAUS", "MAX_REG_EXPONENT", "ttfs_loss", "replace_no_spike",
@@ -123,30 +124,6 @@ def ttfs_loss(t_out_ms, labels, tau_syn_ms, xi=DEFAULT_XI, alpha=DEFAULT_ALPHA, 
     if reduction == "sum":
         return per_sample.sum()
     return per_sample
-
-
-def predict(t_out):
-    """Index of the earliest output spike per sample, ``-1`` where no output spiked.
-
-    Parameters
-    ----------
-    t_out : torch.Tensor or numpy.ndarray
-        Output spike times, shape ``(batch, n_out)``.
-
-    Returns
-    -------
-    Same type as the input, int64, shape ``(batch,)``.
-    """
-    if isinstance(t_out, torch.Tensor):
-        pred = torch.argmin(torch.nan_to_num(t_out, nan=math.inf), dim=1)
-        return torch.where(torch.isfinite(t_out).any(dim=1), pred, torch.full_like(pred, -1))
-    t = np.asarray(t_out, dtype=np.float64)
-    if t.ndim != 2:
-        raise input_error("t_out", "an array of shape (batch, n_out)", t.shape)
-    if t.shape[1] == 0:
-        return np.full(t.shape[0], -1, dtype=np.int64)
-    pred = np.argmin(np.nan_to_num(t, nan=np.inf), axis=1).astype(np.int64)
-    return np.where(np.isfinite(t).any(axis=1), pred, -1)
 
 
 def accuracy(t_out, labels):

@@ -38,7 +38,7 @@ from ..errors import DataFormatError, input_error
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
 from .datasets import IMAGE_SHAPES, LabelledData, load_dataset, split_validation
-from .encoding import jitter_times, latency_encode, shift_images
+from ..encoding import LatencyCode, jitter_times, shift_images
 from .loss import accuracy, ttfs_loss
 
 __all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "network_from_checkpoint", "CHECKPOINT_NAME",
@@ -252,8 +252,7 @@ class Trainer:
         self.noise_rng = torch.Generator().manual_seed(noise_seed)
         self.augment_rng = torch.Generator().manual_seed(_augment_seed(c.seed))
         # input time of a black pixel shifted into the image: what the latency code gives for 0
-        self._black = float(latency_encode(np.zeros(1), tau_syn_ms=c.tau_syn_ms, t_early=c.t_early,
-                                           t_late=c.t_late, zero_never_spikes=c.zero_never_spikes)[0])
+        self._black = LatencyCode.from_config(c).zero_ms
         self.history = []
         self.epochs_done = 0
         self._bump_value = c.weight_bump_value
@@ -264,8 +263,7 @@ class Trainer:
     # ----------------------------------------------------------------------------------- setup
     def _encode(self, data):
         c = self.config
-        t = latency_encode(data.x, tau_syn_ms=c.tau_syn_ms, t_early=c.t_early, t_late=c.t_late,
-                           zero_never_spikes=c.zero_never_spikes)
+        t = LatencyCode.from_config(c).encode(data.x)
         return (torch.as_tensor(t, dtype=self.dtype, device=self.device),
                 torch.as_tensor(data.y, dtype=torch.long, device=self.device))
 

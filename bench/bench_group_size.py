@@ -17,7 +17,7 @@ import torch
 
 from synsem_ephys.sim import Network
 from synsem_ephys.spec import NetworkSpec
-from synsem_ephys.train.datasets import load_mnist
+from synsem_ephys.train.data import load_mnist
 from synsem_ephys.encoding import latency_encode
 from synsem_ephys.train.loss import ttfs_loss
 

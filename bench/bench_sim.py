@@ -23,7 +23,7 @@ import torch
 
 from synsem_ephys.sim import Network, spike_times
 from synsem_ephys.spec import NetworkSpec
-from synsem_ephys.train.datasets import load_mnist
+from synsem_ephys.train.data import load_mnist
 
 
 def euler_layer(t_in, W, tau_syn, tau_mem, threshold, dt, t_end):

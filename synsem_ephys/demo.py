@@ -7,7 +7,7 @@ Steps, each reported on stderr:
    images, the digits network ``synsem_ephys/data/digits_dale.pt``; see ``data/README.md``);
 2. encode its test images with the network's own training config (latency code) — the digits come
    with scikit-learn; MNIST images are the first 1,000 of the test split, bundled in
-   ``synsem_ephys/data/mnist_test_1000/`` (:func:`~synsem_ephys.train.datasets.load_mnist_test_subset`),
+   ``synsem_ephys/data/mnist_test_1000/`` (:func:`~synsem_ephys.train.data.load_mnist_test_subset`),
    or the whole test split from ``data_dir``;
 3. simulate exactly and record every layer (:meth:`Network.record`);
 4. export the recording as a Neo Block to ``OUT/recording.nix`` and read it back from the file;
@@ -83,7 +83,7 @@ def shipped_network_path():
 
 def _test_inputs(cfg, n_trials, data_dir):
     """Latency-coded test split of the network's dataset: (input times in ms, labels)."""
-    from .train.datasets import load_digits, load_mnist, load_mnist_test_subset
+    from .train.data import load_digits, load_mnist, load_mnist_test_subset
     from .encoding import LatencyCode
 
     if cfg.dataset == "digits":

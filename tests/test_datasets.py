@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from synsem_ephys.errors import DataFormatError, DataMissingError
-from synsem_ephys.train import datasets as ds
+from synsem_ephys.train import data as ds
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -20,7 +20,7 @@ MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 def _shared_mnist():
     try:
-        d = ds._repo_default_mnist()
+        d = ds.mnist._repo_default_mnist()
     except Exception:  # pragma: no cover
         return None
     return d if all((d / (s + ".gz")).is_file() or (d / s).is_file() for s in ds.MNIST_MD5) else None
@@ -32,7 +32,7 @@ needs_mnist = pytest.mark.skipif(SHARED is None, reason="../shared/data/mnist no
 
 def _write_idx(path, arr, code=0x08, compress=False):
     header = bytes([0, 0, code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    body = header + arr.astype(ds._IDX_DTYPES[code]).tobytes()
+    body = header + arr.astype(ds.idx._IDX_DTYPES[code]).tobytes()
     if compress:
         body = gzip.compress(body)
     path.write_bytes(body)
@@ -174,7 +174,7 @@ def test_mnist_dir_resolution_order(tmp_path, monkeypatch):
     a, b, c, d = (tmp_path / n for n in "abcd")
     for p in (a, b, c / "mnist", d):
         p.mkdir(parents=True)
-    monkeypatch.setattr(ds, "_repo_default_mnist", lambda: d)
+    monkeypatch.setattr(ds.mnist, "_repo_default_mnist", lambda: d)
     monkeypatch.setenv("SYNSEM_MNIST_DIR", str(b))
     monkeypatch.setenv("SYNSEM_DATA", str(c))
     assert ds.mnist_dir(a) == a
@@ -186,7 +186,7 @@ def test_mnist_dir_resolution_order(tmp_path, monkeypatch):
 
 
 def test_mnist_dir_missing_names_all_places(tmp_path, monkeypatch):
-    monkeypatch.setattr(ds, "_repo_default_mnist", lambda: tmp_path / "repo_default")
+    monkeypatch.setattr(ds.mnist, "_repo_default_mnist", lambda: tmp_path / "repo_default")
     monkeypatch.setenv("SYNSEM_MNIST_DIR", str(tmp_path / "env1"))
     monkeypatch.setenv("SYNSEM_DATA", str(tmp_path / "env2"))
     with pytest.raises(DataMissingError) as info:
@@ -223,7 +223,7 @@ def test_yin_yang_definition():
     counts = data.class_counts()
     assert np.all(np.abs(counts - 1000) < 100), counts
     # known points: dots, the two lobes, top and bottom
-    assert ds._yin_yang_class(np.array([0.25, 0.75, 0.1, 0.9, 0.5, 0.5]), np.array([0.5, 0.5, 0.5, 0.5, 0.9, 0.1]),
+    assert ds.yinyang._yin_yang_class(np.array([0.25, 0.75, 0.1, 0.9, 0.5, 0.5]), np.array([0.5, 0.5, 0.5, 0.5, 0.9, 0.1]),
                               0.1, 0.5).tolist() == [2, 2, 0, 1, 0, 1]
 
 

@@ -106,7 +106,7 @@ def test_shipped_network_was_trained_with_the_bundled_config():
 def test_demo_mnist_images_come_from_the_bundled_subset_or_the_named_directory(tmp_path):
     """Which MNIST images an MNIST network gets: the bundled first 1,000, or a named directory's test split."""
     from synsem_ephys.demo import _test_inputs
-    from synsem_ephys.train import datasets as ds
+    from synsem_ephys.train import data as ds
     from synsem_ephys.train.config import TrainConfig
     from synsem_ephys.encoding import latency_encode
 
@@ -132,7 +132,7 @@ def test_default_falls_back_to_the_digits_network_without_the_bundled_mnist_imag
     import shutil
 
     import synsem_ephys.demo as demo_mod
-    from synsem_ephys.train import datasets as ds
+    from synsem_ephys.train import data as ds
     from synsem_ephys.train.config import TrainConfig
 
     data = tmp_path / "data"

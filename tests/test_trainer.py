@@ -258,7 +258,7 @@ def test_augmentation_switched_on_when_resuming_a_checkpoint_without_its_stream(
 
 def test_init_network_starts_from_a_network_file_and_records_it(tmp_path):
     pytest.importorskip("sklearn")
-    from synsem_ephys.train.datasets import idx_md5
+    from synsem_ephys.train.data import idx_md5
 
     first = train_from_config(DIGITS, tmp_path / "first", progress=False)
     path = tmp_path / "first" / NETWORK_NAME
@@ -330,7 +330,7 @@ def test_bad_configs_and_misuse(tmp_path):
     # nothing to do when the checkpoint already has all epochs
     again = train_from_config(run, tmp_path / "b", resume=True, progress=False)
     assert again.resumed_from_epoch == 1 and len(again.history) == 1
-    from synsem_ephys.train.datasets import yin_yang
+    from synsem_ephys.train.data import yin_yang
 
     with pytest.raises(ValueError, match="train_data"):
         Trainer(TrainConfig(**YY), train_data=yin_yang(50, 0, bias=False), test_data=yin_yang(10, 1))

@@ -2,19 +2,19 @@
 
 Modules
 -------
-datasets    MNIST (IDX files), Yin-Yang (generated), scikit-learn's 8x8 digits
+data        MNIST (IDX files), Yin-Yang (generated), scikit-learn's 8x8 digits
 loss        cross-entropy over softmax(-t / (xi tau_syn)) + alpha exp(t_label / (beta tau_syn)); predict
 checkpoint  atomic torch.save checkpoints with optimizer and RNG states
 config      TrainConfig (frozen dataclass, YAML round trip, validation)
 trainer     Trainer and train_from_config (needs synsem_ephys.sim)
 
 The latency code is :mod:`synsem_ephys.encoding` (the stimulus, shared with inference); its names are
-re-exported here. ``datasets`` and ``config`` work without torch; the torch-based names are imported
+re-exported here. ``data`` and ``config`` work without torch; the torch-based names are imported
 on first use.
 """
 
 from .config import ConfigError, TrainConfig, load_config
-from .datasets import LabelledData, load_dataset, load_digits, load_mnist, load_yin_yang, mnist_dir, yin_yang
+from .data import LabelledData, load_dataset, load_digits, load_mnist, load_yin_yang, mnist_dir, yin_yang
 from ..encoding import LatencyCode, jitter_times, latency_encode
 
 __all__ = [

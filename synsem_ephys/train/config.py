@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import DataMissingError, SpecError, SynsemError
 from ..spec import NetworkSpec, check_tau
-from .datasets import DATASET_NAMES, IMAGE_SHAPES, dataset_shape
+from .data import DATASET_NAMES, IMAGE_SHAPES, dataset_shape
 
 __all__ = ["ConfigError", "TrainConfig", "bundled_config_names", "load_config"]
 

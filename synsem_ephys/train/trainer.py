@@ -37,7 +37,7 @@ from .._files import json_dumps, write_text_atomic
 from ..errors import DataFormatError, input_error
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
-from .datasets import IMAGE_SHAPES, LabelledData, load_dataset, split_validation
+from .data import IMAGE_SHAPES, LabelledData, load_dataset, split_validation
 from ..encoding import LatencyCode, jitter_times, shift_images
 from .loss import accuracy, ttfs_loss
 
@@ -164,7 +164,7 @@ def _augment_seed(seed):
 def _load_init_network(path, spec, dtype, device):
     """The network of the file ``path`` (config ``init_network``), to train on, and its provenance record."""
     from ..sim import Network
-    from .datasets import idx_md5
+    from .data import idx_md5
 
     net = Network.load(path, dtype=dtype, device=device)
     if net.spec != spec:

@@ -40,6 +40,7 @@ from .config import ConfigError, TrainConfig, load_config
 from .data import IMAGE_SHAPES, LabelledData, load_dataset, split_validation
 from ..encoding import LatencyCode, jitter_times, shift_images
 from .loss import accuracy, ttfs_loss
+from .stabilisers import balance_inhibition_, bump_silent_, drop_large_gradients_
 
 __all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "network_from_checkpoint", "CHECKPOINT_NAME",
            "NETWORK_NAME", "SCHEDULE_FIELDS"]
@@ -272,17 +273,7 @@ class Trainer:
         """E/I balance of the initial inhibitory rows, then firing-fraction calibration (config options)."""
         c, net = self.config, self.network
         if c.dale and c.weight_init_inh_balance is not None:
-            balance = c.weight_init_inh_balance
-            if isinstance(balance, float):
-                balance = (balance,) * len(net.weights)
-            for layer, W in enumerate(net.weights):
-                s = net.sign(layer)
-                n_exc, n_inh = int((s > 0).sum()), int((s < 0).sum())
-                if n_exc == 0 or n_inh == 0:
-                    continue
-                exc, inh = W[s > 0].sum(dim=0).mean(), -W[s < 0].sum(dim=0).mean()
-                if float(inh) > 0:
-                    W[s < 0] *= balance[layer] * exc / inh
+            balance_inhibition_(net.weights, [net.sign(l) for l in range(len(net.weights))], c.weight_init_inh_balance)
         if c.init_calibrate_fraction is not None:
             t_in = self._t["train"][0][:c.init_calibrate_samples]
             net.calibrate_(t_in, target=c.init_calibrate_fraction)
@@ -292,40 +283,19 @@ class Trainer:
     # ----------------------------------------------------------------------------------- steps
     def _bump(self, outs):
         """Bump the earliest over-silent layer; return True if weights changed."""
-        for layer, out in enumerate(outs):
-            limit = self.config.silent_fractions[layer]
-            silent = torch.isinf(out).to(torch.float64)
-            if float(silent.mean()) <= limit:
-                continue
-            neurons = silent.mean(dim=0) > limit
-            if not bool(neurons.any()):
-                continue
-            with torch.no_grad():
-                # Under Dale's law only excitatory (and unconstrained input) rows are bumped: adding to an
-                # inhibitory row would weaken inhibition and, after clamping, erase it.
-                rows = self.network.sign(layer) >= 0
-                self.network.weights[layer][rows[:, None] & neurons[None, :]] += self._bump_value
-                if self.config.bump_exponential:
-                    self._bump_value *= 2.0
-                if self.config.dale:
-                    self.network.enforce_dale_()
-            return True
-        return False
+        net = self.network
+        layer = bump_silent_(net.weights, [net.sign(l) for l in range(len(net.weights))], outs,
+                             self.config.silent_fractions, self._bump_value)
+        if layer < 0:
+            return False
+        if self.config.bump_exponential:
+            self._bump_value *= 2.0
+        if self.config.dale:
+            net.enforce_dale_()
+        return True
 
     def _drop_grads(self):
-        dropped = 0
-        limit = self.config.max_grad_per_neuron
-        for W in self.network.weights:
-            if W.grad is None:
-                continue
-            norms = W.grad.norm(dim=0)
-            bad = ~torch.isfinite(norms)
-            if limit is not None:
-                bad |= norms > limit
-            if bool(bad.any()):
-                W.grad[:, bad] = 0.0
-                dropped += int(bad.sum())
-        return dropped
+        return drop_large_gradients_(self.network.weights, self.config.max_grad_per_neuron)
 
     def train_step(self, t_in, y):
         """One optimisation step on a batch of (already noisy) input times; returns (loss, acc, bumps, dropped)."""

@@ -241,6 +241,79 @@ class Network(nn.Module):
         net.extra = json.loads(obj.get("extra", "{}"))
         return net
 
+    @classmethod
+    def from_weights(cls, spec, weights, *, dtype=torch.float64, device=None):
+        """Build a network for ``spec`` with given weight matrices (e.g. those of another tool).
+
+        Parameters
+        ----------
+        spec : NetworkSpec
+            Architecture and neuron parameters; ``spec.layer_sizes`` fixes the expected shapes.
+        weights : sequence of array-like
+            ``spec.n_layers`` matrices (numpy arrays or torch tensors), ``weights[l]`` of shape
+            ``(layer_sizes[l], layer_sizes[l + 1])`` (n_in x n_out, presynaptic units as rows).
+        dtype : torch.dtype
+            float64 (default) or float32.
+        device : str or torch.device, optional
+
+        Returns
+        -------
+        Network
+            The weights are copied (the caller's arrays are not shared).
+
+        Raises
+        ------
+        SpecError
+            ``spec`` is not a NetworkSpec; ``weights`` has the wrong number of matrices, a matrix has the
+            wrong shape or non-finite entries; or ``spec.dale`` and a row breaks its population's sign
+            (excitatory rows must be >= 0, inhibitory rows <= 0; the message counts the violating entries).
+        """
+        from ..errors import input_error
+
+        if not isinstance(spec, NetworkSpec):
+            raise input_error("spec", "a NetworkSpec", type(spec).__name__, cls=SpecError)
+        if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__"):
+            raise input_error("weights", f"a sequence of {spec.n_layers} weight matrices", type(weights).__name__,
+                              cls=SpecError)
+        if len(weights) != spec.n_layers:
+            raise input_error("weights", f"{spec.n_layers} weight matrices (one per hidden layer and the output)",
+                              f"{len(weights)} matrices", cls=SpecError)
+        sizes = spec.layer_sizes
+        mats, bad = [], []
+        for l, w in enumerate(weights):
+            try:
+                m = (w.detach().cpu() if isinstance(w, torch.Tensor) else torch.as_tensor(np.asarray(w, dtype=np.float64)))
+                m = m.to(torch.float64)
+            except (TypeError, ValueError) as exc:
+                raise input_error(f"weights[{l}]", "a numeric matrix (numpy array or torch tensor)",
+                                  f"{type(w).__name__} ({exc})", cls=SpecError) from None
+            want = (sizes[l], sizes[l + 1])
+            if tuple(m.shape) != want:
+                raise input_error(f"weights[{l}]", f"shape {want} (n_in x n_out for layer sizes {sizes})",
+                                  f"shape {tuple(m.shape)}", "Transpose matrices stored as n_out x n_in.",
+                                  cls=SpecError)
+            if not bool(torch.isfinite(m).all()):
+                raise input_error(f"weights[{l}]", "finite values", f"{int((~torch.isfinite(m)).sum())} NaN/inf entries",
+                                  cls=SpecError)
+            if spec.dale:
+                s = torch.tensor(spec.presyn_signs(l), dtype=torch.int8)[:, None]
+                n_exc = int(((s > 0) & (m < 0)).sum())
+                n_inh = int(((s < 0) & (m > 0)).sum())
+                if n_exc or n_inh:
+                    bad.append((n_exc + n_inh, (f"weights[{l}]: {n_exc} negative entries in excitatory rows, "
+                                                f"{n_inh} positive entries in inhibitory rows")))
+            mats.append(m)
+        if bad:
+            raise input_error("weights", f"signs obeying Dale's law for spec.hidden={spec.hidden} "
+                              "(excitatory rows >= 0, inhibitory rows <= 0)",
+                              f"{sum(n for n, _ in bad)} violating entries ({'; '.join(t for _, t in bad)})",
+                              "Check the E/I split (n_exc first) or pass a spec with dale=False.", cls=SpecError)
+        net = cls(spec, dtype=dtype, device=device)
+        with torch.no_grad():
+            for W, m in zip(net.weights, mats):
+                W.copy_(m.to(dtype=W.dtype, device=W.device))
+        return net
+
     @torch.no_grad()
     def calibrate_(self, input_times_ms, *, target=(0.5, 0.9), layers=None, max_iter=40):
         """Scale each layer's weights so that a fraction of its units in ``target`` fires on the inputs.

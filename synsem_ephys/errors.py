@@ -4,7 +4,7 @@ Every error says which argument was wrong, what was expected, what was received 
 The classes derive from the built-in exception a caller would already catch (ValueError, FileNotFoundError).
 """
 
-__all__ = ["SynsemError", "SpecError", "DataMissingError", "DataFormatError", "input_error"]
+__all__ = ["SynsemError", "SpecError", "ConfigError", "DataMissingError", "DataFormatError", "input_error"]
 
 
 class SynsemError(Exception):
@@ -13,6 +13,10 @@ class SynsemError(Exception):
 
 class SpecError(SynsemError, ValueError):
     """A network or neuron specification is invalid."""
+
+
+class ConfigError(SynsemError, ValueError):
+    """A training configuration is invalid."""
 
 
 class DataMissingError(SynsemError, FileNotFoundError):

@@ -16,11 +16,12 @@ threshold as ``g_L (theta - E_L)``.
 """
 
 import json
+import numbers
 from dataclasses import asdict, dataclass, field
 
 from .errors import SpecError
 
-__all__ = ["Population", "NetworkSpec", "SUPPORTED_TAU_RATIOS", "check_tau", "unit_name"]
+__all__ = ["Population", "NetworkSpec", "SUPPORTED_TAU_RATIOS", "check_tau", "check_hidden", "unit_name"]
 
 
 def unit_name(population, index):
@@ -62,6 +63,40 @@ class Population:
         return self.stop - self.start
 
 
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def check_hidden(hidden, dale):
+    """The hidden layers as a tuple of ``(n_exc, n_inh)`` int pairs, checked strictly; SpecError naming the layer.
+
+    A layer is a pair of non-negative ints with ``n_exc + n_inh >= 1`` (a float such as 2.7 or 2.0, or a
+    bool, is refused, not rounded). Without Dale's law a layer may be given as one int ``n`` (= ``(n, 0)``)
+    and ``n_inh`` must be 0. Under Dale's law every layer must be a pair: ``[60, 20]`` would otherwise read
+    as two purely excitatory layers.
+    """
+    if not isinstance(hidden, (list, tuple)) or len(hidden) == 0:
+        raise SpecError(f"hidden: expected a non-empty list of [n_exc, n_inh] pairs (one per hidden layer); "
+                        f"got {hidden!r}.")
+    out = []
+    for k, layer in enumerate(hidden):
+        if _is_int(layer):
+            if dale:
+                raise SpecError(f"hidden[{k}]: expected an [n_exc, n_inh] pair under Dale's law; got {layer!r}. "
+                                f"Write each layer as a pair, e.g. [[60, 20]] for one layer of 60 E + 20 I "
+                                f"(a bare int would be a purely excitatory layer).")
+            layer = (layer, 0)
+        if not (isinstance(layer, (list, tuple)) and len(layer) == 2 and all(_is_int(v) and v >= 0 for v in layer)
+                and sum(layer) > 0):
+            raise SpecError(f"hidden[{k}]: expected [n_exc, n_inh], non-negative ints with n_exc + n_inh >= 1; "
+                            f"got {list(layer) if isinstance(layer, tuple) else layer!r}.")
+        if not dale and layer[1] != 0:
+            raise SpecError(f"hidden[{k}]: expected n_inh == 0 when dale is false; got {list(layer)}. "
+                            "Set dale to true, or give the layer as [n, 0].")
+        out.append((int(layer[0]), int(layer[1])))
+    return tuple(out)
+
+
 def _check_pos_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise SpecError(f"{name}: expected a non-negative int; got {value!r}.")
@@ -98,20 +133,14 @@ class NetworkSpec:
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
-        hidden = tuple(tuple(int(v) for v in (h if isinstance(h, (tuple, list)) else (h, 0))) for h in self.hidden)
+        if not isinstance(self.dale, bool):
+            raise SpecError(f"dale: expected True or False; got {self.dale!r}.")
+        hidden = check_hidden(self.hidden, self.dale)
         object.__setattr__(self, "hidden", hidden)
         _check_pos_int("n_inputs", self.n_inputs)
         _check_pos_int("n_outputs", self.n_outputs)
         if self.n_inputs == 0 or self.n_outputs == 0:
             raise SpecError(f"n_inputs/n_outputs: expected >= 1; got {self.n_inputs}/{self.n_outputs}.")
-        for k, h in enumerate(hidden):
-            if len(h) != 2 or min(h) < 0 or sum(h) == 0:
-                raise SpecError(f"hidden[{k}]: expected (n_exc, n_inh) with n_exc + n_inh >= 1; got {h}.")
-            if not self.dale and h[1] != 0:
-                raise SpecError(
-                    f"hidden[{k}]: expected n_inh == 0 when dale=False; got {h}. "
-                    "Set dale=True or give the layer size as (n, 0)."
-                )
         check_tau(self.tau_syn_ms, self.tau_mem_ms)
         if not (float(self.threshold) > 0):
             raise SpecError(f"threshold: expected a positive float; got {self.threshold!r}.")

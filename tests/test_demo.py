@@ -141,7 +141,7 @@ def test_default_falls_back_to_the_digits_network_without_the_bundled_mnist_imag
     cfg = TrainConfig(dataset="mnist", hidden=[[6, 2], [6, 2]], dale=True, tau_mem_ms=10.0)
     Network(cfg.network_spec()).save(data / "mnist_dale.pt", extra={"config": cfg.to_dict()})
     monkeypatch.setattr(demo_mod, "DATA_DIR", data)
-    monkeypatch.setattr(ds, "MNIST_SUBSET_DIR", tmp_path / "no_subset_here")
+    monkeypatch.setattr(ds.mnist, "MNIST_SUBSET_DIR", tmp_path / "no_subset_here")
     res = run_demo(tmp_path / "out", n_trials=30, progress=True)
     assert res.dataset == "digits" and res.network_path == data / "digits_dale.pt"
     assert "mnist_dale.pt: its test images are not available" in capsys.readouterr().err

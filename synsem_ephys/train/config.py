@@ -27,22 +27,15 @@ import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from ..errors import DataMissingError, SpecError, SynsemError
-from ..spec import NetworkSpec, check_tau
+from ..errors import ConfigError, DataMissingError, SpecError, input_error
+from ..spec import NetworkSpec, check_hidden, check_tau
 from .data import DATASET_NAMES, IMAGE_SHAPES, dataset_shape
 
 __all__ = ["ConfigError", "TrainConfig", "bundled_config_names", "load_config"]
 
 
-class ConfigError(SynsemError, ValueError):
-    """A training configuration is invalid."""
-
-
 def _err(key, expected, got, fix=None):
-    msg = f"config key {key!r}: expected {expected}; got {got!r}."
-    if fix:
-        msg += f" {fix}"
-    return ConfigError(msg)
+    return input_error(f"config key {key!r}", expected, repr(got), fix, cls=ConfigError)
 
 
 @dataclass(frozen=True)
@@ -204,109 +197,33 @@ class TrainConfig:
 
     def __post_init__(self):
         s = object.__setattr__
-        if self.dataset not in DATASET_NAMES:
-            raise _err("dataset", f"one of {list(DATASET_NAMES)}", self.dataset)
-        if self.data_dir is not None and not isinstance(self.data_dir, (str, Path)):
-            raise _err("data_dir", "a path string or null", self.data_dir)
-        if self.data_dir is not None:
-            s(self, "data_dir", str(self.data_dir))
-        for k in ("train_size", "test_size"):
-            v = getattr(self, k)
-            if v is not None:
-                s(self, k, _int(k, v, 1))
-        s(self, "hidden", _hidden(self.hidden, self.dale))
-        for k in ("dale", "zero_never_spikes", "bump_exponential", "keep_best"):
-            if not isinstance(getattr(self, k), bool):
-                raise _err(k, "true or false", getattr(self, k))
-        for k in ("tau_syn_ms", "tau_mem_ms", "threshold", "xi", "beta", "lr", "lr_gamma", "adam_eps",
-                  "t_late", "weight_init_inh_scale"):
-            s(self, k, _float(k, getattr(self, k), positive=True))
-        for k in ("t_early", "alpha", "input_noise_ms", "weight_bump_value", "val_fraction"):
-            s(self, k, _float(k, getattr(self, k), positive=False))
-        try:
+        n_layers = len(self.hidden) + 1 if isinstance(self.hidden, (list, tuple)) else 1
+        for key, kind, bound, nullable in _CONSTRAINTS:
+            v = getattr(self, key)
+            if v is None and nullable:
+                continue
+            s(self, key, _check(key, v, kind, bound, n_layers))
+        try:  # the network's own fields are checked by NetworkSpec's rules (one home)
+            s(self, "hidden", check_hidden(self.hidden, self.dale))
             check_tau(self.tau_syn_ms, self.tau_mem_ms)
         except SpecError as exc:
-            raise _err("tau_mem_ms", "tau_mem_ms / tau_syn_ms equal to 1 or 2",
-                       f"{self.tau_mem_ms} / {self.tau_syn_ms}", "Only these ratios have a closed-form spike time.") from exc
+            msg = str(exc)
+            key = msg.split(":", 1)[0] if msg.startswith("hidden") else "tau_mem_ms"
+            if key == "tau_mem_ms":
+                raise _err("tau_mem_ms", "tau_mem_ms / tau_syn_ms equal to 1 or 2", f"{self.tau_mem_ms} / {self.tau_syn_ms}",
+                           "Only these ratios have a closed-form spike time.") from exc
+            raise ConfigError(f"config key {key!r}: {msg.split(': ', 1)[1]}") from exc
         if not self.t_late > self.t_early:
             raise _err("t_late", f"a value greater than t_early = {self.t_early}", self.t_late)
-        if self.lr_gamma > 1:
-            raise _err("lr_gamma", "a factor in (0, 1]", self.lr_gamma)
-        if self.val_fraction >= 1:
-            raise _err("val_fraction", "a fraction in [0, 1)", self.val_fraction)
         if self.keep_best and self.val_fraction == 0:
             raise _err("keep_best", "false when val_fraction is 0 (the best epoch is chosen on the validation split)",
                        self.keep_best, "Set val_fraction > 0 or keep_best: false.")
-        for k, lo in (("epochs", 0), ("batch_size", 1), ("eval_batch_size", 1), ("lr_step_epochs", 1),
-                      ("max_bump_iterations", 0), ("seed", 0), ("data_seed", 0)):
-            s(self, k, _int(k, getattr(self, k), lo))
-        betas = self.adam_betas
-        if not (isinstance(betas, (list, tuple)) and len(betas) == 2):
-            raise _err("adam_betas", "two floats in [0, 1)", betas)
-        betas = tuple(_float("adam_betas", b, positive=False) for b in betas)
-        if not all(b < 1 for b in betas):
-            raise _err("adam_betas", "two floats in [0, 1)", list(betas))
-        s(self, "adam_betas", betas)
-        if self.max_grad_per_neuron is not None:
-            s(self, "max_grad_per_neuron", _float("max_grad_per_neuron", self.max_grad_per_neuron, positive=True))
-        n_layers = len(self.hidden) + 1
-        msf = self.max_silent_fraction
-        if msf is not None:
-            if isinstance(msf, (numbers.Real, str)):
-                msf = _float("max_silent_fraction", msf, positive=False)
-                if msf > 1:
-                    raise _err("max_silent_fraction", "a fraction in [0, 1]", msf)
-            else:
-                if not isinstance(msf, (list, tuple)) or len(msf) != n_layers:
-                    raise _err("max_silent_fraction",
-                               f"null, one float or a list of {n_layers} floats (hidden layers + output)", msf)
-                msf = tuple(_float("max_silent_fraction", v, positive=False) for v in msf)
-                if any(v > 1 for v in msf):
-                    raise _err("max_silent_fraction", "fractions in [0, 1]", list(msf))
-            s(self, "max_silent_fraction", msf)
-        for k in ("weight_init_mean", "weight_init_std"):
-            v = getattr(self, k)
-            if v is None:
-                continue
-            if isinstance(v, numbers.Real):
-                v = (v,) * n_layers
-            if not isinstance(v, (list, tuple)) or len(v) != n_layers:
-                raise _err(k, f"null or a list of {n_layers} floats (one per weight matrix: hidden layers + output)", v)
-            s(self, k, tuple(_float(k, x, positive=(k == "weight_init_std")) for x in v))
         if (self.weight_init_mean is None) != (self.weight_init_std is None):
             raise _err("weight_init_std", "given together with weight_init_mean (both or neither)",
                        self.weight_init_std, "Set both per-layer lists, or neither for the simulator default.")
-        v = self.weight_init_inh_balance
-        if v is not None:
-            if isinstance(v, (numbers.Real, str)):
-                v = _float("weight_init_inh_balance", v, positive=False)
-            elif isinstance(v, (list, tuple)) and len(v) == n_layers:
-                v = tuple(_float("weight_init_inh_balance", x, positive=False) for x in v)
-            else:
-                raise _err("weight_init_inh_balance",
-                           f"null, one float or a list of {n_layers} floats (hidden layers + output)", v)
-            s(self, "weight_init_inh_balance", v)
-        for k in ("init_calibrate_fraction", "init_calibrate_output"):
-            v = getattr(self, k)
-            if v is None:
-                continue
-            ok = isinstance(v, (list, tuple)) and len(v) == 2
-            if ok:
-                v = tuple(_float(k, x, positive=False) for x in v)
-                ok = v[0] <= v[1] <= 1.0
-            if not ok:
-                raise _err(k, "null or [lo, hi] with 0 <= lo <= hi <= 1 (fraction of units that fire)", v)
-            s(self, k, v)
         if self.init_calibrate_output is not None and self.init_calibrate_fraction is None:
             raise _err("init_calibrate_output", "null unless init_calibrate_fraction is set",
                        self.init_calibrate_output, "Set init_calibrate_fraction too.")
-        s(self, "init_calibrate_samples", _int("init_calibrate_samples", self.init_calibrate_samples, 1))
-        v = self.lr_layer_factors
-        if v is not None:
-            if not isinstance(v, (list, tuple)) or len(v) != n_layers:
-                raise _err("lr_layer_factors", f"null or a list of {n_layers} positive floats (hidden layers + output)", v)
-            s(self, "lr_layer_factors", tuple(_float("lr_layer_factors", x, positive=True) for x in v))
-        s(self, "augment_shift_px", _int("augment_shift_px", self.augment_shift_px, 0))
         if self.augment_shift_px:
             if self.dataset not in IMAGE_SHAPES:
                 raise _err("augment_shift_px", f"0 for the non-image dataset {self.dataset!r}", self.augment_shift_px,
@@ -314,12 +231,6 @@ class TrainConfig:
             side = min(IMAGE_SHAPES[self.dataset])
             if self.augment_shift_px >= side:
                 raise _err("augment_shift_px", f"an integer in [0, {side - 1}] for {self.dataset!r}", self.augment_shift_px)
-        if self.init_network is not None:
-            if not isinstance(self.init_network, (str, Path)) or not str(self.init_network):
-                raise _err("init_network", "a network file path or null", self.init_network)
-            s(self, "init_network", str(self.init_network))
-        if self.dtype not in ("float64", "float32"):
-            raise _err("dtype", "'float64' or 'float32'", self.dtype)
 
     # ------------------------------------------------------------------ derived
     def network_spec(self):
@@ -423,7 +334,7 @@ def load_config(path_or_name):
     return TrainConfig.from_yaml(p)
 
 
-# ------------------------------------------------------------------ helpers
+# ------------------------------------------------------------------ constraints
 def _float(key, v, positive):
     if isinstance(v, str):  # PyYAML reads 5e-3 (no dot) as a string
         try:
@@ -450,19 +361,96 @@ def _int(key, v, lo):
     return int(v)
 
 
-def _hidden(h, dale):
-    if not isinstance(h, (list, tuple)) or len(h) == 0:
-        raise _err("hidden", "a non-empty list of [n_exc, n_inh] pairs (one per hidden layer)", h)
-    out = []
-    for k, layer in enumerate(h):
-        if isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
-            layer = (layer, 0)
-        if not (isinstance(layer, (list, tuple)) and len(layer) == 2
-                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0 for v in layer)
-                and sum(layer) > 0):
-            raise _err(f"hidden[{k}]", "[n_exc, n_inh], non-negative ints with n_exc + n_inh >= 1", layer)
-        if not dale and layer[1] != 0:
-            raise _err(f"hidden[{k}]", "n_inh == 0 when dale is false", list(layer),
-                       "Set dale: true, or give the layer as [n, 0].")
-        out.append((int(layer[0]), int(layer[1])))
-    return tuple(out)
+def _is_scalar(v):
+    return isinstance(v, (numbers.Real, str)) and not isinstance(v, bool)
+
+
+def _check(key, v, kind, bound, n_layers):
+    """``v`` checked and normalised by the rule ``kind`` with parameter ``bound`` (see :data:`_CONSTRAINTS`)."""
+    if kind in ("positive", "non-negative"):
+        return _float(key, v, positive=kind == "positive")
+    if kind == "below":  # (positive, hi, hi included, expected text): a bounded float
+        positive, hi, closed, text = bound
+        x = _float(key, v, positive)
+        if x > hi if closed else x >= hi:
+            raise _err(key, text, x)
+        return x
+    if kind == "int":
+        return _int(key, v, bound)
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise _err(key, "true or false", v)
+        return v
+    if kind == "path":
+        if not isinstance(v, (str, Path)) or not str(v):
+            raise _err(key, bound, v)
+        return str(v)
+    if kind == "choice":
+        if v not in bound:
+            raise _err(key, f"one of {list(bound)}", v)
+        return v
+    if kind == "betas":
+        if not (isinstance(v, (list, tuple)) and len(v) == 2):
+            raise _err(key, "two floats in [0, 1)", v)
+        betas = tuple(_float(key, b, positive=False) for b in v)
+        if not all(b < 1 for b in betas):
+            raise _err(key, "two floats in [0, 1)", list(betas))
+        return betas
+    if kind == "pair":  # [lo, hi] fractions
+        ok = isinstance(v, (list, tuple)) and len(v) == 2
+        if ok:
+            v = tuple(_float(key, x, positive=False) for x in v)
+            ok = v[0] <= v[1] <= 1.0
+        if not ok:
+            raise _err(key, "null or [lo, hi] with 0 <= lo <= hi <= 1 (fraction of units that fire)", v)
+        return v
+    if kind == "per_layer":  # one float or one per weight matrix: the rule of every per-layer option
+        scalar, sign, top = bound  # scalar: "keep" | "broadcast" | None (refused)
+        positive = sign == "positive"
+        if _is_scalar(v) and scalar is not None:
+            x = _float(key, v, positive)
+            if top is not None and x > top:
+                raise _err(key, f"a fraction in [0, {top:g}]", x)
+            return x if scalar == "keep" else (x,) * n_layers
+        if not isinstance(v, (list, tuple)) or len(v) != n_layers:
+            one = "one float or " if scalar is not None else ""
+            what = "positive floats" if positive and scalar is None else "floats"
+            raise _err(key, f"null, {one}a list of {n_layers} {what} (one per weight matrix: hidden layers + output)", v)
+        out = tuple(_float(key, x, positive) for x in v)
+        if top is not None and any(x > top for x in out):
+            raise _err(key, f"fractions in [0, {top:g}]", list(out))
+        return out
+    raise AssertionError(kind)  # pragma: no cover - a typo in _CONSTRAINTS
+
+
+#: (field, kind, bound, nullable): every field's constraint, read by one loop in TrainConfig.__post_init__.
+#: Cross-field rules (t_late > t_early, keep_best needs a validation split, ...) follow the loop; the network's
+#: fields (hidden with dale, the tau ratio) are NetworkSpec's rules (spec.check_hidden, spec.check_tau).
+_CONSTRAINTS = (
+    ("dataset", "choice", DATASET_NAMES, False),
+    ("data_dir", "path", "a path string or null", True),
+    ("train_size", "int", 1, True), ("test_size", "int", 1, True),
+    ("dale", "bool", None, False), ("zero_never_spikes", "bool", None, False),
+    ("bump_exponential", "bool", None, False), ("keep_best", "bool", None, False),
+    ("tau_syn_ms", "positive", None, False), ("tau_mem_ms", "positive", None, False),
+    ("threshold", "positive", None, False), ("xi", "positive", None, False), ("beta", "positive", None, False),
+    ("lr", "positive", None, False), ("adam_eps", "positive", None, False), ("t_late", "positive", None, False),
+    ("weight_init_inh_scale", "positive", None, False),
+    ("t_early", "non-negative", None, False), ("alpha", "non-negative", None, False),
+    ("input_noise_ms", "non-negative", None, False), ("weight_bump_value", "non-negative", None, False),
+    ("lr_gamma", "below", (True, 1.0, True, "a factor in (0, 1]"), False),
+    ("val_fraction", "below", (False, 1.0, False, "a fraction in [0, 1)"), False),
+    ("epochs", "int", 0, False), ("batch_size", "int", 1, False), ("eval_batch_size", "int", 1, False),
+    ("lr_step_epochs", "int", 1, False), ("max_bump_iterations", "int", 0, False), ("seed", "int", 0, False),
+    ("data_seed", "int", 0, False), ("init_calibrate_samples", "int", 1, False), ("augment_shift_px", "int", 0, False),
+    ("adam_betas", "betas", None, False),
+    ("max_grad_per_neuron", "positive", None, True),
+    ("max_silent_fraction", "per_layer", ("keep", "non-negative", 1.0), True),
+    ("weight_init_mean", "per_layer", ("broadcast", "non-negative", None), True),
+    ("weight_init_std", "per_layer", ("broadcast", "positive", None), True),
+    ("weight_init_inh_balance", "per_layer", ("keep", "non-negative", None), True),
+    ("lr_layer_factors", "per_layer", (None, "positive", None), True),
+    ("init_calibrate_fraction", "pair", None, True), ("init_calibrate_output", "pair", None, True),
+    ("init_network", "path", "a network file path or null", True),
+    ("dtype", "choice", ("float64", "float32"), False),
+)

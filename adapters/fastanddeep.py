@@ -86,6 +86,7 @@ from synsem_ephys.errors import (
     SpecError,
     input_error,
 )
+from synsem_ephys.decision import predict
 from synsem_ephys.record import SpikeRecord, TrialTable, UnitTable
 
 __all__ = [
@@ -600,13 +601,7 @@ def _n_exc_list(n_exc, sizes):
 
 
 def _datasets_module():
-    for name in ("synsem_ephys.train.data", "synsem_ephys.train.datasets"):
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    raise ImportError("synsem_ephys.train.data / synsem_ephys.train.datasets: neither can be imported.")
+    return importlib.import_module("synsem_ephys.train.data")
 
 
 def encode_pixels(pixels, *, tau_syn_ms=5.0):
@@ -632,7 +627,7 @@ def encode_pixels(pixels, *, tau_syn_ms=5.0):
 def mnist_test_input_times(mnist_dir=None, *, tau_syn_ms=5.0, n=None):
     """The MNIST test set encoded the authors' way: ``(times_ms (n, 784), labels (n,))``.
 
-    ``mnist_dir`` is resolved like :func:`synsem_ephys.train.datasets.mnist_dir`; ``n`` keeps the first
+    ``mnist_dir`` is resolved like :func:`synsem_ephys.train.data.mnist_dir`; ``n`` keeps the first
     ``n`` images.
     """
     data = _datasets_module().load_mnist("test", mnist_dir)
@@ -674,8 +669,7 @@ def predictions_from_times(times, *, ties="first"):
         raise input_error("times", "a 2-D array (n_samples, n_classes)", f"shape {t.shape}")
     if ties not in ("first", "none"):
         raise input_error("ties", "'first' or 'none'", repr(ties))
-    fired = np.isfinite(t).any(axis=1)
-    pred = np.where(fired, np.argmin(np.where(np.isnan(t), np.inf, t), axis=1), -1)
+    pred = predict(t)  # the package's one rule: earliest output spike, ties to the lowest index, -1 if none
     if ties == "none":
         tmin = t.min(axis=1, keepdims=True)
         pred = np.where((t == tmin).sum(axis=1) > 1, -1, pred)

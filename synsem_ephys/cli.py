@@ -66,16 +66,16 @@ def cmd_demo(args):
 def cmd_analyze(args):
     from .report import ReportOptions, analyze_file
 
-    weights = None
+    weights = signs = None
     if args.network:
         from .sim import Network
 
         net = Network.load(args.network)
-        weights = [W.detach().cpu().numpy() for W in net.weights]
+        weights, signs = net.weights_numpy()
     options = None
     if args.active is not None:
         options = ReportOptions(active=tuple(args.active), packet=tuple(args.active), min_spikes=args.min_spikes)
-    rep = analyze_file(args.recording, args.out, weights=weights, options=options, progress=not args.no_progress)
+    rep = analyze_file(args.recording, args.out, weights=weights, signs=signs, options=options, progress=not args.no_progress)
     print(f"report: {rep.html}\nsummary: {rep.out_dir / 'summary.json'}")
     return 0
 

@@ -184,7 +184,7 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
 
     t0 = time.perf_counter()
     say("[4/4] analyses (dispersion, pulse packets, information gain, pathways, Elephant) and report ...")
-    weights = [W.detach().cpu().numpy() for W in net.weights]
-    rep = write_report(back, out, weights=weights, accuracy=acc, progress=progress)
+    weights, signs = net.weights_numpy()
+    rep = write_report(back, out, weights=weights, signs=signs, accuracy=acc, progress=progress)
     seconds["report"] = time.perf_counter() - t0
     return DemoResult(path, cfg.dataset, len(labels), acc, extra.get("test_accuracy"), nix_path, rep, seconds)

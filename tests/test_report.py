@@ -34,8 +34,7 @@ def tiny(tmp_path_factory):
         net = Network(spec, seed=1)
         net.calibrate_(t_in[:100])
         record = net.record(t_in, labels=data.y)
-        weights = [w.detach().cpu().numpy() for w in net.weights]
-        signs = [net.sign(l).cpu().numpy() for l in range(spec.n_layers)]
+        weights, signs = net.weights_numpy()
     finally:
         torch.set_num_threads(threads)
     path = write_nix(record, tmp_path_factory.mktemp("nix") / "tiny.nix")

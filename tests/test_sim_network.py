@@ -184,3 +184,17 @@ def test_record_is_a_spike_record_with_every_layer():
     assert np.array_equal(rec.trials.label, labels)
     assert np.array_equal(rec.trials.prediction, net.predict(x).numpy())
     assert set(rec.units.cell_type) >= {"input", "E", "I", "output"}
+
+
+def test_weights_numpy_round_trips_through_from_weights():
+    spec = NetworkSpec(6, hidden=((4, 2),), n_outputs=3)
+    net = Network(spec, seed=3)
+    ws, signs = net.weights_numpy()
+    assert [w.dtype for w in ws] == [np.float64] * 2 and [s.dtype for s in signs] == [np.int64] * 2
+    assert signs[1].tolist() == [1, 1, 1, 1, -1, -1] and set(signs[0].tolist()) == {0}
+    ws[0][0, 0] += 1.0  # a copy: the network is not changed through it
+    assert net.weights[0][0, 0].item() != ws[0][0, 0]
+    back = Network.from_weights(spec, net.weights_numpy()[0])
+    t = torch.rand(5, 6, dtype=torch.float64) * 10
+    assert all(torch.equal(a, b) for a, b in zip(net(t), back(t)))
+    assert torch.equal(net.predict(t), back.predict(t))

@@ -173,7 +173,7 @@ def _signs_and_spec(record, weights, signs, spec):
     ws = [np.asarray(w, float) for w in weights]
     if signs is None and spec is None:
         raise input_error("signs", "presynaptic signs per weight matrix (or spec, or a record with meta['spec'])",
-                          None, "Pass signs=[net.sign(l).numpy() for l in range(len(net.weights))].")
+                          None, "Pass (weights, signs) = net.weights_numpy().")
     return ws, signs, spec
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..decision import predict
 from ..errors import SpecError
 from ..spec import NetworkSpec
 from .kernels import Kernel
@@ -134,10 +135,16 @@ class Network(nn.Module):
 
     @torch.no_grad()
     def predict(self, input_times_ms):
-        """Predicted class per sample: the earliest output spike, -1 when no output fires."""
-        t_out = self(input_times_ms)[-1]
-        pred = torch.argmin(t_out, dim=1)
-        return torch.where(torch.isfinite(t_out).any(dim=1), pred, torch.full_like(pred, -1))
+        """Predicted class per sample (:func:`synsem_ephys.decision.predict`: earliest output spike, -1 if none)."""
+        return predict(self(input_times_ms)[-1])
+
+    def weights_numpy(self):
+        """``(weights, signs)`` as numpy: float64 copies ``(n_pre, n_post)`` and int64 presynaptic signs per matrix.
+
+        What the torch-free layers (graph, report, analysis) take: ``write_report(rec, out, weights=w, signs=s)``.
+        """
+        ws = [W.detach().cpu().numpy().astype(np.float64) for W in self.weights]
+        return ws, [self.sign(l).cpu().numpy().astype(np.int64) for l in range(len(self.weights))]
 
     @torch.no_grad()
     def record(self, input_times_ms, *, labels=None, trial_duration_ms=None, meta=None, batch_size=1000):
@@ -156,8 +163,7 @@ class Network(nn.Module):
             for k, t in enumerate(self(x), start=1):
                 layers[k].append(t.cpu().numpy())
         mats = [np.concatenate(m, axis=0) for m in layers]
-        out = mats[-1]
-        pred = np.where(np.isfinite(out).any(axis=1), np.argmin(out, axis=1), -1)
+        pred = predict(mats[-1])
         info = {"spec": self.spec.to_json(), "package_version": __version__, "source": "synsem_ephys.sim"}
         info.update(meta or {})
         return SpikeRecord.from_layer_times(mats, self.spec.populations(), labels=labels, predictions=pred,

@@ -47,10 +47,8 @@ needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason=f"MNIST folder {MNIS
 
 
 def _io():
-    try:
-        from synsem_ephys import io
-    except ImportError:
-        import synsem_ephys.neo_io as io
+    from synsem_ephys import io
+
     return io
 
 

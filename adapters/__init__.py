@@ -1,19 +1,56 @@
-"""Adapters: real in-vivo recordings and other tools' files into a :class:`synsem_ephys.record.SpikeRecord`.
+"""Adapters: real in-vivo recordings, published networks and other tools' files into a SpikeRecord.
 
-Installed as ``synsem_ephys.adapters`` (the PyPI name ``adapters`` is taken). One module per source;
-every loader takes a path and returns a SpikeRecord, which :func:`synsem_ephys.io.to_block`
-turns into the same Neo structure as the simulator's output.
+Installed as ``synsem_ephys.adapters`` (the PyPI name ``adapters`` is taken). One module per source; an
+adapter holds only that source's conventions (which columns are labels, how trials are laid out, the
+time unit of a text file) and builds the :class:`~synsem_ephys.record.SpikeRecord` through
+:mod:`synsem_ephys.io` and :mod:`synsem_ephys.record`, which :func:`synsem_ephys.io.to_block` turns into
+the same Neo structure as the simulator's output.
 
-Modules
+The loader protocol: every loader is ``load_*(path, **options) -> SpikeRecord``, listed in :data:`LOADERS`
+by name; :func:`load` calls one by name, :func:`get_loader` returns it (imported on first use, so a
+missing optional dependency only matters for the loader that needs it).
+
+Loaders
 -------
-nwb              NWB files as published on DANDI (pynwb): units, trials and their columns, events
-spiketimes_text  one text file of spike times per (stimulus, unit), trials at fixed offsets (locust AL)
-matlab_trials    MATLAB trial x time-bin spike matrices (Kramer & Eden STN data)
-neo_generic      any file neo.io reads, or any neo.Block (one Segment per trial)
+nwb              NWB files (pynwb): units, trials and their columns, events; label column found automatically
+neo              any file neo.io reads (one Segment per trial, or the canonical layout)
+spiketimes_text  one text file of spike times per (stimulus, unit), trials at fixed offsets
+locust           the locust antennal-lobe files of C. Pouzat (spiketimes_text with their conventions)
+matlab_trials    MATLAB trial x time-bin spike matrices
+kramer_stn       the human STN file of Kramer & Eden (matlab_trials with its conventions)
+fastanddeep      the stored spike dumps of a published fast-and-deep run folder (needs torch for its network)
 
 Data for the tests is found through the environment variable ``SYNSEM_DATA`` (see :func:`data_dir`).
 """
 
+import importlib
+
 from ._common import DATA_ENV, data_dir, require_path
 
-__all__ = ["DATA_ENV", "data_dir", "require_path"]
+__all__ = ["DATA_ENV", "data_dir", "require_path", "LOADERS", "get_loader", "load"]
+
+#: name -> "module:function" of every loader (``load_*(path, **options) -> SpikeRecord``).
+LOADERS = {
+    "nwb": "nwb:load_nwb",
+    "neo": "neo_generic:load_neo",
+    "spiketimes_text": "spiketimes_text:load_spiketimes_text",
+    "locust": "spiketimes_text:load_locust",
+    "matlab_trials": "matlab_trials:load_trial_matrix",
+    "kramer_stn": "matlab_trials:load_kramer_stn",
+    "fastanddeep": "fastanddeep:load_recording",
+}
+
+
+def get_loader(name):
+    """The loader function registered as ``name`` in :data:`LOADERS`."""
+    from synsem_ephys.errors import input_error
+
+    if name not in LOADERS:
+        raise input_error("loader", f"one of {sorted(LOADERS)}", repr(name))
+    module, func = LOADERS[name].split(":")
+    return getattr(importlib.import_module(f".{module}", __name__), func)
+
+
+def load(name, path, **options):
+    """``get_loader(name)(path, **options)``: a SpikeRecord from ``path`` by the loader ``name``."""
+    return get_loader(name)(path, **options)

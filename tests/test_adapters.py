@@ -12,7 +12,7 @@ import quantities as pq
 from neo.test.tools import assert_neo_object_is_compliant
 
 from ephys_helpers import assert_records_equal, block_atol, ephys_dir, sim_record
-from synsem_ephys.adapters import data_dir
+from synsem_ephys.adapters import LOADERS, data_dir, load
 from synsem_ephys.adapters.matlab_trials import load_kramer_stn, load_trial_matrix
 from synsem_ephys.adapters.neo_generic import load_neo
 from synsem_ephys.adapters.nwb import load_nwb
@@ -42,34 +42,60 @@ def _multi_segment_block():
     return blk
 
 
+def _nix_file(tmp_path_factory, name, write):
+    path = tmp_path_factory.mktemp("neo") / name
+    write(path)
+    return path
+
+
+def _write_other_tool(path):
+    with neo.io.NixIO(str(path), mode="ow") as io:
+        io.write_block(_multi_segment_block())
+
+
+#: source -> (loader name in synsem_ephys.adapters.LOADERS, path maker, options): the conformance suite runs
+#: over this registry; a new loader adds one line.
+SOURCES = {
+    "dandi0": ("nwb", lambda f: ephys_dir() / "dandi000006" / DANDI[0], {}),
+    "dandi1": ("nwb", lambda f: ephys_dir() / "dandi000006" / DANDI[1], {}),
+    "locust": ("locust", lambda f: ephys_dir() / "locust20010214", {}),
+    "kramer": ("kramer_stn", lambda f: ephys_dir() / "kramer_stn" / "10_spikes-1.mat", {}),
+    "neo_multisegment": ("neo", lambda f: _nix_file(f, "other.nix", _write_other_tool), {"label_annotation": "odour"}),
+    "neo_canonical": ("neo", lambda f: _nix_file(f, "sim.nix", lambda p: write_nix(sim_record(n_trials=5, seed=4)[0], p)),
+                      {}),
+    "fastanddeep": ("fastanddeep", lambda f: data_dir("fastanddeep", "mnist_eightlayer_seed1_daleslaw"), {}),
+}
+
+
 def _load(name, tmp_path_factory):
-    if name.startswith("dandi"):
-        return load_nwb(ephys_dir() / "dandi000006" / DANDI[int(name[-1])])
-    if name == "locust":
-        return load_locust(ephys_dir() / "locust20010214")
-    if name == "kramer":
-        return load_kramer_stn(ephys_dir() / "kramer_stn" / "10_spikes-1.mat")
-    if name == "neo_multisegment":
-        path = tmp_path_factory.mktemp("neo") / "other.nix"
-        with neo.io.NixIO(str(path), mode="ow") as io:
-            io.write_block(_multi_segment_block())
-        return load_neo(path, label_annotation="odour")
-    if name == "neo_canonical":
-        path = tmp_path_factory.mktemp("neo") / "sim.nix"
-        write_nix(sim_record(n_trials=5, seed=4)[0], path)
-        return load_neo(path)
-    raise KeyError(name)
+    loader, path, options = SOURCES[name]
+    return load(loader, path(tmp_path_factory), **options)
 
 
-SOURCES = ["dandi0", "dandi1", "locust", "kramer", "neo_multisegment", "neo_canonical"]
 _cache = {}
 
 
-@pytest.fixture(params=SOURCES)
+@pytest.fixture(params=list(SOURCES))
 def loaded(request, tmp_path_factory):
     if request.param not in _cache:
         _cache[request.param] = _load(request.param, tmp_path_factory)
     return request.param, _cache[request.param]
+
+
+def test_every_registered_loader_follows_the_protocol_and_its_module_is_in_the_suite():
+    import inspect
+
+    from synsem_ephys.adapters import get_loader
+
+    for name, target in LOADERS.items():
+        fn = get_loader(name)
+        first = next(iter(inspect.signature(fn).parameters.values()))
+        assert first.kind == first.POSITIONAL_OR_KEYWORD and first.default is first.empty, name
+        assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in list(inspect.signature(fn).parameters.values())[1:]), name
+    covered = {LOADERS[loader].split(":")[0] for loader, _, _ in SOURCES.values()}
+    assert covered == {t.split(":")[0] for t in LOADERS.values()}
+    with pytest.raises(ValueError, match="loader: expected one of"):
+        get_loader("nwbb")
 
 
 def test_conformance_record_invariants(loaded):

@@ -313,8 +313,7 @@ def _k_and_kprime(kern, s, need_k=True):
     """``K(s)`` (None unless ``need_k``) and ``K'(s)``, 0 for ``s <= 0`` (``s = -inf`` included), with
     one exponential."""
     pos = s > 0
-    s0 = torch.where(pos, s, torch.zeros_like(s))
-    zero = torch.zeros_like(s0)
+    s0 = torch.clamp(s, min=0.0)  # K(0) = 0 in both models, so only K' needs the mask
     if kern.ratio == 1.0:
         x = s0 / kern.tau_ms
         e = torch.exp(-x)
@@ -325,7 +324,7 @@ def _k_and_kprime(kern, s, need_k=True):
         es = em * em  # tau_mem = 2 tau_syn
         k = em - es if need_k else None
         kp = es.div_(kern.tau_syn_ms).sub_(em / kern.tau_mem_ms)
-    return (torch.where(pos, k, zero) if need_k else None), torch.where(pos, kp, zero)
+    return k, torch.where(pos, kp, torch.zeros_like(kp))
 
 
 def _kmax_to_group_end(kern, f1, rel, span):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from neo.test.tools import assert_neo_object_is_compliant
 
-from ephys_helpers import assert_records_equal, block_atol, sim_record
+from helpers import assert_records_equal, block_atol, sim_record
 from synsem_ephys.errors import DataFormatError, DataMissingError
 from synsem_ephys.io import (LAYOUT, from_block, read_nix, read_nix_record, read_nwb, to_block, trial_view,
                                  write_nix, write_nwb)

@@ -130,7 +130,7 @@ def test_locust_information_gain_about_the_odour():
     response (the response starts ~10.15 s into each 30 s trial; measured from the PSTH). In the first
     500 ms of the response several units carry significant information about the stimulus group.
     """
-    from ephys_helpers import ephys_dir
+    from helpers import ephys_dir
     from synsem_ephys.adapters.spiketimes_text import load_locust
 
     rec = load_locust(ephys_dir() / "locust20010214")
@@ -158,7 +158,7 @@ def test_dandi_alm_unit_carries_trial_type_in_the_sample_epoch():
     vs the same rule in [0, 4) s (before the pole): information about the trial type only in the former.
     """
     pytest.importorskip("pynwb")
-    from ephys_helpers import ephys_dir
+    from helpers import ephys_dir
     from synsem_ephys.adapters.nwb import load_nwb
 
     rec = load_nwb(ephys_dir() / "dandi000006" / "sub-anm372793_ses-20170508.nwb")

@@ -92,7 +92,7 @@ def test_analyze_without_weights_or_decisions(tiny):
 
 def test_report_on_in_vivo_recording(tmp_path):
     """Locust antennal lobe: no layers -> groups by population, IG about the stimulus in a response window."""
-    from ephys_helpers import ephys_dir
+    from helpers import ephys_dir
     from synsem_ephys.adapters.spiketimes_text import load_locust
 
     rec = load_locust(ephys_dir() / "locust20010214", stimuli=["C3H_1", "Citral", "Spontaneous_1"])

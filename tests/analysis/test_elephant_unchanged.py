@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import quantities as pq
 
-from ephys_helpers import ephys_dir, sim_record
+from helpers import ephys_dir, sim_record
 from synsem_ephys.adapters.matlab_trials import load_kramer_stn
 from synsem_ephys.adapters.nwb import load_nwb
 from synsem_ephys.adapters.spiketimes_text import load_locust
@@ -96,7 +96,7 @@ def test_spike_contrast(block):
         list(block.segments[0].spiketrains)[:20],  # TTFS: one spike per trial, so the trials end to end
         [view[0] for view in trial_view(block, trials=range(min(rec.n_trials, 20)))],  # one unit across trials
     )
-    # spike_contrast cannot use single-spike trains (DESIGN.md); take the first choice with two usable trains
+    # spike_contrast cannot use single-spike trains (docs/design.md); take the first choice with two usable trains
     trains = next(c for c in ([st for st in c if len(st) >= 2] for c in candidates) if len(c) >= 2)
     value = spike_contrast(list(trains), min_bin=_bin_ms(block) * pq.ms)
     assert 0.0 <= value <= 1.0

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from synsem_ephys.adapters import data_dir
+from synsem_ephys.io.layout import default_gap_ms
 from synsem_ephys.record import SpikeRecord
 from synsem_ephys.spec import NetworkSpec
 
@@ -71,5 +72,5 @@ def assert_records_equal(a, b, *, rtol=0.0, atol=0.0, meta=True):
 def block_atol(record, gap_ms=None):
     """Bound of the offset + time - offset rounding of a Block round trip (a few ulps of the last time)."""
     dur = record.trial_duration_ms
-    gap = max(1.0, 0.1 * dur) if gap_ms is None else gap_ms
+    gap = default_gap_ms(dur) if gap_ms is None else gap_ms
     return 4 * np.spacing(max(record.n_trials, 1) * (dur + gap))

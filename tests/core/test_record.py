@@ -1,7 +1,5 @@
 """SpikeRecord: construction, validation (errors name argument/expected/got), from_layer_times, views."""
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -9,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ephys_helpers import sim_record, small_spec
+from helpers import sim_record, small_spec
 from synsem_ephys.record import EventTimes, SpikeRecord, TrialTable, UnitTable
 
 
@@ -119,12 +117,3 @@ def test_record_is_read_only_and_accessors():
     sub = rec.select(units=[1], trials=[1])
     assert sub.n_units == 1 and sub.n_trials == 1 and sub.times_ms.tolist() == [3.0]
     assert sub.trial_index.tolist() == [0] and sub.unit_index.tolist() == [0]
-
-
-def test_library_modules_import_without_torch_or_elephant():
-    code = ("import sys; import synsem_ephys.record, synsem_ephys.io, synsem_ephys.analysis.sttc, "
-            "synsem_ephys.adapters.nwb, synsem_ephys.adapters.spiketimes_text, synsem_ephys.adapters.matlab_trials, "
-            "synsem_ephys.adapters.neo_generic; "
-            "print('torch' in sys.modules, 'elephant' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr

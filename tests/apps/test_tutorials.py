@@ -18,7 +18,7 @@ pytest.importorskip("ipykernel")
 
 from synsem_ephys.adapters import data_dir  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "tutorials").glob("*.ipynb"))
 KERNEL = "synsem-tutorials"
 CELL_TIMEOUT_S = 300

@@ -11,7 +11,7 @@ import pytest
 import quantities as pq
 from neo.test.tools import assert_neo_object_is_compliant
 
-from ephys_helpers import assert_records_equal, block_atol, ephys_dir, sim_record
+from helpers import assert_records_equal, block_atol, ephys_dir, sim_record
 from synsem_ephys.adapters import LOADERS, data_dir, load
 from synsem_ephys.adapters.matlab_trials import load_kramer_stn, load_trial_matrix
 from synsem_ephys.adapters.neo_generic import load_neo

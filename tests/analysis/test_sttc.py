@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ephys_helpers import sim_record
+from helpers import sim_record
 from synsem_ephys.analysis.sttc import sttc_matrix, sttc_matrix_spiketrains, sttc_matrix_trials
 from synsem_ephys.record import SpikeRecord, TrialTable, UnitTable
 

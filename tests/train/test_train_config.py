@@ -34,10 +34,10 @@ def test_bundled_configs():
     assert spec.presyn_signs(1) == [1] * 300 + [-1] * 100
     yy = load_config("yinyang.yaml")
     assert yy.network_spec().layer_sizes == [5, 120, 3] and yy.silent_fractions == (0.3, 0.05)
-    assert load_config(os.path.join(os.path.dirname(__file__), "..", "synsem_ephys", "train", "configs",
+    assert load_config(os.path.join(os.path.dirname(__file__), "..", "..", "synsem_ephys", "train", "configs",
                                     "yinyang.yaml")) == yy
     # every bundled YAML is a valid config, reachable by its name
-    folder = os.path.join(os.path.dirname(__file__), "..", "synsem_ephys", "train", "configs")
+    folder = os.path.join(os.path.dirname(__file__), "..", "..", "synsem_ephys", "train", "configs")
     names = bundled_config_names()
     assert names == sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
     assert {"mnist_dale", "mnist_dale_finetune", "digits_dale", "yinyang"} <= set(names)

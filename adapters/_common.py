@@ -4,6 +4,7 @@ from pathlib import Path
 
 from synsem_ephys._files import DATA_ENV, data_root
 from synsem_ephys.errors import DataMissingError, input_error
+from synsem_ephys.optional import require
 
 __all__ = ["DATA_ENV", "data_dir", "require_path", "import_optional"]
 
@@ -24,12 +25,6 @@ def require_path(path, what, kind="file"):
     return path
 
 
-def import_optional(module, extra):
-    """Import ``module`` or raise ImportError with an install hint."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"{module}: required by this adapter but not installed. Install it with "
-                          f"`pip install {extra}`.") from exc
+def import_optional(module, purpose=None):
+    """Import ``module`` or raise ImportError naming the extra to install (:func:`synsem_ephys.optional.require`)."""
+    return require(module, purpose)

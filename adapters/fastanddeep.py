@@ -89,6 +89,8 @@ from synsem_ephys.errors import (
 from synsem_ephys.decision import predict
 from synsem_ephys.record import SpikeRecord, TrialTable, UnitTable
 
+from ._common import import_optional
+
 __all__ = [
     "T_EARLY", "T_LATE", "DUMP_FILES", "NetworkFile", "read_config", "read_network_file", "neuron_parameters",
     "dale_structure", "load_network", "load_recording", "load_test_outputs", "predictions_from_times",
@@ -149,7 +151,7 @@ def read_config(run_dir):
     DataFormatError
         Not YAML, or without the ``neuron_params`` / ``network_layout`` sections.
     """
-    import yaml
+    yaml = import_optional("yaml", "the run's config.yaml")
 
     path = _require_file(_run_dir(run_dir), _CONFIG, "the authors' training config")
     try:

@@ -44,7 +44,7 @@ def load_trial_matrix(path, *, train_key="train", time_key="t", label_key=None, 
     SpikeRecord
         ``trial_duration_ms`` = n_bins x bin width.
     """
-    sio = import_optional("scipy.io", "scipy")
+    sio = import_optional("scipy.io", "MATLAB files")
     path = require_path(path, "MATLAB")
     try:
         mat = sio.loadmat(str(path))

@@ -36,6 +36,6 @@ def load_nwb(path, *, label_column="auto", population_column="auto", events=True
         Trial columns of the file kept as they are (seconds where the file uses seconds), plus
         ``duration_ms`` and ``source_start_ms``; unit columns kept (``cell_type`` as ``source_cell_type``).
     """
-    import_optional("pynwb", "synsem-ephys[nwb]")
+    import_optional("pynwb", "NWB files")
     path = require_path(path, "NWB")
     return read_nwb(path, label_column=label_column, population_column=population_column, events=events)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._files import atomic_path, existing_file
 from ..errors import DataFormatError, input_error
+from ..optional import require
 from ..record import SpikeRecord
 from .layout import LIST_ANNOTATIONS
 
@@ -130,6 +131,8 @@ def write_nix(record_or_block, path, **block_kwargs):
 
     from .block import to_block
 
+    require("nixio", "writing NIX files")
+
     if isinstance(record_or_block, SpikeRecord):
         block = to_block(record_or_block, **block_kwargs)
     elif isinstance(record_or_block, neo.Block):
@@ -155,6 +158,7 @@ def read_nix(path, block_index=0):
     DataFormatError
         If it is not a readable NIX file (wrong format, truncated) or has no such block.
     """
+    require("nixio", "reading NIX files")
     from neo.io import NixIO
 
     path = existing_file(path, "NIX")

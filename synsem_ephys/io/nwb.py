@@ -21,6 +21,7 @@ import numpy as np
 
 from .._files import atomic_path, existing_file
 from ..errors import DataFormatError, input_error
+from ..optional import require
 from ..record import EventTimes, SpikeRecord, TrialTable, UnitTable
 from ..units import ms_from_s, s_from_ms
 from . import layout as L
@@ -37,6 +38,7 @@ _COL = {"name": "unit_name"}  # "name" is an attribute of the pynwb Units table
 
 def write_nwb(record, path, *, gap_ms=None, session_description=None, identifier=None, session_start_time=None):
     """Write a SpikeRecord to an NWB file at ``path`` (atomic). Returns the path."""
+    require("pynwb", "writing NWB files")
     import pynwb
     from hdmf.common import VectorData, VectorIndex
     from pynwb.epoch import TimeIntervals
@@ -107,6 +109,7 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True):
     ------
     DataMissingError, DataFormatError
     """
+    require("pynwb", "reading NWB files")
     import pynwb
 
     path = existing_file(path, "NWB")

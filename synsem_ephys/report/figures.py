@@ -6,6 +6,8 @@ inhibitory blue, everything else grey.
 
 import numpy as np
 
+from ..optional import require
+
 __all__ = ["CELL_COLOURS", "raster_figure", "dispersion_figure", "ig_figure", "pathway_figure", "accuracy_figure"]
 
 CELL_COLOURS = {"E": "#c0392b", "I": "#2471a3", "input": "#7f8c8d", "output": "#27ae60", "hidden": "#8e44ad",
@@ -13,6 +15,7 @@ CELL_COLOURS = {"E": "#c0392b", "I": "#2471a3", "input": "#7f8c8d", "output": "#
 
 
 def _figure(w, h):
+    require("matplotlib", "the report's figures")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import json_dumps, write_text_atomic
-from ..analysis._common import as_record, unit_groups
+from ..analysis import as_record, unit_groups
 from ..analysis.dispersion import dispersion, pulse_packets
 from ..analysis.information import information_gain, summarize_by_group
 from ..errors import input_error

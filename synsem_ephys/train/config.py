@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from ..errors import ConfigError, DataMissingError, SpecError, input_error
+from ..optional import require
 from ..spec import NetworkSpec, check_hidden, check_tau
 from .data import DATASET_NAMES, IMAGE_SHAPES, dataset_shape
 
@@ -287,7 +288,7 @@ class TrainConfig:
 
     def to_yaml(self, path=None):
         """YAML text of the config; also written to ``path`` when given."""
-        import yaml
+        yaml = require("yaml", "YAML training configs")
 
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
         if path is not None:
@@ -297,7 +298,7 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path_or_text):
         """Load from a YAML file path (or YAML text containing a newline)."""
-        import yaml
+        yaml = require("yaml", "YAML training configs")
 
         if isinstance(path_or_text, str) and "\n" in path_or_text:
             text, source = path_or_text, "config"

@@ -35,6 +35,7 @@ import torch
 
 from .._files import json_dumps, write_text_atomic
 from ..errors import DataFormatError, input_error
+from ..optional import require
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
 from .data import IMAGE_SHAPES, LabelledData, load_dataset, split_validation
@@ -335,7 +336,7 @@ class Trainer:
 
     def train_epoch(self):
         """Run one epoch, append and return its :class:`EpochMetrics` (no checkpoint)."""
-        from tqdm.auto import tqdm
+        tqdm = require("tqdm.auto", "training progress bars").tqdm
 
         c = self.config
         start = time.perf_counter()
@@ -445,7 +446,7 @@ class Trainer:
     # ----------------------------------------------------------------------------------- loop
     def fit(self):
         """Train until ``config.epochs`` epochs are done, checkpointing after each; return a :class:`TrainResult`."""
-        from tqdm.auto import tqdm
+        tqdm = require("tqdm.auto", "training progress bars").tqdm
 
         c = self.config
         start_epoch = self.epochs_done

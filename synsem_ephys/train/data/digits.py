@@ -46,6 +46,7 @@ scikit-learn's bundled copy of the UCI optical digits test set (1,797 images, va
 import numpy as np
 
 from ...errors import input_error
+from ...optional import require
 from .base import LabelledData
 
 __all__ = ["load_digits"]
@@ -67,12 +68,7 @@ def load_digits(split="all", *, test_fraction=0.2, seed=0):
         raise input_error("split", "one of ['all', 'train', 'test']", repr(split))
     if not 0.0 < test_fraction < 1.0:
         raise input_error("test_fraction", "a float in (0, 1)", test_fraction)
-    try:
-        from sklearn.datasets import load_digits as _sk_load_digits
-    except ImportError as exc:
-        raise ImportError(
-            "load_digits needs scikit-learn; install it with `pip install synsem-ephys[digits]`."
-        ) from exc
+    _sk_load_digits = require("sklearn.datasets", "the 8x8 digits dataset").load_digits
     raw = _sk_load_digits()
     data = LabelledData(np.asarray(raw.data, dtype=np.float64) / 16.0, np.asarray(raw.target, dtype=np.int64),
                         10, "digits", "all", tuple(str(i) for i in range(10)))

@@ -1,0 +1,44 @@
+"""Optional dependencies: which extra of ``pip install synsem-ephys[...]`` brings which package, and the one check.
+
+The core (``numpy``, ``scipy``, ``torch``, ``neo``, ``elephant``, ``quantities``, ``networkx``) runs the
+simulator, training on the generated Yin-Yang data, the Neo conversion and every analysis. The extras:
+
+=========  ============================  ===================================================================
+extra      packages                      needed for
+=========  ============================  ===================================================================
+nix        nixio                         NIX files (``io.write_nix`` / ``read_nix``; the demo's recording)
+nwb        pynwb                         NWB files (``io.write_nwb`` / ``read_nwb``, ``adapters.nwb``)
+report     matplotlib                    the report's figures (``report.write_report``, ``analyze``)
+train      pyyaml, tqdm                  YAML configs and progress bars (``synsem-ephys train``)
+digits     scikit-learn                  the 8x8 digits dataset (the digits network, its tests)
+all        all of the above              everything; the README's two commands install it
+=========  ============================  ===================================================================
+
+:func:`require` imports a module or raises ImportError naming the extra to install.
+"""
+
+import importlib
+
+__all__ = ["EXTRAS", "require"]
+
+#: importable module -> (extra, PyPI package).
+EXTRAS = {
+    "nixio": ("nix", "nixio"),
+    "pynwb": ("nwb", "pynwb"),
+    "matplotlib": ("report", "matplotlib"),
+    "yaml": ("train", "pyyaml"),
+    "tqdm": ("train", "tqdm"),
+    "sklearn": ("digits", "scikit-learn"),
+}
+
+
+def require(module, purpose=None):
+    """Import ``module`` (a key of :data:`EXTRAS`, or any module) or raise ImportError with an install hint."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        extra, package = EXTRAS.get(module.split(".")[0], (None, module.split(".")[0]))
+        hint = f"pip install 'synsem-ephys[{extra}]'" if extra else f"pip install {package}"
+        raise ImportError(f"{module}: required{' for ' + purpose if purpose else ''} but not installed; "
+                          f"expected the package {package}. Install it with `{hint}` "
+                          f"(or `pip install 'synsem-ephys[all]'`).") from exc

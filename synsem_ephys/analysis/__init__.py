@@ -20,10 +20,11 @@ of them is :mod:`synsem_ephys.report`.
 
 _LAZY = {
     "as_record": "_common", "UnitGroups": "_common", "unit_groups": "_common", "describe_definition": "_common",
+    "DEFINITIONS": "_common", "spike_mask": "_common",
     "STTCResult": "sttc", "sttc_matrix": "sttc", "sttc_matrix_trials": "sttc", "sttc_matrix_spiketrains": "sttc",
     "SpikeTimeStats": "dispersion", "Dispersion": "dispersion", "PulsePackets": "dispersion",
     "spike_time_stats": "dispersion", "pulse_packets": "dispersion",
-    "synthetic_packets": "dispersion",
+    "synthetic_packets": "dispersion", "SPREADS": "dispersion",
     "InformationGain": "information", "IGGroupSummary": "information", "activity_matrix": "information",
     "class_labels": "information", "information_gain": "information",
     "information_gain_from_activity": "information", "summarize_by_group": "information",

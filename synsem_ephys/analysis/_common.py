@@ -11,7 +11,8 @@ import numpy as np
 from ..errors import input_error
 from ..record import SpikeRecord
 
-__all__ = ["as_record", "UnitGroups", "unit_groups", "spike_mask", "describe_definition", "layer_positions"]
+__all__ = ["as_record", "UnitGroups", "unit_groups", "DEFINITIONS", "spike_mask", "describe_definition",
+           "layer_positions"]
 
 
 def as_record(source, name="record"):
@@ -90,12 +91,29 @@ def unit_groups(record, by="auto"):
     return UnitGroups(tuple(pops.tolist()), layer, of_unit, "population")
 
 
+#: The named spike selections: which spikes of a trial count.
+DEFINITIONS = {
+    "any": "any spike of the trial",
+    "before_decision": "spike strictly before the decision (t < first output spike)",
+    "decision": "spike at or before the decision (t <= first output spike)",
+}
+
+
 def spike_mask(record, definition, name="definition"):
     """Which spikes of ``record`` count, as a boolean array over spikes.
 
-    ``definition``: ``"any"`` (every spike), ``"decision"`` (spikes at or before the trial's decision
-    time, the first output spike; trials without a decision contribute none) or a window
-    ``(start_ms, stop_ms)`` in trial time, ``start_ms <= t < stop_ms``.
+    ``definition`` (see :data:`DEFINITIONS`):
+
+    * ``"any"``: every spike;
+    * ``"before_decision"``: spikes strictly before the trial's decision time (the first output spike),
+      ``t < t_dec``; the output spike that makes the decision does not count;
+    * ``"decision"``: spikes at or before the decision time, ``t <= t_dec`` (the deciding output spike and
+      every spike tied with it count);
+    * a window ``(start_ms, stop_ms)`` in trial time, ``start_ms <= t < stop_ms``.
+
+    Trials without a decision (no output spike) contribute no spike to the two decision selections. The two
+    decision selections differ only by spikes that coincide with the decision time exactly: rare in an exact
+    simulation, common in recordings stored on an integrator's time grid.
     """
     if isinstance(definition, str):
         if definition == "any":
@@ -104,25 +122,26 @@ def spike_mask(record, definition, name="definition"):
             dec = record.trials.decision_time_ms
             if not np.any(np.isfinite(dec)):
                 raise input_error(name, "a window (start_ms, stop_ms) for a record without decision times",
-                                  "'decision' but every decision_time_ms is +inf",
+                                  f"{definition!r} but every decision_time_ms is +inf",
                                   "Pass e.g. (0.0, 50.0) or 'any'.")
             d = dec[record.trial_index]
-            return np.isfinite(d) & (record.times_ms <= d)
-        raise input_error(name, "'any', 'decision' or a window (start_ms, stop_ms)", repr(definition))
+            before = record.times_ms < d if definition == "before_decision" else record.times_ms <= d
+            return np.isfinite(d) & before
+        raise input_error(name, f"one of {sorted(DEFINITIONS)} or a window (start_ms, stop_ms)", repr(definition))
     try:
         start, stop = (float(v) for v in definition)
     except (TypeError, ValueError):
-        raise input_error(name, "'any', 'decision' or a window (start_ms, stop_ms)", repr(definition)) from None
+        raise input_error(name, f"one of {sorted(DEFINITIONS)} or a window (start_ms, stop_ms)",
+                          repr(definition)) from None
     if not stop > start:
         raise input_error(name, "a window with stop_ms > start_ms", (start, stop))
     return (record.times_ms >= start) & (record.times_ms < stop)
 
 
 def describe_definition(definition):
-    """Short text for a spike-selection definition (for reports and JSON)."""
+    """Short text for a spike-selection definition (for reports and JSON), see :data:`DEFINITIONS`."""
     if isinstance(definition, str):
-        return {"any": "any spike", "decision": "spike at or before the decision (first output spike)",
-                "before_decision": "spike at or before the decision (first output spike)"}.get(definition, definition)
+        return DEFINITIONS.get(definition, definition)
     start, stop = (float(v) for v in definition)
     return f"spike in [{start:g}, {stop:g}) ms"
 

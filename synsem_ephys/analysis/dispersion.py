@@ -9,14 +9,21 @@ For a group ``g`` (a layer, or a population of a recording) and a trial ``r`` le
     quantile    Q(q) = t_(1 + q (n - 1)), linear interpolation between order statistics
                 (numpy's default "linear" method); median = Q(0.5), IQR = Q(0.75) - Q(0.25)
 
-computed for two selections: (i) all spikes, (ii) the *packet*: spikes at or before the trial's
-decision time (the first output spike, ``packet="decision"``), or spikes in a window
-``start_ms <= t < stop_ms``.
+computed for two selections: (i) all spikes, (ii) the *packet*: spikes strictly before the trial's
+decision time (the first output spike, ``packet="before_decision"``), at or before it
+(``packet="decision"``), or spikes in a window ``start_ms <= t < stop_ms``
+(:func:`synsem_ephys.analysis.spike_mask`).
 
-Pulse-packet parameters (Diesmann, Gewaltig & Aertsen 1999) of a group, over trials with n >= 2::
+Pulse-packet parameters (Diesmann, Gewaltig & Aertsen 1999) of a group::
 
-    a      = mean_r n_{g,r}            (spikes in the packet; a / n_units is the fraction that fired)
-    sigma  = median_r s_{g,r}          (temporal spread of the packet, ms)
+    a             = mean_r n_{g,r}     (spikes in the packet; a / n_units is the fraction that fired)
+    sigma_median  = median_r s_{g,r}   (median over trials with n >= 2 of the per-trial SD, ms)
+    sigma_pooled  = SD of all packet spikes of the group, pooled over trials (one sample), ms:
+                    sqrt( sum_r [ (n_r - 1) s_r^2 + n_r (m_r - M)^2 ] / (N - ddof) ),  M = sum_r n_r m_r / N
+
+Both spreads take ``ddof`` (default 1, the sample SD; 0 the population SD): the per-trial SDs are
+rescaled by ``sqrt((n - 1) / (n - ddof))``. The median of per-trial SDs measures how sharp the packet is
+within a trial; the pooled SD adds the trial-to-trial jitter of the packet's position.
 
 "Spreads out, then re-converges" is read off sigma(layer): it rises over early layers and falls again
 in deep layers if the network re-synchronises. Everything is vectorised over (group, trial): one
@@ -30,8 +37,8 @@ import numpy as np
 from ..errors import input_error
 from ._common import as_record, describe_definition, spike_mask, unit_groups
 
-__all__ = ["SpikeTimeStats", "Dispersion", "PulsePackets", "spike_time_stats", "dispersion", "pulse_packets",
-           "synthetic_packets"]
+__all__ = ["SpikeTimeStats", "Dispersion", "PulsePackets", "SPREADS", "spike_time_stats", "dispersion",
+           "pulse_packets", "synthetic_packets"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,9 +155,10 @@ def dispersion(source, *, packet="decision", group_by="auto"):
     Parameters
     ----------
     source : SpikeRecord or neo.Block
-    packet : "decision", (start_ms, stop_ms) or None
-        Which spikes form the packet: those at or before the trial's decision time (first output
-        spike; trials without one have an empty packet), those in a window of trial time, or none.
+    packet : "before_decision", "decision", (start_ms, stop_ms) or None
+        Which spikes form the packet: those strictly before / at or before the trial's decision time
+        (first output spike; trials without one have an empty packet), those in a window of trial
+        time, or none.
     group_by : {"auto", "layer", "population"}
 
     Returns
@@ -190,6 +198,10 @@ class PulsePackets:
         Median over trials of the packet's median spike time (its position).
     n_trials_used : ndarray of int64
         Trials with >= 2 packet spikes.
+    sigma_pooled_ms : ndarray
+        SD of all the group's packet spikes pooled over trials (see the module docstring).
+    ddof : int
+        Delta degrees of freedom of both spreads.
     """
 
     group_names: tuple
@@ -202,6 +214,31 @@ class PulsePackets:
     iqr_median_ms: np.ndarray
     t_median_ms: np.ndarray
     n_trials_used: np.ndarray
+    sigma_pooled_ms: np.ndarray = None
+    ddof: int = 1
+
+    def sigma_ms(self, spread="median"):
+        """The spread per group: ``"median"`` (of per-trial SDs) or ``"pooled"`` (over trials)."""
+        if spread not in SPREADS:
+            raise input_error("spread", f"one of {SPREADS}", repr(spread))
+        return self.sigma_median_ms if spread == "median" else self.sigma_pooled_ms
+
+
+#: Spreads of a packet offered by :class:`PulsePackets` (see the module docstring).
+SPREADS = ("median", "pooled")
+
+
+def _pooled_sd(count, mean, sd, ddof):
+    """SD of the union of the samples of each row (trials along axis 1) from their counts, means and SDs."""
+    n = np.where(count > 0, count, 0).astype(float)
+    N = n.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(count > 0, mean, 0.0)
+        M = (n * m).sum(axis=1) / N
+        within = np.where(count >= 2, (n - 1) * np.where(np.isfinite(sd), sd, 0.0) ** 2, 0.0).sum(axis=1)
+        between = (n * (m - M[:, None]) ** 2).sum(axis=1)
+        out = np.sqrt((within + between) / (N - ddof))
+    return np.where(N > ddof, out, np.nan)
 
 
 def _nanq(x, q):
@@ -213,7 +250,7 @@ def _nanq(x, q):
     return out
 
 
-def pulse_packets(disp, which="packet"):
+def pulse_packets(disp, which="packet", *, ddof=1):
     """Pulse-packet parameters (a, sigma) per group from a :class:`Dispersion`.
 
     Parameters
@@ -221,6 +258,8 @@ def pulse_packets(disp, which="packet"):
     disp : Dispersion
     which : {"packet", "all"}
         Use the packet statistics or those of all spikes.
+    ddof : int
+        Delta degrees of freedom of the SDs (1: sample SD, as numpy's ``std(ddof=1)``; 0: population SD).
     """
     if not isinstance(disp, Dispersion):
         raise input_error("disp", "a Dispersion (from dispersion())", type(disp).__name__)
@@ -229,6 +268,8 @@ def pulse_packets(disp, which="packet"):
     st = disp.packet if which == "packet" else disp.all
     if st is None:
         raise input_error("which", "'all' for a Dispersion computed with packet=None", repr(which))
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or not 0 <= ddof <= 1:
+        raise input_error("ddof", "0 or 1", repr(ddof))
     count = st.count.astype(float)
     used = st.count >= 2
     if which == "packet":  # trials without a decision have no packet: leave them out of a
@@ -236,12 +277,14 @@ def pulse_packets(disp, which="packet"):
         count = count[:, has]
     a_mean = count.mean(axis=1) if count.shape[1] else np.full(count.shape[0], np.nan)
     a_sd = count.std(axis=1) if count.shape[1] else np.full(count.shape[0], np.nan)
-    sd = np.where(used, st.sd_ms, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.sqrt((st.count - 1) / np.maximum(st.count - ddof, 1)) if ddof != 1 else 1.0
+        sd = np.where(used, st.sd_ms * scale, np.nan)
         frac = a_mean / disp.group_size
     return PulsePackets(disp.group_names, a_mean, a_sd, frac, _nanq(sd, 0.5), _nanq(sd, 0.25), _nanq(sd, 0.75),
                         _nanq(np.where(used, st.iqr_ms, np.nan), 0.5), _nanq(st.median_ms, 0.5),
-                        used.sum(axis=1).astype(np.int64))
+                        used.sum(axis=1).astype(np.int64), _pooled_sd(st.count, st.mean_ms, st.sd_ms, ddof),
+                        int(ddof))
 
 
 def synthetic_packets(a, sigma_ms, n_trials, *, t0_ms=20.0, seed=0):

@@ -11,8 +11,10 @@ IG = 1: the unit is active for one class only (fully class specific); IG ~ 0: it
 nothing about the class; IG < 0 is possible when the active trials are spread more evenly over the
 classes than the class prior. Units active in fewer than ``min_active_trials`` trials get NaN.
 
-"Active" is a parameter: a spike anywhere in the trial (``"any"``), a spike at or before the trial's
-decision time (``"decision"``), or a spike in a window ``(start_ms, stop_ms)``; with ``min_spikes``
+"Active" is a parameter (:func:`synsem_ephys.analysis.spike_mask`): a spike anywhere in the trial
+(``"any"``), a spike strictly before the trial's decision time (``"before_decision"``, the definition of
+Kurth, Oberste-Frielinghaus et al. 2025), a spike at or before it (``"decision"``), or a spike in a window
+``(start_ms, stop_ms)``; with ``min_spikes``
 (> 1, or one threshold per unit) a unit must fire at least that many selected spikes (for units with
 a high background rate, e.g. in vivo).
 
@@ -49,7 +51,7 @@ def activity_matrix(source, active="any", *, min_spikes=1):
     Parameters
     ----------
     source : SpikeRecord or neo.Block
-    active : "any", "decision" or (start_ms, stop_ms)
+    active : "any", "before_decision", "decision" or (start_ms, stop_ms)
         Which spikes count (see the module docstring).
     min_spikes : int or array of int, shape (n_units,)
         Threshold on the number of selected spikes; per unit if an array.
@@ -245,7 +247,7 @@ def information_gain(source, *, active="any", labels=None, min_spikes=1, min_act
     Parameters
     ----------
     source : SpikeRecord or neo.Block
-    active : "any", "decision" or (start_ms, stop_ms)
+    active : "any", "before_decision", "decision" or (start_ms, stop_ms)
         Definition of "active" (see the module docstring).
     labels : None, str or array of int
         See :func:`class_labels` (default: the trials' ``label``; e.g. ``"type"`` for DANDI trial type).

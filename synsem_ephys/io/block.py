@@ -84,6 +84,7 @@ def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=No
     bounds = np.searchsorted(u_sorted, np.arange(record.n_units + 1))
     abs_ms = offsets[record.trial_index[order]] + record.times_ms[order]
     trial_sorted = record.trial_index[order]
+    rel_sorted = record.times_ms[order]
     del order
     for u in range(record.n_units):
         a, b = bounds[u], bounds[u + 1]
@@ -91,9 +92,11 @@ def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=No
         for key, col in units.columns.items():
             annotations[key] = col[u].item()
         st = neo.SpikeTrain(to_quantity_ms(abs_ms[a:b]), t_start=to_quantity_ms(0.0), t_stop=t_stop,
-                            name=str(units.name[u]), array_annotations={"trial": trial_sorted[a:b]}, **annotations)
+                            name=str(units.name[u]),
+                            array_annotations={"trial": trial_sorted[a:b], L.TRIAL_TIME_ANNOTATION: rel_sorted[a:b]},
+                            **annotations)
         seg.spiketrains.append(st)
-    del abs_ms, trial_sorted
+    del abs_ms, trial_sorted, rel_sorted
 
     durations = np.asarray(trials.columns.get("duration_ms", np.full(record.n_trials, dur)), float)
     arr_ann = {"label": np.asarray(trials.label), "prediction": np.asarray(trials.prediction),
@@ -172,6 +175,16 @@ def _from_canonical(block):
             raise input_error(f"spiketrain {st.name!r} trial annotation", f"trials in [0, {n_trials})",
                               f"range [{r.min()}, {r.max()}]", cls=DataFormatError)
         rel = t - starts[r]
+        stored = st.array_annotations.get(L.TRIAL_TIME_ANNOTATION)
+        if stored is not None and len(stored) == t.size:  # the exact trial-relative times written by to_block
+            stored = np.asarray(stored, np.float64)
+            if t.size and np.any(np.abs(stored - rel) > 4 * np.spacing(np.abs(t) + dur) + 1e-9):
+                raise input_error(f"spiketrain {st.name!r} {L.TRIAL_TIME_ANNOTATION}",
+                                  "trial-relative times agreeing with the spike times and trial starts",
+                                  f"max difference {np.max(np.abs(stored - rel)):.3g} ms",
+                                  "The Block was changed after it was written; drop the annotation to re-derive "
+                                  "the times.", cls=DataFormatError)
+            rel = stored.copy()
         over = rel >= dur
         if np.any(over):  # one-ulp rounding of offset + time: clamp, anything larger is an error
             if np.any(rel[over] - dur > 4 * np.spacing(np.abs(t[over]) + dur)):

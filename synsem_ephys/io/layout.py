@@ -12,9 +12,13 @@ Canonical Block of a :class:`~synsem_ephys.record.SpikeRecord` (one Segment)::
     Event <name>    : one per record event kind (array annotation ``trial``)
     Group per population; Block annotations carry provenance (PROVENANCE_KEYS) and the layout's parameters.
 
-The gap keeps every spike off a trial boundary. Going back, ``times_ms = block time - offset_r``;
-floating-point addition then subtraction is exact up to half an ulp of the block time
-(~1e-10 ms at 1e6 ms).
+The gap keeps every spike off a trial boundary. Going back, ``times_ms = block time - offset_r`` is
+exact only up to half an ulp of the block time (~1e-13 ms at 1e3 ms, ~1e-10 ms at 1e6 ms), which is
+enough to move a spike that sits exactly on a decision time across it. So every SpikeTrain also carries
+the trial-relative times themselves as the per-spike array annotation ``trial_time_ms``
+(:data:`TRIAL_TIME_ANNOTATION`), and the reader takes them when present (checking that they agree with
+the block times to that rounding): a record read back from a Block or NIX file of ours holds bit for bit
+the trial-relative times it was written with.
 
 NWB files carry the same contract in their own containers (:mod:`synsem_ephys.io.nwb`): the Units table
 holds the unit annotations as columns (``name`` as ``unit_name``), the trials table the trial fields,
@@ -29,7 +33,7 @@ from .._files import json_dumps
 from ..errors import DataFormatError, input_error
 from ..record import CELL_TYPES, UnitTable
 
-__all__ = ["LAYOUT", "UNIT_ANNOTATIONS", "UNIT_DEFAULTS", "UNIT_FIELDS", "TRIAL_FIELDS", "TRIALS_EPOCH", "STIMULUS_EVENT", "PROVENANCE_KEYS", "LIST_ANNOTATIONS", "default_gap_ms",
+__all__ = ["LAYOUT", "UNIT_ANNOTATIONS", "UNIT_DEFAULTS", "UNIT_FIELDS", "TRIAL_FIELDS", "TRIAL_TIME_ANNOTATION", "TRIALS_EPOCH", "STIMULUS_EVENT", "PROVENANCE_KEYS", "LIST_ANNOTATIONS", "default_gap_ms",
            "trial_offsets_ms", "unit_annotations", "units_from_annotations", "label_strings", "meta_json",
            "spec_json", "block_layout_ok", "is_ours", "common_window_ms", "assert_block_follows_layout",
            "parse_meta"]
@@ -47,6 +51,9 @@ UNIT_FIELDS = ("name", "population", "layer", "cell_type", "index_in_population"
 #: What a reader assumes for a unit annotation that a foreign Block lacks (``i`` = the unit's position).
 UNIT_DEFAULTS = {"source_population": lambda i: "unit", "source_index": lambda i: i, "channel_id": lambda i: i,
                  "layer": lambda i: -1, "cell_type": lambda i: "unknown"}
+
+#: Per-spike array annotation of a SpikeTrain: the spike's time relative to its trial's start, in ms.
+TRIAL_TIME_ANNOTATION = "trial_time_ms"
 
 #: Per-trial fields of the TrialTable, stored as array annotations of the Epoch "trials" (and NWB trial columns).
 TRIAL_FIELDS = ("label", "prediction", "decision_time_ms")

@@ -223,3 +223,25 @@ def test_silent_record_roundtrips(tmp_path):
     assert_records_equal(rec, from_block(block))
     assert_records_equal(rec, read_nix_record(write_nix(rec, tmp_path / "s.nix")))
     assert_records_equal(rec, read_nwb(write_nwb(rec, tmp_path / "s.nwb")))
+
+
+def test_trial_relative_times_round_trip_bit_exactly_through_block_and_nix(tmp_path):
+    """Times that offset + t - offset does not give back (and spikes exactly on a decision time) stay exact."""
+    from synsem_ephys.analysis import activity_matrix
+    from synsem_ephys.io import trial_offsets_ms
+    from synsem_ephys.record import SpikeRecord, TrialTable, UnitTable
+
+    n_trials, dur = 400, 100.3
+    rng = np.random.default_rng(5)
+    t = rng.uniform(0, dur, (n_trials, 2))
+    dec = t[:, 0].copy()                                   # unit 0 fires exactly at the decision time
+    rec = SpikeRecord(t.ravel(), np.tile([0, 1], n_trials), np.repeat(np.arange(n_trials), 2), UnitTable.simple(2),
+                      TrialTable(np.zeros(n_trials, int), decision_time_ms=dec), dur)
+    offsets = trial_offsets_ms(n_trials, dur, max(1.0, 0.1 * dur))
+    naive = (offsets[rec.trial_index] + rec.times_ms) - offsets[rec.trial_index]
+    assert np.any(naive != rec.times_ms)                   # the arithmetic alone is not exact here
+    for back in (from_block(to_block(rec)), read_nix_record(write_nix(rec, tmp_path / "exact.nix"))):
+        o1, o2 = rec.order_by_unit(), back.order_by_unit()
+        assert np.array_equal(back.times_ms[o2], rec.times_ms[o1])
+        assert np.array_equal(activity_matrix(back, "decision"), activity_matrix(rec, "decision"))
+        assert np.array_equal(activity_matrix(back, "before_decision"), activity_matrix(rec, "before_decision"))

@@ -715,7 +715,7 @@ def load_test_outputs(run_dir, *, tau_syn_ms=5.0):
     return times.astype(np.float64) * ms, labels.astype(np.int64)
 
 
-def load_recording(run_dir, *, tau_syn_ms=5.0, n_exc=None, mnist_dir=None):
+def load_recording(run_dir, *, tau_syn_ms=5.0, n_exc=None, mnist_dir="auto"):
     """The dumped spike times of a run folder as a :class:`~synsem_ephys.record.SpikeRecord`.
 
     Parameters
@@ -731,8 +731,9 @@ def load_recording(run_dir, *, tau_syn_ms=5.0, n_exc=None, mnist_dir=None):
         error). Default without a network file: the Dale convention of this package, the first 3/4 of each
         layer (``(3 * size) // 4``) excitatory, the rest inhibitory -- an assumption, stated in
         ``meta['cell_types_from']``.
-    mnist_dir : str or Path, optional
-        Labels come from a ``labels_trained.npy`` of one label per dumped sample if the folder has one (the
+    mnist_dir : str or Path or "auto" or None
+        Where the MNIST test set is, to label the dumps: ``"auto"`` (default) the usual lookup of
+        :func:`synsem_ephys.train.data.mnist_dir` if it finds a copy, None never. Labels come from a ``labels_trained.npy`` of one label per dumped sample if the folder has one (the
         published run has none: its ``mnist_test_labels.npy`` belongs to the 10,000 stored test outputs,
         and although the dumps are test images 0-149, their output times are another forward than rows
         0-149 of ``mnist_test_spiketimes.npy`` -- 696 of 1,499 spiking entries differ, by up to 0.6
@@ -816,11 +817,20 @@ def load_recording(run_dir, *, tau_syn_ms=5.0, n_exc=None, mnist_dir=None):
             raise input_error("run_dir", f"labels_trained.npy with {n} labels (one per dumped sample)",
                               f"shape {lab.shape}", cls=DataFormatError)
         labels, labels_from = lab.astype(np.int64), "labels_trained.npy"
-    elif mnist_dir is not None:
-        mnist_idx, labels = _match_mnist(t_in.astype(np.float64), mnist_dir)
-        labels_from = f"MNIST test set matched by input code ({int((mnist_idx >= 0).sum())} of {n} samples found)"
     else:
-        labels_from = "unknown (no labels file for the dumps; pass mnist_dir to match the inputs to MNIST)"
+        where = mnist_dir
+        if mnist_dir == "auto":  # the usual MNIST lookup (SYNSEM_MNIST_DIR, $SYNSEM_DATA/mnist, ...), if any
+            try:
+                where = _datasets_module().mnist_dir(None)
+            except DataMissingError:
+                where = None
+        if where is not None:
+            mnist_idx, labels = _match_mnist(t_in.astype(np.float64), where)
+            labels_from = (f"MNIST test set in {where} matched by input code ({int((mnist_idx >= 0).sum())} of {n} "
+                           "samples found)")
+        else:
+            labels_from = ("unknown (no labels file for the dumps and no MNIST copy found; pass mnist_dir to match "
+                           "the inputs to MNIST)")
     pred = predictions_from_times(t_out)
     finite = np.concatenate([m[np.isfinite(m)] for m in mats])
     duration = None

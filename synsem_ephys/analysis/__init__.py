@@ -31,6 +31,7 @@ _LAZY = {
     "CORRECTIONS": "information",
     "ComplexityCheck": "complexity", "complexity_by_group": "complexity",
     "PathwayActivity": "pathways", "pathway_activity": "pathways",
+    "PathwayNull": "pathways", "pathway_null": "pathways",
 }
 
 __all__ = list(_LAZY)

@@ -14,7 +14,7 @@ from ..graph.pathways import ClassPathways
 from ._common import as_record, describe_definition, layer_positions
 from .information import activity_matrix, class_labels
 
-__all__ = ["PathwayActivity", "pathway_activity"]
+__all__ = ["PathwayActivity", "pathway_activity", "PathwayNull", "pathway_null"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,3 +91,95 @@ def pathway_activity(pathways, source, *, active="any", labels=None, min_spikes=
         npairs.append(o.size)
     return PathwayActivity(pathways.layers, np.array(own), np.array(other), np.array(ratio),
                            np.array(npairs, np.int64), describe_definition(active))
+
+
+@dataclass(frozen=True, eq=False)
+class PathwayNull:
+    """Class pathways of the trained weights against a null of Dale-preserving weight shuffles, per hidden layer.
+
+    For each of ``n_shuffles`` shuffles (:func:`synsem_ephys.graph.shuffle_weights` with seed ``seed + k``) the
+    pathways are found again with the same method, and their overlap and the selectivity of their units in
+    the same recording are measured.
+
+    Attributes
+    ----------
+    layers : tuple of int
+    overlap : ndarray (n_layers,)
+        Mean Jaccard overlap of the trained pathways.
+    overlap_null : ndarray (n_shuffles, n_layers)
+    selectivity : ndarray (n_layers,)
+        ``own / other`` activity ratio of the trained pathway units (:class:`PathwayActivity`).
+    selectivity_null : ndarray (n_shuffles, n_layers)
+    method, definition : str
+    n_shuffles, seed : int
+    """
+
+    layers: tuple
+    overlap: np.ndarray
+    overlap_null: np.ndarray
+    selectivity: np.ndarray
+    selectivity_null: np.ndarray
+    method: str
+    definition: str
+    n_shuffles: int
+    seed: int
+
+    @property
+    def overlap_null_q05(self):
+        """5th percentile of the null's overlap per layer."""
+        return np.nanquantile(self.overlap_null, 0.05, axis=0) if self.n_shuffles else np.full(len(self.layers), np.nan)
+
+    @property
+    def selectivity_null_q95(self):
+        """95th percentile of the null's selectivity per layer."""
+        return (np.nanquantile(self.selectivity_null, 0.95, axis=0) if self.n_shuffles
+                else np.full(len(self.layers), np.nan))
+
+    def to_dict(self):
+        return {"layers": list(self.layers), "overlap": self.overlap, "overlap_null_q05": self.overlap_null_q05,
+                "overlap_null_median": np.nanmedian(self.overlap_null, axis=0), "selectivity": self.selectivity,
+                "selectivity_null_q95": self.selectivity_null_q95,
+                "selectivity_null_median": np.nanmedian(self.selectivity_null, axis=0), "method": self.method,
+                "definition": self.definition, "n_shuffles": self.n_shuffles, "seed": self.seed}
+
+
+def pathway_null(weights, signs, source, *, spec=None, n_shuffles=20, seed=0, method="influence", quantile=0.9,
+                 top_k=None, active="before_decision", labels=None, min_spikes=1):
+    """Trained class pathways (overlap, selectivity) against ``n_shuffles`` Dale-preserving weight shuffles.
+
+    Parameters
+    ----------
+    weights, signs, spec
+        The network (see :func:`synsem_ephys.graph.class_pathways`).
+    source : SpikeRecord or neo.Block
+        A recording of that network (its labels are the output classes).
+    n_shuffles : int
+        Shuffles of the null (>= 1); shuffle ``k`` uses seed ``seed + k``.
+    method, quantile, top_k
+        Pathway settings, the same for the trained and the shuffled weights.
+    active, labels, min_spikes
+        Which spikes make a unit active for the selectivity (:func:`pathway_activity`).
+
+    Returns
+    -------
+    PathwayNull
+    """
+    from ..graph.pathways import class_pathways, pathway_overlap
+    from ..graph.weights import shuffle_weights
+
+    if isinstance(n_shuffles, bool) or not isinstance(n_shuffles, (int, np.integer)) or n_shuffles < 1:
+        raise input_error("n_shuffles", "an int >= 1", repr(n_shuffles))
+    record = as_record(source, "source")
+    kw = dict(spec=spec, method=method, quantile=quantile, top_k=top_k)
+    pw = class_pathways(weights, signs, **kw)
+    act = dict(active=active, labels=labels, min_spikes=min_spikes)
+    trained = pathway_overlap(pw).mean_jaccard
+    sel = pathway_activity(pw, record, **act).ratio
+    o_null, s_null = [], []
+    for k in range(int(n_shuffles)):
+        sw = shuffle_weights(weights, signs, spec=spec, seed=seed + k)
+        pk = class_pathways(sw, signs, **kw)
+        o_null.append(pathway_overlap(pk).mean_jaccard)
+        s_null.append(pathway_activity(pk, record, **act).ratio)
+    return PathwayNull(pw.layers, np.asarray(trained), np.asarray(o_null), np.asarray(sel), np.asarray(s_null), method,
+                       describe_definition(active), int(n_shuffles), int(seed))

@@ -175,8 +175,10 @@ def pathway_figure(overlap, activity, path, *, alternative=None, method="influen
     x = np.asarray(overlap.layers)
     ax.plot(x, overlap.mean_jaccard, "o-", color="#8e44ad", label=f"class pathways ({method})")
     ax.plot(x, overlap.chance_jaccard, "s--", color="#aaaaaa", label="chance (random sets, same sizes)")
-    if null is not None:
-        ax.plot(x, null.mean_jaccard, "x-.", color="#555555", label=f"shuffled-weight null ({method})")
+    if null is not None:  # a PathwayNull: its median and 5-95 % band over the shuffles
+        lo, hi = np.nanquantile(null.overlap_null, [0.05, 0.95], axis=0)
+        ax.fill_between(x, lo, hi, color="#555555", alpha=0.2, label=f"null, {null.n_shuffles} weight shuffles (5-95 %)")
+        ax.plot(x, np.nanmedian(null.overlap_null, axis=0), "x-.", color="#555555", label="null median")
     if alternative is not None:
         other = "ancestors" if method == "influence" else "influence"
         ax.plot(x, alternative.mean_jaccard, "^-", color="#d4ac0d", label=f"class pathways ({other})")

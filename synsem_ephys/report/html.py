@@ -50,8 +50,10 @@ def render_html(summary, meta=None):
     for c in s["checks"]:
         cls, word = ("yes", "shown") if c["passed"] is True else (("no", "not shown") if c["passed"] is False
                                                                  else ("na", "cannot tell"))
-        h.append(f"<li><b>{html.escape(c['statement'])}</b>: <span class='{cls}'>{word}</span>. "
-                 f"{html.escape(c['detail'])}</li>")
+        h.append(f"<li><b>{html.escape(c['statement'])}</b> <code>{html.escape(c['name'])}</code>: "
+                 f"<span class='{cls}'>{word}</span>. {html.escape(c['detail'])}"
+                 + (f"<br><small>Definitions: {html.escape(c['definition'])}</small>" if c.get("definition") else "")
+                 + "</li>")
     h.append("</ul>")
     if "accuracy" in s.get("figures", {}):
         h.append("<h2>Classification</h2>" + _img(s, "accuracy", "confusion matrix"))
@@ -62,14 +64,16 @@ def render_html(summary, meta=None):
              f"<i>packet</i> ({html.escape(d['packet_definition'])}). "
              "<span class='eq'>SD = sqrt(sum (t_i - mean)^2 / (n - 1)); IQR = Q75 - Q25</span>. "
              "Pulse-packet parameters: a = spikes in the packet (mean over trials), sigma = median over trials of the "
-             "packet's SD. A volley that spreads out in early layers and re-converges later shows sigma rising, then "
+             "packet's SD, and the SD pooled over trials (all packet spikes of the layer as one sample; ddof "
+             f"{d.get('ddof', 1)}); the checks use the {html.escape(str(d.get('spread_used_by_checks', 'median')))} "
+             "spread. A volley that spreads out in early layers and re-converges later shows sigma rising, then "
              "falling with depth.</p>")
     h.append(_img(s, "raster", "raster per layer") + _img(s, "dispersion", "dispersion vs layer"))
     rows = [[r["group"], r["n_units"], r.get("packet_a_mean"), r.get("packet_a_fraction"), r.get("packet_sigma_ms_median"),
-             r.get("packet_iqr_ms_median"), r.get("packet_median_ms"), r["all_sd_ms_median"], r["all_iqr_ms_median"],
-             r["all_median_ms"]] for r in d["by_group"]]
-    h.append(_table(["group", "units", "packet a", "a / units", "packet sigma (ms)", "packet IQR (ms)",
-                     "packet median t (ms)", "all SD (ms)", "all IQR (ms)", "all median t (ms)"], rows))
+             r.get("packet_sigma_ms_pooled"), r.get("packet_iqr_ms_median"), r.get("packet_median_ms"),
+             r["all_sd_ms_median"], r["all_iqr_ms_median"], r["all_median_ms"]] for r in d["by_group"]]
+    h.append(_table(["group", "units", "packet a", "a / units", "packet sigma (ms)", "packet SD pooled (ms)",
+                     "packet IQR (ms)", "packet median t (ms)", "all SD (ms)", "all IQR (ms)", "all median t (ms)"], rows))
     c = s.get("complexity")
     if c:
         h.append(f"<p>Cross-check with Elephant (<code>elephant.statistics.Complexity</code>, {c['bin_ms']:g} ms bins, "
@@ -80,7 +84,7 @@ def render_html(summary, meta=None):
                                                             c["peak_fraction_mean"], c["mean_spike_complexity"])]))
     # ---- information
     for key, title in (("information", "Semantisation: information gain"),
-                       ("information_before_decision", "Information gain of pre-decision activity")):
+                       ("information_secondary", "Information gain under a secondary definition (not judged)")):
         ig = s.get(key)
         if not ig:
             continue
@@ -112,12 +116,19 @@ def render_html(summary, meta=None):
         h.append(_img(s, "pathways", "pathway overlap"))
         own = p["activity_own"] or [None] * len(p["layers"])
         oth = p["activity_other"] or [None] * len(p["layers"])
-        nul = p.get("null_jaccard") or [None] * len(p["layers"])
-        h.append(_table(["hidden layer", "E units", "mean size", "Jaccard", "chance", "shuffled-weight null",
-                         "P(act | own)", "P(act | other)"],
-                        [[f"layer {l}", n, m, j, cj, nj, a, b] for l, n, m, j, cj, nj, a, b in
+        nd = p.get("null") or {}
+        nq = nd.get("overlap_null_q05") or [None] * len(p["layers"])
+        sel = nd.get("selectivity") or [None] * len(p["layers"])
+        sq = nd.get("selectivity_null_q95") or [None] * len(p["layers"])
+        if nd:
+            h.append(f"<p>Null: {nd['n_shuffles']} Dale-preserving weight shuffles (each matrix's entries permuted within "
+                     "its E rows, its I rows and its unconstrained rows), pathways found again with the same method; "
+                     f"selectivity = P(active | own) / P(active | other), active = {html.escape(nd['definition'])}.</p>")
+        h.append(_table(["hidden layer", "E units", "mean size", "Jaccard", "chance", "null 5th pct",
+                         "P(act | own)", "P(act | other)", "selectivity", "null 95th pct"],
+                        [[f"layer {l}", n, m, j, cj, nj, a, b, se, sqq] for l, n, m, j, cj, nj, a, b, se, sqq in
                          zip(p["layers"], p["n_excitatory"], p["mean_size"], p["mean_jaccard"], p["chance_jaccard"],
-                             nul, own, oth)]))
+                             nq, own, oth, sel, sq)]))
         alt = p.get("alternative")
         if alt:
             h.append(f"<p>Second method ({html.escape(alt['method'])}, same parameter): mean Jaccard "

@@ -46,18 +46,28 @@ class ReportOptions:
 
     Attributes
     ----------
-    packet : "auto", "decision", (start_ms, stop_ms) or None
-        Packet of the dispersion analysis; "auto" = "decision" when the record has decision times, else none.
-    active : "any", "decision" or (start_ms, stop_ms)
-        Definition of "active" for information gain (a second IG with "decision" is added for networks).
+    packet : "auto", "before_decision", "decision", (start_ms, stop_ms) or None
+        Packet of the dispersion analysis; "auto" = "before_decision" (spikes strictly before the first
+        output spike) when the record has decision times, else none.
+    active : "auto", "before_decision", "decision", "any" or (start_ms, stop_ms)
+        Definition of "active" for the headline information gain and the pathway selectivity
+        (:data:`synsem_ephys.analysis.DEFINITIONS`); "auto" = "before_decision" when the record has decision
+        times (the definition of Kurth, Oberste-Frielinghaus et al.), else "any".
+    secondary_active : "any", ... or None
+        A second definition whose IG is shown beside the headline one, never instead of it (None: none).
     labels : None or str
         Class labels for IG: the trials' label, or a trial column name.
     min_spikes : int
         Selected spikes needed to be active.
     min_active_trials, correction, n_shuffles, seed
         Information-gain settings (see :func:`~synsem_ephys.analysis.information.information_gain`).
+    spread, ddof : str, int
+        Which packet spread the checks use ("median" of per-trial SDs or "pooled" over trials) and its ddof
+        (:class:`~synsem_ephys.analysis.PulsePackets`); the report shows both.
     pathway_method, pathway_quantile, pathway_top_k
         Class pathway settings (see :func:`~synsem_ephys.graph.pathways.class_pathways`).
+    n_pathway_shuffles : int
+        Dale-preserving weight shuffles of the pathway null (:func:`~synsem_ephys.analysis.pathway_null`).
     complexity_bin_ms, complexity_trials : float, int
         Elephant cross-check (0 trials switches it off).
     raster_trial : int or None
@@ -68,20 +78,32 @@ class ReportOptions:
     """
 
     packet: object = "auto"
-    active: object = "any"
+    active: object = "auto"
+    secondary_active: object = "any"
     labels: object = None
     min_spikes: int = 1
     min_active_trials: int = 10
     correction: str = "shuffle"
     n_shuffles: int = 200
     seed: int = 0
+    spread: str = "median"
+    ddof: int = 1
     pathway_method: str = "influence"
     pathway_quantile: float = 0.9
     pathway_top_k: object = None
+    n_pathway_shuffles: int = 20
     complexity_bin_ms: float = 1.0
     complexity_trials: int = 5
     raster_trial: object = None
     min_effect_ig: float = 0.1
+
+    @classmethod
+    def paper(cls, **changes):
+        """The definitions of Kurth, Oberste-Frielinghaus et al. 2025: active = a spike strictly before the
+        decision, no bias correction, no minimum of active trials (``changes`` override)."""
+        base = dict(active="before_decision", packet="before_decision", correction="none", min_active_trials=1)
+        base.update(changes)
+        return cls(**base)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,13 +122,13 @@ class AnalysisResult:
     packets_all: object
     information: object
     ig_summary: tuple
-    information_decision: object
-    ig_summary_decision: tuple
+    information_secondary: object
+    ig_summary_secondary: tuple
     pathways: object
     overlap: object
     pathway_activity: object
     overlap_alt: object
-    overlap_null: object
+    pathway_null: object
     complexity: object
     checks: tuple
     options: ReportOptions
@@ -199,7 +221,8 @@ def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, optio
 
 def _analyze(source, weights, signs, spec, accuracy, options, progress):
     """``analyze`` plus what ``write_report`` needs again: (result, record, groups, (weights, signs, spec))."""
-    from ..analysis.pathways import pathway_activity
+    from ..analysis import describe_definition
+    from ..analysis.pathways import pathway_activity, pathway_null
     from ..graph.pathways import class_pathways, pathway_overlap
 
     record = as_record(source, "source")
@@ -212,12 +235,16 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
     has_decision = bool(np.any(np.isfinite(record.trials.decision_time_ms)))
     packet = opts.packet
     if packet == "auto":
-        packet = "decision" if has_decision else None
+        packet = "before_decision" if has_decision else None
+    active = opts.active
+    if active == "auto":
+        active = "before_decision" if has_decision else "any"
+    opts = replace(opts, packet=packet, active=active)
     bar.step("dispersion of spike times and pulse packets")
     disp = dispersion(record, packet=packet)
-    packets = pulse_packets(disp) if packet is not None else None
-    packets_all = pulse_packets(disp, "all")
-    bar.step(f"information gain ({opts.correction}, {opts.n_shuffles} shuffles)")
+    packets = pulse_packets(disp, ddof=opts.ddof) if packet is not None else None
+    packets_all = pulse_packets(disp, "all", ddof=opts.ddof)
+    bar.step(f"information gain ({describe_definition(active)}; {opts.correction})")
     ig_kw = dict(labels=opts.labels, min_spikes=opts.min_spikes, min_active_trials=opts.min_active_trials,
                  correction=opts.correction, n_shuffles=opts.n_shuffles, seed=opts.seed)
     from ..analysis.information import class_labels
@@ -226,32 +253,32 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
     can_ig = np.unique(lab[lab >= 0]).size >= 2
     ig, ig_sum = None, ()
     if can_ig:
-        ig = information_gain(record, active=opts.active, **ig_kw)
+        ig = information_gain(record, active=active, **ig_kw)
         ig_sum = summarize_by_group(ig, record)
-    ig_dec, ig_dec_sum = None, ()
-    if can_ig and has_decision and opts.active != "decision":
-        bar.step("information gain of pre-decision activity")
-        ig_dec = information_gain(record, active="decision", **ig_kw)
-        ig_dec_sum = summarize_by_group(ig_dec, record)
+    ig2, ig2_sum = None, ()
+    second = opts.secondary_active
+    if can_ig and second is not None and second != active and (has_decision or second not in ("decision", "before_decision")):
+        bar.step(f"information gain, secondary ({describe_definition(second)})")
+        ig2 = information_gain(record, active=second, **ig_kw)
+        ig2_sum = summarize_by_group(ig2, record)
     else:
-        bar.step("information gain of pre-decision activity (skipped)")
-    pw = ov = pa = ov_alt = ov_null = None
+        bar.step("information gain, secondary (skipped)")
+    pw = ov = pa = ov_alt = nul = None
     if ws is not None:
-        bar.step(f"class pathways ({opts.pathway_method})")
+        bar.step(f"class pathways ({opts.pathway_method}) and their null ({opts.n_pathway_shuffles} shuffles)")
         pw = class_pathways(ws, signs, spec=spec, method=opts.pathway_method, quantile=opts.pathway_quantile,
                             top_k=opts.pathway_top_k)
         ov = pathway_overlap(pw)
-        from ..graph.weights import shuffle_weights
-
-        ov_null = pathway_overlap(class_pathways(shuffle_weights(ws, signs, spec=spec, seed=opts.seed), signs, spec=spec,
-                                                 method=opts.pathway_method, quantile=opts.pathway_quantile,
-                                                 top_k=opts.pathway_top_k))
         alt = "ancestors" if opts.pathway_method == "influence" else "influence"
         ov_alt = pathway_overlap(class_pathways(ws, signs, spec=spec, method=alt, quantile=opts.pathway_quantile,
                                                 top_k=opts.pathway_top_k))
         lab_ok = record.trials.label[record.trials.label >= 0]
         if lab_ok.size and lab_ok.max() < pw.n_classes:
-            pa = pathway_activity(pw, record, active=opts.active, labels=opts.labels, min_spikes=opts.min_spikes)
+            pa = pathway_activity(pw, record, active=active, labels=opts.labels, min_spikes=opts.min_spikes)
+            if opts.n_pathway_shuffles > 0:
+                nul = pathway_null(ws, signs, record, spec=spec, n_shuffles=opts.n_pathway_shuffles, seed=opts.seed,
+                                   method=opts.pathway_method, quantile=opts.pathway_quantile, top_k=opts.pathway_top_k,
+                                   active=active, labels=opts.labels, min_spikes=opts.min_spikes)
     cx = None
     if opts.complexity_trials > 0:
         bar.step("Elephant complexity cross-check")
@@ -259,8 +286,8 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
     bar.step("science checks")
     acc = _accuracy(record) if accuracy is None else float(accuracy)
     res = AnalysisResult(str(record.meta.get("source", "")), record.n_units, record.n_trials, record.n_spikes,
-                         record.trial_duration_ms, groups.names, acc, disp, packets, packets_all, ig, ig_sum, ig_dec,
-                         ig_dec_sum, pw, ov, pa, ov_alt, ov_null, cx, (), opts, {})
+                         record.trial_duration_ms, groups.names, acc, disp, packets, packets_all, ig, ig_sum, ig2,
+                         ig2_sum, pw, ov, pa, ov_alt, nul, cx, (), opts, {})
     res = replace(res, checks=science_checks(res, groups))
     bar.done()
     return replace(res, seconds=dict(bar.seconds)), record, groups, (ws, signs, spec)
@@ -316,11 +343,11 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
                                               out / "dispersion.png")
     if res.information is not None:
         figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png",
-                                           more=[res.information_decision])
+                                           more=[res.information_secondary])
     if res.overlap is not None:
         figs["pathways"] = rf.pathway_figure(res.overlap, res.pathway_activity, out / "pathways.png",
                                              alternative=res.overlap_alt, method=res.pathways.method,
-                                             null=res.overlap_null)
+                                             null=res.pathway_null)
     if res.accuracy is not None and np.any(record.trials.prediction >= 0):
         names = res.information.class_names if res.information is not None else ()
         k = int(max(record.trials.label.max(), record.trials.prediction.max())) + 1

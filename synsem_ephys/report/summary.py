@@ -19,13 +19,15 @@ def summary_dict(res):
     for g, name in enumerate(d.group_names):
         row = {"group": name, "layer": int(d.group_layer[g]), "n_units": int(d.group_size[g]),
                "all_sd_ms_median": res.packets_all.sigma_median_ms[g], "all_iqr_ms_median": res.packets_all.iqr_median_ms[g],
-               "all_median_ms": res.packets_all.t_median_ms[g], "all_count_mean": res.packets_all.a_mean[g]}
+               "all_median_ms": res.packets_all.t_median_ms[g], "all_count_mean": res.packets_all.a_mean[g],
+               "all_sd_ms_pooled": res.packets_all.sigma_pooled_ms[g]}
         if res.packets is not None:
             p = res.packets
             row.update({"packet_a_mean": p.a_mean[g], "packet_a_sd": p.a_sd[g], "packet_a_fraction": p.a_fraction[g],
                         "packet_sigma_ms_median": p.sigma_median_ms[g], "packet_sigma_ms_q25": p.sigma_q25_ms[g],
                         "packet_sigma_ms_q75": p.sigma_q75_ms[g], "packet_iqr_ms_median": p.iqr_median_ms[g],
-                        "packet_median_ms": p.t_median_ms[g], "packet_trials_used": p.n_trials_used[g]})
+                        "packet_median_ms": p.t_median_ms[g], "packet_trials_used": p.n_trials_used[g],
+                        "packet_sigma_ms_pooled": p.sigma_pooled_ms[g]})
         disp.append(row)
 
     def ig_block(ig, summ):
@@ -38,9 +40,10 @@ def summary_dict(res):
 
     out = {"source": res.source, "n_units": res.n_units, "n_trials": res.n_trials, "n_spikes": res.n_spikes,
            "trial_duration_ms": res.trial_duration_ms, "groups": list(res.group_names), "accuracy": res.accuracy,
-           "dispersion": {"packet_definition": d.packet_definition, "by_group": disp},
+           "dispersion": {"packet_definition": d.packet_definition, "ddof": res.packets_all.ddof,
+                          "spread_used_by_checks": res.options.spread, "by_group": disp},
            "information": ig_block(res.information, res.ig_summary),
-           "information_before_decision": ig_block(res.information_decision, res.ig_summary_decision),
+           "information_secondary": ig_block(res.information_secondary, res.ig_summary_secondary),
            "pathways": None, "complexity": None,
            "checks": [asdict(c) for c in res.checks], "options": asdict(res.options), "seconds": res.seconds}
     if res.pathways is not None:
@@ -51,7 +54,7 @@ def summary_dict(res):
                            "activity_own": None if pa is None else pa.own,
                            "activity_other": None if pa is None else pa.other,
                            "activity_ratio": None if pa is None else pa.ratio,
-                           "null_jaccard": None if res.overlap_null is None else res.overlap_null.mean_jaccard,
+                           "null": None if res.pathway_null is None else res.pathway_null.to_dict(),
                            "alternative": None if res.overlap_alt is None else {
                                "method": "ancestors" if pw.method == "influence" else "influence",
                                "mean_jaccard": res.overlap_alt.mean_jaccard,

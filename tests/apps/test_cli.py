@@ -26,7 +26,7 @@ def test_demo_command_writes_the_report(capsys, tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--network", str(DATA_DIR / "digits_dale.pt"), "--n-trials", "80",
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "80 test images, accuracy" in out and "ig_E_rises" in out and "overlap_falls" in out
+    assert "80 test images, accuracy" in out and "ig_E_rises" in out and "pathways_distinct" in out
     assert (tmp_path / "report.html").stat().st_size > 0 and (tmp_path / "recording.nix").stat().st_size > 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["n_trials"] == 80

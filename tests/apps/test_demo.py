@@ -57,7 +57,8 @@ def test_demo_writes_a_readable_nix_file_and_a_full_report(demo):
     summary = json.loads(rep.summary.read_text())
     assert summary["accuracy"] == pytest.approx(demo.accuracy)
     names = {c["name"] for c in summary["checks"]}
-    assert {"ig_E_rises", "ig_I_lower", "spread_falls_deep", "overlap_falls"} <= names
+    assert {"spread_then_reconverges", "ig_E_rises", "ig_I_lower", "pathways_distinct",
+            "pathway_selectivity_rises"} <= names
 
 
 def test_demo_errors(tmp_path):

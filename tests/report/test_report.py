@@ -61,7 +61,7 @@ def test_analyze_file_end_to_end(tiny, tmp_path, capsys):
     assert rep.graphml is not None and rep.graphml.stat().st_size > 500
     s = json.loads(rep.summary.read_text())
     for key in ("source", "n_units", "n_trials", "n_spikes", "accuracy", "groups", "dispersion", "information",
-                "information_before_decision", "pathways", "complexity", "checks", "options", "figures", "seconds"):
+                "information_secondary", "pathways", "complexity", "checks", "options", "figures", "seconds"):
         assert key in s, key
     assert s["n_units"] == record.n_units and s["n_trials"] == record.n_trials
     assert s["groups"] == ["input", "hidden1", "hidden2", "hidden3", "output"]
@@ -72,8 +72,12 @@ def test_analyze_file_end_to_end(tiny, tmp_path, capsys):
     assert {g["cell_type"] for g in s["information"]["by_group"]} == {"input", "E", "I", "output"}
     assert len(s["pathways"]["mean_jaccard"]) == 3 and len(s["pathways"]["chance_jaccard"]) == 3
     assert s["complexity"]["elephant_agrees_with_numpy"] is True
-    assert [c["name"] for c in s["checks"]] == ["ig_E_rises", "ig_I_lower", "spread_falls_deep",
-                                                "ig_E_rises_before_decision", "overlap_falls"]
+    assert [c["name"] for c in s["checks"]] == ["spread_then_reconverges", "ig_E_rises", "ig_I_lower",
+                                                "pathways_distinct", "pathway_selectivity_rises"]
+    assert all(c["definition"] for c in s["checks"])  # every verdict names its definitions
+    assert "strictly before the decision" in s["information"]["definition"]  # the headline is pre-decision
+    assert s["information_secondary"]["definition"] == "any spike of the trial"
+    assert s["pathways"]["null"]["n_shuffles"] == FAST.get("n_pathway_shuffles", 20)
     assert s["pathways"]["alternative"]["method"] == "ancestors"
     assert all(c["passed"] in (True, False, None) and c["detail"] for c in s["checks"])
     html = rep.html.read_text()
@@ -87,7 +91,7 @@ def test_analyze_without_weights_or_decisions(tiny):
     res = analyze(record, options=ReportOptions(packet=None, complexity_trials=0, n_shuffles=20))
     assert res.pathways is None and res.complexity is None and res.packets is None
     assert res.checks[-1].passed is None  # no weights: the pathway check cannot tell
-    assert res.information_decision is not None  # the record has decisions
+    assert res.information_secondary is not None  # the record has decisions: headline pre-decision, secondary any
 
 
 def test_report_on_in_vivo_recording(tmp_path):
@@ -103,7 +107,8 @@ def test_report_on_in_vivo_recording(tmp_path):
     s = json.loads(rep.summary.read_text())
     assert s["groups"] == ["tetB"] and s["pathways"] is None and s["accuracy"] is None
     assert s["information"]["n_classes"] == 3 and "accuracy" not in rep.figures
-    assert all(c["passed"] is None for c in s["checks"])
+    assert [c["name"] for c in s["checks"]] == ["layered_network_checks"]  # one line, naming the checks
+    assert s["checks"][0]["passed"] is None and "ig_E_rises" in s["checks"][0]["statement"]
     for p in rep.figures.values():
         _check_png(p)
 

@@ -9,7 +9,6 @@ and the configuration to ``bench/results/paper_checks_fastanddeep.json``.
 """
 
 import argparse
-import json
 import pathlib
 import sys
 import time

@@ -10,8 +10,9 @@ the result's (by default a spike strictly before the decision, the paper's); a s
 The checks, over the hidden layers in depth order:
 
 * ``spread_then_reconverges``: the packet spread (``spread`` of :class:`~synsem_ephys.analysis.PulsePackets`)
-  peaks before the last hidden layer, and the last hidden layer is sharper than that peak and than the
-  layer before it;
+  rises from the first hidden layer to a peak in a later hidden layer that is not the last (activity
+  spreads out), and the last hidden layer is sharper than that peak and than the layer before it
+  (re-convergence); a spread that only falls with depth is not shown;
 * ``ig_E_rises``: the median IG of excitatory units rises with depth (Spearman rho > 0, last > first) and
   the deepest reaches ``min_effect_ig``;
 * ``ig_I_lower``: the median IG of inhibitory units is below that of E in the deepest hidden layer (and
@@ -96,7 +97,7 @@ def _spread(res, groups, hidden, layers):
     if s_ok.size >= 3:
         k = int(np.argmax(s_ok))
         peak = int(l_ok[k])
-        passed = bool(k < s_ok.size - 1 and s_ok[-1] < s_ok[k] and s_ok[-1] < s_ok[-2])
+        passed = bool(0 < k < s_ok.size - 1 and s_ok[-1] < s_ok[k] and s_ok[-1] < s_ok[-2])
     what = res.dispersion.packet_definition if res.packets is not None else "all spikes"
     defin = (f"packet = {what}; spread = {'median over trials of the per-trial SD' if spread == 'median' else 'SD pooled over trials'}"
              f" (ddof {pk.ddof})")

@@ -1,10 +1,12 @@
 """Exceptions of synsem_ephys.
 
 Every error says which argument was wrong, what was expected, what was received and how to fix it.
-The classes derive from the built-in exception a caller would already catch (ValueError, FileNotFoundError).
+The classes derive from the built-in exception a caller would already catch (ValueError, FileNotFoundError,
+OSError).
 """
 
-__all__ = ["SynsemError", "SpecError", "ConfigError", "DataMissingError", "DataFormatError", "input_error"]
+__all__ = ["SynsemError", "SpecError", "ConfigError", "DataMissingError", "DataFormatError", "WriteError",
+           "DiskFullError", "input_error"]
 
 
 class SynsemError(Exception):
@@ -24,7 +26,22 @@ class DataMissingError(SynsemError, FileNotFoundError):
 
 
 class DataFormatError(SynsemError, ValueError):
-    """A file exists but is not what it claims to be (wrong magic number, truncated, bad layout)."""
+    """A file exists but is not what it claims to be (wrong magic number, truncated, bad layout, checksum)."""
+
+
+class WriteError(SynsemError, OSError):
+    """A file could not be written: permission denied, read-only file system, the target is a directory.
+
+    ``errno`` and ``filename`` are those of the operating system's error where there was one; the previous
+    file at the target (if any) is left as it was and no temporary file is left behind.
+    """
+
+
+class DiskFullError(WriteError):
+    """A file could not be written because its file system is full (``errno`` ENOSPC or EDQUOT).
+
+    The message names the file and the free space; the previous file is intact.
+    """
 
 
 def input_error(argument, expected, got, fix=None, cls=ValueError):

@@ -1,6 +1,8 @@
 """NIX files (nixio, through ``neo.io.NixIO``): every annotation and array annotation is kept.
 
-Writes are atomic: the file is written next to its destination and moved into place with ``os.replace``.
+Writes are atomic: the file is written next to its destination and moved into place with ``os.replace``; the
+writer runs in a forked child process where the platform allows it (HDF5 crashes its process after a full
+disk: :func:`synsem_ephys._files.write_path_atomic`), so a full disk is one clear DiskFullError.
 
 Speed: ``neo.io.NixIO`` writes a numpy array annotation value by value through Python lists (~8 us a
 spike for the per-spike ``trial`` annotation: 2 min for 16 M spikes) and looks every new property up
@@ -15,7 +17,7 @@ object's name on reading. nixio's re-stamping of ``updated_at`` after every chan
 
 import numpy as np
 
-from .._files import atomic_path, existing_file
+from .._files import existing_file, write_path_atomic
 from ..errors import DataFormatError, input_error
 from ..optional import require
 from ..record import SpikeRecord
@@ -126,6 +128,11 @@ def write_nix(record_or_block, path, **block_kwargs):
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    DiskFullError, WriteError
+        The file system is full (the previous file is intact) or not writable.
     """
     import neo
 
@@ -139,12 +146,15 @@ def write_nix(record_or_block, path, **block_kwargs):
         block = record_or_block
     else:
         raise input_error("record_or_block", "a SpikeRecord or a neo.Block", type(record_or_block).__name__)
-    with atomic_path(path, ".nix") as tmp:
+    def write(tmp):
         io = _fast_nixio_class()(tmp, mode="ow")
         try:
             io.write_block(block)
         finally:
             io.close()
+
+    # in a child process where it can fork: HDF5 cannot survive a full disk (see synsem_ephys._files)
+    write_path_atomic(path, write, suffix=".nix")
     return existing_file(path, "NIX")
 
 

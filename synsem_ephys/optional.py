@@ -11,6 +11,8 @@ nwb        pynwb                         NWB files (``io.write_nwb`` / ``read_nw
 report     matplotlib                    the report's figures (``report.write_report``, ``analyze``)
 train      pyyaml, tqdm                  YAML configs and progress bars (``synsem-ephys train``)
 digits     scikit-learn                  the 8x8 digits dataset (the digits network, its tests)
+mpi        mpi4py, mpich                 the MPI executor (``--executor mpi``, ``parallel.make_executor``)
+dask       dask[distributed]             the Dask executor (``--executor dask``)
 all        all of the above              everything; the README's two commands install it
 =========  ============================  ===================================================================
 
@@ -29,6 +31,8 @@ EXTRAS = {
     "yaml": ("train", "pyyaml"),
     "tqdm": ("train", "tqdm"),
     "sklearn": ("digits", "scikit-learn"),
+    "mpi4py": ("mpi", "mpi4py"),
+    "distributed": ("dask", "dask[distributed]"),
 }
 
 

@@ -3,6 +3,7 @@
 Layers (an arrow = "may be imported by")::
 
     errors, optional, units, _files       <- everything
+    parallel (executors)                  <- train, analysis, report, adapters
     spec, decision, record, encoding      <- sim (torch) <- train (torch)
     io                                    <- analysis <- report <- demo, cli
     graph (weights only)                  <- analysis.pathways, report
@@ -30,12 +31,13 @@ PKG = ROOT / "synsem_ephys"
 ADAPTERS = ROOT / "adapters"
 
 #: Adapters that return a torch Network (so import torch): their loaders of recordings still work on dumps.
-TORCH_ADAPTERS = {"fastanddeep"}
+TORCH_ADAPTERS = {"fastanddeep", "nir"}
 
 #: layer of a module -> layers it may import (besides the standard library and third-party packages).
 ALLOWED = {
     "errors": set(),
     "optional": set(),
+    "parallel": {"errors", "optional"},
     "units": {"errors"},
     "_files": {"errors"},
     "spec": {"errors"},
@@ -43,12 +45,12 @@ ALLOWED = {
     "record": {"errors", "spec", "decision"},
     "encoding": {"errors"},
     "sim": {"optional", "errors", "units", "_files", "spec", "decision", "record", "encoding", "sim", "version"},
-    "train": {"optional", "errors", "units", "_files", "spec", "decision", "record", "encoding", "sim", "train", "version"},
+    "train": {"optional", "parallel", "errors", "units", "_files", "spec", "decision", "record", "encoding", "sim", "train", "version"},
     "io": {"optional", "errors", "units", "_files", "spec", "record", "io", "version"},
-    "analysis": {"optional", "errors", "units", "_files", "spec", "record", "decision", "io", "graph", "analysis"},
+    "analysis": {"optional", "parallel", "errors", "units", "_files", "spec", "record", "decision", "io", "graph", "analysis"},
     "graph": {"optional", "errors", "units", "_files", "spec", "graph"},
-    "report": {"optional", "errors", "units", "_files", "spec", "record", "decision", "io", "analysis", "graph", "report"},
-    "adapters": {"optional", "errors", "units", "_files", "spec", "decision", "record", "io", "adapters", "sim", "train", "version"},
+    "report": {"optional", "parallel", "errors", "units", "_files", "spec", "record", "decision", "io", "analysis", "graph", "report"},
+    "adapters": {"optional", "parallel", "errors", "units", "_files", "spec", "decision", "record", "io", "adapters", "sim", "train", "version"},
     "demo": {"*"},
     "cli": {"*"},
     "neo_io": {"io"},      # deprecated aliases

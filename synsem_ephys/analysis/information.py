@@ -159,8 +159,18 @@ def _ig_from_counts(counts_uk, h_c, correction):
     return (h_c - _entropy_bits(counts_uk, correction)) / h_c
 
 
+def _shuffle_task(task):
+    """IG under a chunk of label permutations: (sum over the chunk, count >= the observed IG) per unit."""
+    a, onehot, perms, raw, h_c0 = task
+    s, k = perms.shape[0], onehot.shape[1]
+    y = onehot[perms].transpose(1, 0, 2).reshape(onehot.shape[0], s * k)   # (n_trials, s * k)
+    counts = (a.T @ y).reshape(a.shape[1], s, k)                           # one GEMM for s shuffles
+    ig0 = _ig_from_counts(counts, h_c0, "none")                            # (n_units, s)
+    return ig0.sum(axis=1), (ig0 >= raw[:, None] - 1e-12).sum(axis=1)
+
+
 def information_gain_from_activity(active, labels, *, min_active_trials=10, correction="shuffle", n_shuffles=200,
-                                   seed=0, chunk=32):
+                                   seed=0, chunk=32, executor=None):
     """IG of each column of a boolean activity matrix about integer ``labels``.
 
     Parameters
@@ -176,7 +186,9 @@ def information_gain_from_activity(active, labels, *, min_active_trials=10, corr
     seed : int
         Seed of the permutations.
     chunk : int
-        Shuffles per matrix product (memory only).
+        Shuffles per matrix product (memory only; also the size of one task on an executor).
+    executor : None or an executor (:func:`synsem_ephys.parallel.map_tasks`)
+        Runs the shuffle chunks as tasks; the permutations are drawn here, so the result equals the serial one.
 
     Returns
     -------
@@ -220,15 +232,16 @@ def information_gain_from_activity(active, labels, *, min_active_trials=10, corr
         exceed = np.zeros(n_units)
         left = int(n_shuffles)
         h_c0 = float(_entropy_bits(onehot.sum(axis=0), "none"))
+        chunks = []  # every permutation is drawn here, in order: any executor gives the serial result
         while left:
             s = min(chunk, left)
-            perms = np.stack([rng.permutation(lab.size) for _ in range(s)])
-            y = onehot[perms].transpose(1, 0, 2).reshape(lab.size, s * k)   # (n_trials, s * k)
-            counts = (a.T @ y).reshape(n_units, s, k)           # one GEMM for s shuffles
-            ig0 = _ig_from_counts(counts, h_c0, "none")         # (n_units, s)
-            total += ig0.sum(axis=1)
-            exceed += (ig0 >= raw[:, None] - 1e-12).sum(axis=1)
+            chunks.append(np.stack([rng.permutation(lab.size) for _ in range(s)]))
             left -= s
+        from ..parallel import map_tasks
+
+        for t, e in map_tasks(_shuffle_task, [(a, onehot, perms, raw, h_c0) for perms in chunks], executor=executor):
+            total += t
+            exceed += e
         null = np.where(ok, total / int(n_shuffles), np.nan)
         pval = np.where(ok, (1.0 + exceed) / (1.0 + int(n_shuffles)), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -241,7 +254,7 @@ def information_gain_from_activity(active, labels, *, min_active_trials=10, corr
 
 
 def information_gain(source, *, active="any", labels=None, min_spikes=1, min_active_trials=10, correction="shuffle",
-                     n_shuffles=200, seed=0):
+                     n_shuffles=200, seed=0, executor=None):
     """IG of every unit of a recording about the trial class (simulated or in vivo).
 
     Parameters
@@ -253,7 +266,7 @@ def information_gain(source, *, active="any", labels=None, min_spikes=1, min_act
         See :func:`class_labels` (default: the trials' ``label``; e.g. ``"type"`` for DANDI trial type).
     min_spikes : int or array
         Spikes needed to count as active (per unit if an array).
-    min_active_trials, correction, n_shuffles, seed
+    min_active_trials, correction, n_shuffles, seed, executor
         See :func:`information_gain_from_activity`.
 
     Returns
@@ -264,7 +277,7 @@ def information_gain(source, *, active="any", labels=None, min_spikes=1, min_act
     act = activity_matrix(record, active, min_spikes=min_spikes)
     lab, names = class_labels(record, labels)
     res = information_gain_from_activity(act, lab, min_active_trials=min_active_trials, correction=correction,
-                                         n_shuffles=n_shuffles, seed=seed)
+                                         n_shuffles=n_shuffles, seed=seed, executor=executor)
     present = tuple(names[int(c)] if 0 <= int(c) < len(names) else c for c in res.class_names)
     u = record.units
     desc = describe_definition(active)

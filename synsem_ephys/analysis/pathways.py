@@ -143,8 +143,19 @@ class PathwayNull:
                 "definition": self.definition, "n_shuffles": self.n_shuffles, "seed": self.seed}
 
 
+def _null_task(task):
+    """One shuffle of the pathway null (a task of :func:`pathway_null`; module-level so executors can pickle it)."""
+    from ..graph.pathways import class_pathways, pathway_overlap
+    from ..graph.weights import shuffle_weights
+
+    weights, signs, record, kw, act, seed = task
+    sw = shuffle_weights(weights, signs, spec=kw["spec"], seed=seed)
+    pk = class_pathways(sw, signs, **kw)
+    return pathway_overlap(pk).mean_jaccard, pathway_activity(pk, record, **act).ratio
+
+
 def pathway_null(weights, signs, source, *, spec=None, n_shuffles=20, seed=0, method="influence", quantile=0.9,
-                 top_k=None, active="before_decision", labels=None, min_spikes=1):
+                 top_k=None, active="before_decision", labels=None, min_spikes=1, executor=None):
     """Trained class pathways (overlap, selectivity) against ``n_shuffles`` Dale-preserving weight shuffles.
 
     Parameters
@@ -159,13 +170,16 @@ def pathway_null(weights, signs, source, *, spec=None, n_shuffles=20, seed=0, me
         Pathway settings, the same for the trained and the shuffled weights.
     active, labels, min_spikes
         Which spikes make a unit active for the selectivity (:func:`pathway_activity`).
+    executor : None or an executor (:func:`synsem_ephys.parallel.map_tasks`)
+        Runs the shuffles as independent tasks; every shuffle is seeded by its index, so the result equals
+        the serial one on any executor.
 
     Returns
     -------
     PathwayNull
     """
     from ..graph.pathways import class_pathways, pathway_overlap
-    from ..graph.weights import shuffle_weights
+    from ..parallel import map_tasks
 
     if isinstance(n_shuffles, bool) or not isinstance(n_shuffles, (int, np.integer)) or n_shuffles < 1:
         raise input_error("n_shuffles", "an int >= 1", repr(n_shuffles))
@@ -175,11 +189,8 @@ def pathway_null(weights, signs, source, *, spec=None, n_shuffles=20, seed=0, me
     act = dict(active=active, labels=labels, min_spikes=min_spikes)
     trained = pathway_overlap(pw).mean_jaccard
     sel = pathway_activity(pw, record, **act).ratio
-    o_null, s_null = [], []
-    for k in range(int(n_shuffles)):
-        sw = shuffle_weights(weights, signs, spec=spec, seed=seed + k)
-        pk = class_pathways(sw, signs, **kw)
-        o_null.append(pathway_overlap(pk).mean_jaccard)
-        s_null.append(pathway_activity(pk, record, **act).ratio)
+    tasks = [(weights, signs, record, kw, act, seed + k) for k in range(int(n_shuffles))]
+    res = map_tasks(_null_task, tasks, executor=executor)
+    o_null, s_null = [r[0] for r in res], [r[1] for r in res]
     return PathwayNull(pw.layers, np.asarray(trained), np.asarray(o_null), np.asarray(sel), np.asarray(s_null), method,
                        describe_definition(active), int(n_shuffles), int(seed))

@@ -7,6 +7,7 @@ loss        cross-entropy over softmax(-t / (xi tau_syn)) + alpha exp(t_label / 
 checkpoint  atomic torch.save checkpoints with optimizer and RNG states
 config      TrainConfig (frozen dataclass, YAML round trip, validation)
 trainer     Trainer and train_from_config (needs synsem_ephys.sim)
+sweeps      one run per seed / setting as resumable jobs on any executor, with a table over seeds
 
 The latency code is :mod:`synsem_ephys.encoding` (the stimulus, shared with inference); its names are
 re-exported here. ``data`` and ``config`` work without torch; the torch-based names are imported
@@ -41,6 +42,8 @@ __all__ = [
     "EpochMetrics",
     "train_from_config",
     "network_from_checkpoint",
+    "sweep",
+    "seed_table",
 ]
 
 _LAZY = {
@@ -54,6 +57,8 @@ _LAZY = {
     "EpochMetrics": "trainer",
     "train_from_config": "trainer",
     "network_from_checkpoint": "trainer",
+    "sweep": "sweeps",
+    "seed_table": "sweeps",
 }
 
 

@@ -107,17 +107,13 @@ def sttc_matrix_trials(record, dt_ms, units=None, trials=None):
 
 def sttc_matrix_spiketrains(spiketrains, dt_ms):
     """STTC of all pairs of a list of ``neo.SpikeTrain`` sharing ``t_start`` and ``t_stop``."""
+    from ..io.layout import common_window_ms
     from ..units import to_float_ms
 
     trains = list(spiketrains)
     if not trains:
         raise input_error("spiketrains", "a non-empty list of neo.SpikeTrain", "an empty list")
-    t0, t1 = to_float_ms(trains[0].t_start), to_float_ms(trains[0].t_stop)
-    for i, st in enumerate(trains):
-        if to_float_ms(st.t_start) != t0 or to_float_ms(st.t_stop) != t1:
-            raise input_error("spiketrains", f"equal t_start/t_stop ({t0} ms, {t1} ms like train 0)",
-                              f"train {i} with {to_float_ms(st.t_start)} ms, {to_float_ms(st.t_stop)} ms",
-                              "Cut the trains to a common window (time_slice).")
+    t0, t1 = common_window_ms(trains, "spiketrains[{k}]", "spiketrains[0]", "Cut the trains to a common window (time_slice).")
     times = [np.atleast_1d(to_float_ms(st.times)) for st in trains]
     units = np.repeat(np.arange(len(trains)), [x.size for x in times])
     return sttc_matrix(np.concatenate(times), units, len(trains), dt_ms, t0, t1)

@@ -147,5 +147,5 @@ def test_sttc_input_errors():
         sttc_matrix([1.0], [1], 1, 1.0, 0.0, 10.0)
     a = neo.SpikeTrain([1.0], units="ms", t_stop=10.0)
     b = neo.SpikeTrain([1.0], units="ms", t_stop=20.0)
-    with pytest.raises(ValueError, match="spiketrains: expected equal t_start/t_stop"):
+    with pytest.raises(ValueError, match=r"spiketrains\[1\] .*: expected t_start 0.0 ms and t_stop"):
         sttc_matrix_spiketrains([a, b], 1.0)

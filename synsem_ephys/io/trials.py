@@ -37,12 +37,8 @@ class TrialView(Sequence):
         self._record = record
         self.trials = _rows(trials, record.n_trials, "trials")
         self.units = _rows(units, record.n_units, "units")
-        tmap = np.full(record.n_trials, -1, np.int64)
-        tmap[self.trials] = np.arange(self.trials.size)
-        umap = np.full(record.n_units, -1, np.int64)
-        umap[self.units] = np.arange(self.units.size)
-        keep = (tmap[record.trial_index] >= 0) & (umap[record.unit_index] >= 0)
-        t, r, u = record.times_ms[keep], tmap[record.trial_index[keep]], umap[record.unit_index[keep]]
+        sub = record.select(units=self.units, trials=self.trials)  # the one index remapping (SpikeRecord.select)
+        t, r, u = sub.times_ms, sub.trial_index, sub.unit_index
         order = np.lexsort((t, u, r))
         self._t, self._r, self._u = t[order], r[order], u[order]
         self._bounds = np.searchsorted(self._r, np.arange(self.trials.size + 1))

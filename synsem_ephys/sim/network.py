@@ -211,40 +211,102 @@ class Network(nn.Module):
     def save(self, path, extra=None):
         """Write spec and weights to ``path`` atomically (torch.save of tensors and strings only).
 
-        ``extra``: a JSON-able dict stored beside them (training config, accuracy...).
+        ``extra``: a JSON-able dict stored beside them (training config, accuracy...). The file also holds
+        the SHA-256 of all of it (``"sha256"``, :func:`synsem_ephys._files.payload_sha256`), which
+        :meth:`load` checks. Missing directories are created.
+
+        Raises
+        ------
+        DiskFullError
+            The file system is full (checked before writing from the weights' size, and while writing);
+            the previous file at ``path`` is intact and no temporary file is left.
+        WriteError
+            ``path`` cannot be written (permission denied, read-only, a directory).
         """
+        from .._files import payload_sha256, write_atomic
+        from ..errors import WriteError, input_error
+
         obj = self.state()
         obj["extra"] = json.dumps(extra or {})
-        from .._files import write_atomic
-
+        obj["sha256"] = payload_sha256(obj)
         path = os.fspath(path)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        write_atomic(path, lambda fh: torch.save(obj, fh))
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        except OSError as exc:
+            raise input_error("path", "a file in a directory that exists or can be created",
+                              f"{path!r} ({exc.strerror or exc})", cls=WriteError) from exc
+        size = sum(w.numel() * w.element_size() for w in obj["weights"]) + len(obj["spec"]) + len(obj["extra"])
+        write_atomic(path, lambda fh: torch.save(obj, fh), size_hint=size)
 
     @classmethod
     def load(cls, path, *, dtype=torch.float64, device=None, **kwargs):
-        """Load a network written by :meth:`save`. Returns the network; ``net.extra`` holds the extra dict."""
+        """Load a network written by :meth:`save`. Returns the network; ``net.extra`` holds the extra dict.
+
+        A file written with a checksum (``"sha256"``, every file :meth:`save` writes now) is checked against
+        it: one flipped bit anywhere in the weights, spec or extra is a DataFormatError ("checksum mismatch:
+        the file is corrupted"). Files written before checksums were stored, such as the shipped
+        ``synsem_ephys/data/*.pt``, have none and load unchecked (their layout is still checked).
+
+        Raises
+        ------
+        DataMissingError
+            ``path`` does not exist.
+        DataFormatError
+            ``path`` is not a readable network file of this package, or it is corrupted; the message names it.
+        """
+        from .._files import payload_sha256
         from ..errors import DataFormatError, DataMissingError
 
         path = os.fspath(path)
         if not os.path.exists(path):
             raise DataMissingError(f"path: expected an existing network file; got {path!r} (not found).")
+        if os.path.isdir(path):
+            raise DataFormatError(f"path: expected a network file written by Network.save; got {path!r}, a directory.")
+
+        def bad(what):
+            return DataFormatError(f"path: expected a synsem_ephys network file; {path!r} {what}.")
+
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises several types for a corrupt file
-            raise DataFormatError(f"path: expected a synsem_ephys network file; {path!r} could not be read ({exc}).") from exc
+            raise bad(f"could not be read ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})") from exc
         if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
             raise DataFormatError(f"path: expected a file with format {_FORMAT!r}; got {path!r} with another layout.")
-        spec = NetworkSpec.from_json(obj["spec"])
+        keys = set(obj)
+        if keys not in ({"format", "spec", "weights"}, {"format", "spec", "weights", "extra"},
+                        {"format", "spec", "weights", "extra", "sha256"}):
+            raise bad(f"holds the entries {sorted(map(str, keys))} instead of format, spec, weights, extra, sha256 "
+                      "(the file is corrupted)")
+        if "sha256" in obj:
+            try:
+                ok = payload_sha256({k: v for k, v in obj.items() if k != "sha256"}) == obj["sha256"]
+            except TypeError:
+                ok = False
+            if not ok:
+                raise DataFormatError(f"{path}: checksum mismatch: the file is corrupted (the SHA-256 of its contents "
+                                      "differs from the one stored when it was written). Restore it from a copy, "
+                                      "or write it again.")
+        try:
+            spec = NetworkSpec.from_json(obj["spec"])
+            extra = json.loads(obj.get("extra", "{}"))
+        except (TypeError, ValueError) as exc:  # SpecError and JSONDecodeError are ValueErrors
+            raise bad(f"holds an unreadable spec or extra ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(extra, dict):
+            raise bad(f"holds an extra that is not a JSON object ({type(extra).__name__})")
+        weights = obj["weights"]
+        if not (isinstance(weights, (list, tuple)) and all(isinstance(w, torch.Tensor) for w in weights)):
+            raise bad("holds weights that are not a list of tensors")
+        if not all(bool(torch.isfinite(w).all()) for w in weights):
+            raise bad("holds non-finite weights (the file is corrupted)")
         net = cls(spec, dtype=dtype, device=device, **kwargs)
-        if len(obj["weights"]) != spec.n_layers:
-            raise DataFormatError(f"path: expected {spec.n_layers} weight matrices; got {len(obj['weights'])}.")
+        if len(weights) != spec.n_layers:
+            raise DataFormatError(f"path: expected {spec.n_layers} weight matrices; got {len(weights)}.")
         with torch.no_grad():
-            for W, w in zip(net.weights, obj["weights"]):
+            for W, w in zip(net.weights, weights):
                 if tuple(W.shape) != tuple(w.shape):
                     raise DataFormatError(f"path: weight shape {tuple(w.shape)} does not match the spec's {tuple(W.shape)}.")
                 W.copy_(w.to(dtype=W.dtype))
-        net.extra = json.loads(obj.get("extra", "{}"))
+        net.extra = extra
         return net
 
     @classmethod

@@ -16,6 +16,7 @@ threshold as ``g_L (theta - E_L)``.
 """
 
 import json
+import math
 import numbers
 from dataclasses import asdict, dataclass, field
 
@@ -98,8 +99,19 @@ def check_hidden(hidden, dale):
 
 
 def _check_pos_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SpecError(f"{name}: expected a non-negative int; got {value!r}.")
+    """``value`` as an int: an integer (numpy integers too) >= 0, not a bool, float or string."""
+    if not _is_int(value) or value < 0:
+        raise SpecError(f"{name}: expected a non-negative int; got {value!r} ({type(value).__name__}).")
+    return int(value)
+
+
+def _check_real(name, value, what):
+    """``value`` checked to be a finite positive real number: not a string, bool or None (no coercion)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpecError(f"{name}: expected {what}; got {value!r} ({type(value).__name__}). "
+                        "Give a number, not a string or a bool.")
+    if not (math.isfinite(float(value)) and float(value) > 0):
+        raise SpecError(f"{name}: expected {what}; got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -137,13 +149,15 @@ class NetworkSpec:
             raise SpecError(f"dale: expected True or False; got {self.dale!r}.")
         hidden = check_hidden(self.hidden, self.dale)
         object.__setattr__(self, "hidden", hidden)
-        _check_pos_int("n_inputs", self.n_inputs)
-        _check_pos_int("n_outputs", self.n_outputs)
+        object.__setattr__(self, "n_inputs", _check_pos_int("n_inputs", self.n_inputs))
+        object.__setattr__(self, "n_outputs", _check_pos_int("n_outputs", self.n_outputs))
         if self.n_inputs == 0 or self.n_outputs == 0:
             raise SpecError(f"n_inputs/n_outputs: expected >= 1; got {self.n_inputs}/{self.n_outputs}.")
         check_tau(self.tau_syn_ms, self.tau_mem_ms)
-        if not (float(self.threshold) > 0):
-            raise SpecError(f"threshold: expected a positive float; got {self.threshold!r}.")
+        _check_real("threshold", self.threshold, "a positive finite number")
+        for name in ("tau_syn_ms", "tau_mem_ms", "threshold"):  # numpy scalars become floats (JSON, equality)
+            if type(getattr(self, name)) not in (int, float):
+                object.__setattr__(self, name, float(getattr(self, name)))
 
     # ----------------------------------------------------------------- structure
     @property
@@ -208,14 +222,12 @@ class NetworkSpec:
 
 
 def check_tau(tau_syn_ms, tau_mem_ms):
-    """Validate time constants and return the ratio tau_mem / tau_syn (1.0 or 2.0)."""
+    """Validate time constants and return the ratio tau_mem / tau_syn (1.0 or 2.0).
+
+    Both must be real numbers (a string such as ``"5"`` or a bool is refused, not converted), finite and > 0.
+    """
     for name, v in (("tau_syn_ms", tau_syn_ms), ("tau_mem_ms", tau_mem_ms)):
-        try:
-            fv = float(v)
-        except (TypeError, ValueError):
-            raise SpecError(f"{name}: expected a positive float (ms); got {v!r}.") from None
-        if not (fv > 0) or fv == float("inf"):
-            raise SpecError(f"{name}: expected a positive finite float (ms); got {v!r}.")
+        _check_real(name, v, "a positive finite number (ms)")
     ratio = float(tau_mem_ms) / float(tau_syn_ms)
     for r in SUPPORTED_TAU_RATIOS:
         if abs(ratio - r) <= 1e-12 * r:

@@ -27,6 +27,7 @@ import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from .._files import write_text_atomic
 from ..errors import ConfigError, DataMissingError, SpecError, input_error
 from ..optional import require
 from ..spec import NetworkSpec, check_hidden, check_tau
@@ -287,17 +288,22 @@ class TrainConfig:
             raise ConfigError(f"{source}: {exc}") from exc
 
     def to_yaml(self, path=None):
-        """YAML text of the config; also written to ``path`` when given."""
+        """YAML text of the config; also written atomically to ``path`` when given."""
         yaml = require("yaml", "YAML training configs")
 
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
         if path is not None:
-            Path(path).write_text(text)
+            write_text_atomic(path, text)
         return text
 
     @classmethod
     def from_yaml(cls, path_or_text):
-        """Load from a YAML file path (or YAML text containing a newline)."""
+        """Load from a YAML file path (or YAML text containing a newline).
+
+        The text must be UTF-8 and one mapping of field names, each key once: a key given twice, an empty
+        file (or one of comments only) and text that is not UTF-8 are ConfigErrors naming the file, not
+        "the last value wins" or "train the defaults".
+        """
         yaml = require("yaml", "YAML training configs")
 
         if isinstance(path_or_text, str) and "\n" in path_or_text:
@@ -306,12 +312,59 @@ class TrainConfig:
             p = Path(path_or_text)
             if not p.is_file():
                 raise DataMissingError(f"config: expected an existing YAML file; got {str(p)!r}, which does not exist.")
-            text, source = p.read_text(), str(p)
+            source = str(p)
+            raw = p.read_bytes()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = raw[:exc.start].count(b"\n") + 1
+                raise ConfigError(f"{source}: expected UTF-8 text; got the byte {raw[exc.start:exc.start + 1]!r} at "
+                                  f"offset {exc.start} (line {line}), which is not UTF-8. Save the file as UTF-8.") from None
         try:
-            d = yaml.safe_load(text)
+            d = yaml.load(text, Loader=_strict_loader(yaml))
+        except _DuplicateKey as exc:
+            raise ConfigError(f"{source}: key {exc.key!r} given twice (lines {exc.first} and {exc.again}); expected "
+                              "each key once. Remove one of them.") from None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: expected valid YAML; got a parse error: {exc}") from exc
-        return cls.from_dict({} if d is None else d, source=source)
+            raise ConfigError(f"{source}: expected valid YAML; got a parse error: {' '.join(str(exc).split())}") from exc
+        if d is None:
+            raise ConfigError(f"{source}: expected a mapping of option names to values; got an empty file (no options). "
+                              "Write the options to set, e.g. 'dataset: yinyang', or load a bundled config by name.")
+        return cls.from_dict(d, source=source)
+
+
+_LOADERS = {}
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key, first, again):
+        super().__init__(key)
+        self.key, self.first, self.again = key, first, again
+
+
+def _strict_loader(yaml):
+    """A ``yaml.SafeLoader`` that refuses a mapping key given twice (PyYAML keeps the last one silently)."""
+    if "strict" not in _LOADERS:
+        class StrictLoader(yaml.SafeLoader):
+            def construct_mapping(self, node, deep=False):
+                if isinstance(node, yaml.MappingNode):
+                    seen = {}
+                    for key_node, _ in node.value:
+                        if key_node.tag == "tag:yaml.org,2002:merge":
+                            continue
+                        key = self.construct_object(key_node, deep=True)
+                        try:
+                            hash(key)
+                        except TypeError:  # an unhashable key: SafeLoader's own error follows
+                            continue
+                        line = key_node.start_mark.line + 1
+                        if key in seen:  # keys equal in Python (1, 1.0, true) would collide in the dict too
+                            raise _DuplicateKey(key, seen[key], line)
+                        seen[key] = line
+                return super().construct_mapping(node, deep=deep)
+
+        _LOADERS["strict"] = StrictLoader
+    return _LOADERS["strict"]
 
 
 _CONFIG_DIR = Path(__file__).parent / "configs"

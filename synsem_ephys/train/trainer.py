@@ -136,6 +136,21 @@ def _checkpoint_config(ck, path):
         raise DataFormatError(f"{path}: expected a training checkpoint with a valid config; got {exc}.") from exc
 
 
+def _check_sizes(full, test, c, *, given, test_given):
+    """At least one sample to train on after the validation split and one to test on: else a clear error
+    (not a ZeroDivisionError after the first epoch)."""
+    n = len(full)
+    n_val = 0 if c.val_fraction == 0 else max(1, int(round(c.val_fraction * n)))  # as split_validation
+    if n - n_val < 1:
+        key, fix = (("train_data", "Pass more samples, or set val_fraction: 0.") if given else
+                    ("config key 'train_size'", "Raise train_size, or set val_fraction: 0."))
+        raise input_error(key, f"at least {n_val + 1} samples with val_fraction {c.val_fraction} ({n_val} go to "
+                          "validation and at least one must be left to train on)", n, fix, cls=ConfigError)
+    if len(test) < 1:
+        key = "test_data" if test_given else "config key 'test_size'"
+        raise input_error(key, "at least one test sample", "none", cls=ConfigError)
+
+
 def _device(device):
     """``torch.device`` for the ``device`` argument; a clear error for an unknown or unavailable one."""
     if device is None:
@@ -226,6 +241,7 @@ class Trainer:
             if not isinstance(d, LabelledData) or d.n_features != spec.n_inputs or d.n_classes != spec.n_outputs:
                 got = (d.n_features, d.n_classes) if isinstance(d, LabelledData) else type(d).__name__
                 raise input_error(name, f"LabelledData with (n_features, n_classes) = ({spec.n_inputs}, {spec.n_outputs})", got)
+        _check_sizes(full, test, c, given=train_data is not None, test_given=test_data is not None)
         self.train_data, self.val_data = split_validation(full, c.val_fraction, c.data_seed)
         self.test_data = test
         self._t = {k: self._encode(d) for k, d in (("train", self.train_data), ("val", self.val_data),

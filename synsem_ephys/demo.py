@@ -18,6 +18,7 @@ Nothing is downloaded and no GPU is used.
 """
 
 import numbers
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataMissingError, input_error
+from .errors import DataFormatError, DataMissingError, WriteError, input_error
 
 __all__ = ["DemoResult", "run_demo", "shipped_network_path", "SHIPPED_NETWORKS"]
 
@@ -81,16 +82,55 @@ def shipped_network_path():
     )
 
 
+def _named(argument, exc):
+    """``exc`` (same class) with its message naming ``argument``: ``"path: ..."`` becomes ``"argument: ..."``."""
+    msg = str(exc)
+    for prefix in ("path: ", "data_dir: ", "directory: "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+            break
+    try:
+        return type(exc)(f"{argument}: {msg}")
+    except TypeError:  # an exception class that wants other arguments: keep it as it is
+        return exc
+
+
+def _check_out_dir(out_dir):
+    """Create ``out_dir`` (with parents) and check it can be written, before any work is done."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise input_error("out_dir", "a directory (created if missing)", f"{out}, which is a file",
+                          "Choose a directory for the outputs.", cls=WriteError)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise input_error("out_dir", "a directory that can be created", f"{out} ({exc.strerror or exc})",
+                          "Choose another output directory.", cls=WriteError) from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise input_error("out_dir", "a directory you may write to", f"{out} (read-only or permission denied)",
+                          "Choose another output directory.", cls=WriteError)
+    return out
+
+
 def _test_inputs(cfg, n_trials, data_dir):
     """Latency-coded test split of the network's dataset: (input times in ms, labels)."""
     from .train.data import load_digits, load_mnist, load_mnist_test_subset
     from .encoding import LatencyCode
 
+    if data_dir is not None and cfg.dataset != "mnist":
+        raise input_error("data_dir", "an MNIST network to use the MNIST directory with",
+                          f"a network trained on {cfg.dataset!r}", "Drop data_dir (--data-dir) for this network.")
     if cfg.dataset == "digits":
         data = load_digits("test", seed=cfg.data_seed)
     elif cfg.dataset == "mnist":
         # The bundled 1,000-image subset unless a directory with the full test split is named.
-        data = load_mnist_test_subset() if data_dir is None else load_mnist("test", data_dir)
+        if data_dir is None:
+            data = load_mnist_test_subset()
+        else:
+            try:
+                data = load_mnist("test", data_dir)
+            except (DataMissingError, DataFormatError) as exc:
+                raise _named("data_dir", exc) from exc
     else:
         raise input_error("network", "a network trained on 'mnist' or 'digits' (its stored config says which)",
                           cfg.dataset)
@@ -113,15 +153,31 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         config (as written by the trainer); default: the shipped network.
     data_dir : str or path-like, optional
         For an MNIST network: a directory with the MNIST test files, whose whole test split (10,000
-        images) is then used; default: the 1,000 test images bundled with the package.
+        images) is then used; default: the 1,000 test images bundled with the package. Given, it is never
+        replaced: a directory that does not exist or lacks the files, or a network not trained on MNIST, is
+        an error naming ``data_dir`` (the shipped digits network is not used instead).
     n_trials : int, optional
         Use only the first ``n_trials`` of those test images (default: all of them).
     progress : bool
         Step lines on stderr and the report's progress.
+
+    Raises
+    ------
+    DataMissingError, DataFormatError
+        A missing or unreadable ``network`` or ``data_dir`` (the message names which).
+    WriteError
+        ``out_dir`` is a file, cannot be created or is not writable (checked before any work), or the
+        disk fills up (DiskFullError) while the outputs are written.
     """
     if n_trials is not None and not (isinstance(n_trials, numbers.Integral) and not isinstance(n_trials, bool)
                                      and n_trials >= 1):
         raise input_error("n_trials", "a positive number of test images", n_trials)
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise input_error("data_dir", "a directory with the MNIST test files (t10k-images-idx3-ubyte[.gz], "
+                          "t10k-labels-idx1-ubyte[.gz])", f"{str(data_dir)!r}, which is not a directory",
+                          "Pass the MNIST directory, or drop data_dir (--data-dir) to use the bundled test images.",
+                          cls=DataMissingError)
+    out = _check_out_dir(out_dir)
     import torch
 
     from .io import read_nix_record, write_nix
@@ -137,7 +193,10 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         if not path.is_file():
             raise DataMissingError(f"network: expected a network file written by Network.save; got {str(path)!r}, "
                                    "which does not exist.")
-        net = Network.load(path)
+        try:
+            net = Network.load(path)
+        except (DataMissingError, DataFormatError) as exc:
+            raise _named("network", exc) from exc
         extra = getattr(net, "extra", {}) or {}
         if "config" not in extra:
             raise input_error("network", "a network saved by the trainer (extra['config'] holds its training "
@@ -150,7 +209,10 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
     if network is not None:
         path = Path(network)
         net, extra, cfg, (t_in, labels) = open_network(path)
-    else:  # the shipped networks in order of preference; one whose test images are missing is skipped
+    elif data_dir is not None:  # an explicit data_dir is for the default MNIST network: never another network
+        path = shipped_network_path()
+        net, extra, cfg, (t_in, labels) = open_network(path)
+    else:  # the shipped networks in order of preference; one whose bundled test images are missing is skipped
         shipped = _shipped_paths() or [shipped_network_path()]  # the latter raises the explanatory error
         for k, path in enumerate(shipped):
             try:
@@ -159,7 +221,8 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
             except DataMissingError as exc:
                 if k + 1 == len(shipped):
                     raise
-                say(f"{path.name}: its test images are not available ({exc}); using {shipped[k + 1].name} instead")
+                say(f"{path.name}: its bundled test images are not available ({exc}); using {shipped[k + 1].name} "
+                    "instead")
     say(f"[1/4] network {path.name}: {net.spec.layer_sizes}, Dale's law {net.spec.dale}, trained on {cfg.dataset}"
         + (f" (test accuracy {extra['test_accuracy']:.4f} recorded at training)" if "test_accuracy" in extra else ""))
     seconds["load"] = time.perf_counter() - t0
@@ -174,8 +237,6 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
     seconds["simulate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     nix_path = out / "recording.nix"
     say(f"[3/4] accuracy {acc:.4f}; writing the Neo Block to {nix_path} and reading it back ...")
     write_nix(record, nix_path)

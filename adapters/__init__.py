@@ -20,6 +20,19 @@ matlab_trials    MATLAB trial x time-bin spike matrices
 kramer_stn       the human STN file of Kramer & Eden (matlab_trials with its conventions)
 fastanddeep      the stored spike dumps of a published fast-and-deep run folder (needs torch for its network)
 
+Converters
+----------
+Other simulators hand over objects, not files: converters ``from_*(objects, **options) -> SpikeRecord``
+are listed in :data:`CONVERTERS` (:func:`get_converter` imports one on first use).
+
+brian2           Brian2 SpikeMonitors (one per NeuronGroup; trials from start times or repeated runs)
+nest             NEST 3 spike_recorder events or recorders, node ids mapped to populations
+pynn             PyNN ``get_data()`` Blocks (one Segment per run = one trial)
+spike_tensor     time-stepped spike tensors (time, batch, units), numpy or torch (snnTorch, Norse)
+
+``adapters.nir`` converts networks, not recordings: ``to_nir`` / ``from_nir`` between a
+:class:`~synsem_ephys.sim.Network` and a NIR graph (needs torch).
+
 Data for the tests is found through the environment variable ``SYNSEM_DATA`` (see :func:`data_dir`).
 """
 
@@ -27,7 +40,7 @@ import importlib
 
 from ._common import DATA_ENV, data_dir, require_path
 
-__all__ = ["DATA_ENV", "data_dir", "require_path", "LOADERS", "get_loader", "load"]
+__all__ = ["DATA_ENV", "data_dir", "require_path", "LOADERS", "get_loader", "load", "CONVERTERS", "get_converter"]
 
 #: name -> "module:function" of every loader (``load_*(path, **options) -> SpikeRecord``).
 LOADERS = {
@@ -54,3 +67,23 @@ def get_loader(name):
 def load(name, path, **options):
     """``get_loader(name)(path, **options)``: a SpikeRecord from ``path`` by the loader ``name``."""
     return get_loader(name)(path, **options)
+
+
+#: name -> "module:function" of every converter of another simulator's objects (``from_*(objects, **options)
+#: -> SpikeRecord``).
+CONVERTERS = {
+    "brian2": "brian2:from_brian2",
+    "nest": "nest:from_nest",
+    "pynn": "pynn:from_pynn",
+    "spike_tensor": "spike_tensor:from_spike_tensor",
+}
+
+
+def get_converter(name):
+    """The converter function registered as ``name`` in :data:`CONVERTERS`."""
+    from synsem_ephys.errors import input_error
+
+    if name not in CONVERTERS:
+        raise input_error("converter", f"one of {sorted(CONVERTERS)}", repr(name))
+    module, func = CONVERTERS[name].split(":")
+    return getattr(importlib.import_module(f".{module}", __name__), func)

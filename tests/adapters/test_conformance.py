@@ -12,6 +12,7 @@ import quantities as pq
 from neo.test.tools import assert_neo_object_is_compliant
 
 from helpers import assert_records_equal, block_atol, ephys_dir, sim_record
+from test_simulators import run_brian2, run_nest, run_pynn, run_spike_tensor
 from synsem_ephys.adapters import LOADERS, data_dir, load
 from synsem_ephys.adapters.matlab_trials import load_kramer_stn, load_trial_matrix
 from synsem_ephys.adapters.neo_generic import load_neo
@@ -54,7 +55,8 @@ def _write_other_tool(path):
 
 
 #: source -> (loader name in synsem_ephys.adapters.LOADERS, path maker, options): the conformance suite runs
-#: over this registry; a new loader adds one line.
+#: over this registry; a new loader adds one line. A converter of synsem_ephys.adapters.CONVERTERS (objects,
+#: not files) adds (None, maker, {}) under its name: the maker runs the real simulator and returns the record.
 SOURCES = {
     "dandi0": ("nwb", lambda f: ephys_dir() / "dandi000006" / DANDI[0], {}),
     "dandi1": ("nwb", lambda f: ephys_dir() / "dandi000006" / DANDI[1], {}),
@@ -64,11 +66,17 @@ SOURCES = {
     "neo_canonical": ("neo", lambda f: _nix_file(f, "sim.nix", lambda p: write_nix(sim_record(n_trials=5, seed=4)[0], p)),
                       {}),
     "fastanddeep": ("fastanddeep", lambda f: data_dir("fastanddeep", "mnist_eightlayer_seed1_daleslaw"), {}),
+    "brian2": (None, lambda f: run_brian2()[0], {}),
+    "nest": (None, lambda f: run_nest()[0], {}),
+    "pynn": (None, lambda f: run_pynn()[0], {}),
+    "spike_tensor": (None, lambda f: run_spike_tensor()[0], {}),
 }
 
 
 def _load(name, tmp_path_factory):
     loader, path, options = SOURCES[name]
+    if loader is None:  # a converter's source: the maker returns the record
+        return path(tmp_path_factory)
     return load(loader, path(tmp_path_factory), **options)
 
 
@@ -92,7 +100,7 @@ def test_every_registered_loader_follows_the_protocol_and_its_module_is_in_the_s
         first = next(iter(inspect.signature(fn).parameters.values()))
         assert first.kind == first.POSITIONAL_OR_KEYWORD and first.default is first.empty, name
         assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in list(inspect.signature(fn).parameters.values())[1:]), name
-    covered = {LOADERS[loader].split(":")[0] for loader, _, _ in SOURCES.values()}
+    covered = {LOADERS[loader].split(":")[0] for loader, _, _ in SOURCES.values() if loader is not None}
     assert covered == {t.split(":")[0] for t in LOADERS.values()}
     with pytest.raises(ValueError, match="loader: expected one of"):
         get_loader("nwbb")

@@ -58,7 +58,7 @@ import numpy as np
 from .errors import DataMissingError, DiskFullError, WriteError, input_error
 
 __all__ = ["write_atomic", "write_text_atomic", "write_path_atomic", "atomic_path", "remove_stale_temps",
-           "free_bytes", "existing_file", "payload_sha256", "to_jsonable", "json_dumps", "DATA_ENV", "MNIST_ENV",
+           "free_bytes", "disk_full_error", "existing_file", "payload_sha256", "to_jsonable", "json_dumps", "DATA_ENV", "MNIST_ENV",
            "KNOWN_ENV", "STALE_TEMP_S", "data_root", "environment_problems"]
 
 #: Environment variable naming the directory with the real data (``mnist/``, ``ephys/`` ...).
@@ -152,18 +152,20 @@ def _says_disk_full(exc):
 def _disk_full(path, cause=None, *, written=None, needed=None):
     """The DiskFullError of ``path``: the file, the free space, what was needed or written, the cause."""
     path = Path(path)
+    where = path if path.is_dir() else path.parent  # a directory: a writer that did not say which file
     try:
-        usage = shutil.disk_usage(path.parent)
-        space = f"{_human(usage.free)} free of {_human(usage.total)} in {path.parent}"
+        usage = shutil.disk_usage(where)
+        space = f"{_human(usage.free)} free of {_human(usage.total)} in {where}"
     except OSError:
-        space = f"the free space of {path.parent} unknown"
+        space = f"the free space of {where} unknown"
     got = f"a full file system ({space}"
     if needed is not None:
         got += f"; the file needs about {_human(needed)}"
     if written:
         got += f"; the partial file had reached {_human(written)}"
     got += ")" + (f" [{_one_line(cause)}]" if cause is not None else "")
-    before = "The previous file is unchanged" if path.exists() else "Nothing was written"
+    before = ("The files written before stay in it" if path.is_dir() else
+              "The previous file is unchanged" if path.exists() else "Nothing was written")
     exc = input_error(str(path), "enough free disk space to write it", got,
                       f"Free some space or write elsewhere. {before}; no temporary file is left.", cls=DiskFullError)
     exc.errno = _errno.ENOSPC
@@ -212,6 +214,18 @@ def _write_error(exc, path, *, written=None, recorded=(), nearly_full=False):
     return None
 
 
+def disk_full_error(exc, path):
+    """The DiskFullError (naming ``path`` and the free space) that ``exc`` means, or None if it is not a full disk.
+
+    For writers outside this module (matplotlib's ``savefig``, ...) whose ENOSPC reaches the caller raw;
+    ``path`` may be the output directory when the error does not say which file.
+    """
+    if isinstance(exc, DiskFullError):
+        return exc
+    cause = next((e for e in _chain(exc) if _says_disk_full(e)), None)
+    return None if cause is None else _disk_full(path, cause)
+
+
 def _check_target(path):
     if not path.parent.is_dir():
         raise input_error("path", "a file in an existing directory", str(path), cls=DataMissingError)
@@ -226,13 +240,19 @@ def _check_free(path, size_hint):
     if size_hint is None:
         return
     free = free_bytes(path.parent)
-    if free is not None and free < int(size_hint) + _FULL_MARGIN:
+    if free is not None and free < int(size_hint) + 4096:  # a file system block of slack
         raise _disk_full(path, needed=int(size_hint))
 
 
 def _prepare(path, size_hint):
     path = Path(path)
-    _check_target(path)
+    try:
+        _check_target(path)
+    except OSError as exc:  # the directory cannot even be looked at (permission denied on a parent)
+        err = None if isinstance(exc, WriteError | DataMissingError) else _write_error(exc, path)
+        if err is not None:
+            raise err from exc
+        raise
     remove_stale_temps(path)
     _check_free(path, size_hint)
     return path

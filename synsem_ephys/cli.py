@@ -313,7 +313,7 @@ def build_parser():
 
 def main(argv=None):
     """Run the command line; returns the exit status (see the module docstring)."""
-    from ._files import environment_problems
+    from ._files import disk_full_error, environment_problems
 
     args = build_parser().parse_args(argv)
     prog = f"synsem-ephys {args.command}"
@@ -329,6 +329,8 @@ def main(argv=None):
     except Exception as exc:  # noqa: BLE001 - every error becomes one line (the traceback with --debug)
         if args.debug:
             raise
+        if isinstance(exc, OSError) and not isinstance(exc, SynsemError):  # e.g. a figure's savefig on a full disk
+            exc = disk_full_error(exc, exc.filename or getattr(args, "out", None) or ".") or exc
         print(f"{prog}: error: {_error_line(exc)}", file=sys.stderr)
         return _exit_code(exc)
 

@@ -58,9 +58,14 @@ import math
 import torch
 
 from ..errors import input_error
+from . import fused
 from .kernels import Kernel
 
-__all__ = ["spike_times", "DEFAULT_GROUP_SIZE", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["spike_times", "available_backends", "BACKENDS", "DEFAULT_GROUP_SIZE", "DEFAULT_CHUNK_SIZE"]
+
+#: values of ``spike_times(..., backend=)``: "torch" (the grouped reference path below), "numba" (the
+#: fused kernel of :mod:`.fused`, CPU, optional dependency) and "auto" (the fastest available one)
+BACKENDS = ("auto", "torch", "numba")
 
 #: Sorted inputs per group by dtype (speed only). Measured 2026-11-25 on MNIST 784-4x(300E+100I)-10, one
 #: thread, same batches: float32 is 1.2-1.3x faster with 32 than 64 both at a calibrated random init and
@@ -602,22 +607,47 @@ def _check_delays(delays, t, W):
     return delays
 
 
-def _spike_times_delayed(t, W, D, kern, L, chunk):
+def _spike_times_delayed(t, W, D, kern, L, chunk, shared):
+    """``shared(t, W)``: the shared-sort layer of the chosen backend (axonal, dendritic, equal columns);
+    per-synapse delays always take the torch path below."""
     n_in, n_out = W.shape
     if D.shape[1] == 1 and (D.shape[0] > 1 or n_out == 1):
         # axonal (or one output neuron): shifted inputs on the shared-sort path; autograd of the
         # broadcast reduces dL/dd_i over samples (and the kernel's dL/dt_i already sums over outputs)
-        return _SpikeTimes.apply(t + D.reshape(1, -1).expand(1, n_in), W, kern, L, chunk)
+        return shared(t + D.reshape(1, -1).expand(1, n_in), W)
     if D.shape[0] == 1:
         # dendritic (or uniform): every input of neuron j shifted by d_j shifts its spike by d_j
-        T = _SpikeTimes.apply(t, W, kern, L, chunk)
+        T = shared(t, W)
         return torch.where(torch.isfinite(T), T + D, T)
     if bool((D == D[:, :1]).all()):
         # synaptic with equal columns (e.g. all zero): the shared-sort path on t + D[:, 0] gives the
         # spikes (and the gradients w.r.t. t and W); the tap adds the per-synapse delay gradient
-        T = _SpikeTimes.apply(t + D[:, 0].detach()[None, :], W, kern, L, chunk)
+        T = shared(t + D[:, 0].detach()[None, :], W)
         return _DelayGradTap.apply(T, t.detach(), W.detach(), D, kern, chunk)
     return _SynapticSpikeTimes.apply(t, W, D, kern, L, chunk)
+
+
+def available_backends():
+    """The backends that can run here: always ``"torch"``, ``"numba"`` when numba imports."""
+    return ("torch", "numba") if fused.available() else ("torch",)
+
+
+def _resolve_backend(backend, t):
+    """The backend that runs: "auto" is "numba" on CPU tensors when numba imports, else "torch"."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise input_error("backend", f"one of {', '.join(repr(b) for b in BACKENDS)}", repr(backend))
+    if backend == "torch":
+        return "torch"
+    cpu = t.device.type == "cpu"
+    if backend == "auto":
+        return "numba" if cpu and fused.available() else "torch"
+    if not fused.available():
+        raise input_error("backend", "an available backend (numba is not installed)", "'numba'",
+                          "Install numba (pip install numba), or pass backend='auto' or 'torch'.", cls=ImportError)
+    if not cpu:
+        raise input_error("backend", "'numba' only for CPU tensors", f"tensors on {t.device}",
+                          "Pass backend='auto' or 'torch' for other devices.")
+    return "numba"
 
 
 def _as_tensor(name, x, ndim):
@@ -634,7 +664,7 @@ def _as_tensor(name, x, ndim):
 
 
 def spike_times(input_times_ms, weights, *, tau_syn_ms, tau_mem_ms, threshold=1.0,
-                group_size=None, chunk_size=None, delays_ms=None):
+                group_size=None, chunk_size=None, delays_ms=None, backend="auto"):
     """Exact first-spike times of one feedforward layer of LIF neurons.
 
     Parameters
@@ -648,16 +678,24 @@ def spike_times(input_times_ms, weights, *, tau_syn_ms, tau_mem_ms, threshold=1.
     threshold : float
         Firing threshold.
     group_size : int, optional
-        Sorted inputs per group of the grouped scan (speed only; results do not depend on it).
-        Default: :data:`DEFAULT_GROUP_SIZE` for the dtype (64 for float64, 32 for float32).
+        Sorted inputs per group of the grouped scan of the torch backend (speed only; results do not
+        depend on it). Default: :data:`DEFAULT_GROUP_SIZE` for the dtype (64 for float64, 32 for float32).
     chunk_size : int, optional
-        Samples processed at once (memory only).
+        Samples processed at once by the torch backend (memory only).
     delays_ms : torch.Tensor, optional
         Transmission delays in ms (>= 0, finite; same dtype and device as the input times): a spike
         of input ``i`` at ``t_i`` arrives at output neuron ``j`` at ``t_i + d_ij``. Shape ``(n_in, 1)``
         axonal (one per input), ``(1, n_out)`` dendritic (one per output), ``(n_in, n_out)``
         synaptic, or a scalar (uniform). ``None`` (default) or all-zero delays give results
-        bit-identical to no delays. See "Delays" in the module docstring for the cost.
+        bit-identical to no delays. See "Delays" in the module docstring for the cost. Axonal,
+        dendritic and equal-column delays run on the chosen backend; per-synapse delays always take
+        the torch path (whatever ``backend``).
+    backend : {"auto", "torch", "numba"}
+        ``"torch"``: the grouped torch path of this module (the reference; any device). ``"numba"``:
+        the fused kernel of :mod:`synsem_ephys.sim.fused` (CPU; needs numba; float32 inputs are
+        computed with a float64 state, so float32 times are the float64 ones rounded). ``"auto"``
+        (default): ``"numba"`` for CPU tensors when numba imports, else ``"torch"``. The backends
+        agree to rounding (spike times and gradients).
 
     Returns
     -------
@@ -670,7 +708,10 @@ def spike_times(input_times_ms, weights, *, tau_syn_ms, tau_mem_ms, threshold=1.
     ------
     ValueError
         Wrong shapes or dtypes, NaN or -inf inputs, non-finite weights, invalid tau or threshold,
-        negative, non-finite or wrongly shaped delays.
+        negative, non-finite or wrongly shaped delays, an unknown ``backend``, ``backend="numba"``
+        for tensors not on the CPU.
+    ImportError
+        ``backend="numba"`` and numba is not installed.
     """
     kern = Kernel(tau_syn_ms, tau_mem_ms, threshold)
     t = _as_tensor("input_times_ms", input_times_ms, 2)
@@ -694,6 +735,10 @@ def spike_times(input_times_ms, weights, *, tau_syn_ms, tau_mem_ms, threshold=1.
     if L < 1 or chunk < 1:
         raise ValueError(f"group_size/chunk_size: expected positive ints; got {group_size}/{chunk_size}.")
     L = min(L, max(1, t.shape[1]))
+    if _resolve_backend(backend, t) == "numba":
+        shared = lambda tt, WW: fused.fused_spike_times(tt, WW, kern)  # noqa: E731
+    else:
+        shared = lambda tt, WW: _SpikeTimes.apply(tt, WW, kern, L, chunk)  # noqa: E731
     if delays_ms is not None:
-        return _spike_times_delayed(t, W, _check_delays(delays_ms, t, W), kern, L, chunk)
-    return _SpikeTimes.apply(t, W, kern, L, chunk)
+        return _spike_times_delayed(t, W, _check_delays(delays_ms, t, W), kern, L, chunk, shared)
+    return shared(t, W)

@@ -1,0 +1,245 @@
+"""The fused exact kernel against the torch path, an efficient Euler forward and dense matmuls (not a test).
+
+Networks (784 - 4 x (300E + 100I) - 10, Dale's law):
+
+* ``trained``: the shipped ``synsem_ephys/data/mnist_dale.pt`` (tau_mem = 2 tau_syn);
+* ``random``: ``Network(spec, seed=1)`` with the same spec, calibrated (``calibrate_``, 50-90 % of each layer's
+  units fire on the first 200 patterns).
+
+Inputs: the bundled MNIST test images (``load_mnist_test_subset``), latency-coded with the trained network's
+``LatencyCode`` (its training config; pixels 0 never spike). Timed in this process, round robin over
+``--repeat`` repeats (medians reported), on the same batch and threads:
+
+* ``exact[torch]`` and ``exact[numba]``: the exact forward (``spike_times(..., backend=...)``, layer by layer,
+  no grad) and forward + backward (weights and input times require grad; loss = sum of the finite
+  spike times of every layer);
+* ``euler``: forward Euler at ``dt = 0.01 tau_syn``, efficient: per layer and chunk of samples the input
+  currents are binned once (one ``index_add_`` of weight rows into a (steps, samples, n_out) tensor), then
+  every step is five in-place elementwise ops on (samples, n_out) (``I += I_in[k]``, ``V.lerp_(I, dt/tau_m)``,
+  ``I *= 1 - dt/tau_s``, running max of V, count of steps below threshold); the window ends at the latest
+  exact spike of the layer + 1 ms (in Euler's favour); the Euler chunk size is the fastest of
+  ``--euler-chunks``;
+* ``dense``: the matmuls of the same shapes (``h = h @ W`` per layer) and their forward + backward.
+
+Prints patterns/s and the ratios exact/Euler (speed-up of exact over Euler), dense/exact and
+(fwd+bwd) dense/exact (how many times slower than dense), per backend; writes everything (raw times,
+config, machine) to ``bench/results/bench_kernel_<tag>.json``.
+
+Usage: python bench/bench_kernel.py [--n 1000] [--n-euler 200] [--threads 2] [--repeat 5]
+       [--dtypes float64,float32] [--nets trained,random] [--tag NAME]
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import time
+
+import torch
+
+from synsem_ephys.encoding import LatencyCode
+from synsem_ephys.sim import Network, spike_times
+from synsem_ephys.spec import NetworkSpec
+from synsem_ephys.train.data import load_mnist_test_subset
+
+SHIPPED = "synsem_ephys/data/mnist_dale.pt"
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+# ---------------------------------------------------------------------------------------------- problems
+def load_problem(name, dtype, n):
+    """(network, input times (n, 784), description) for ``trained`` or ``random``."""
+    trained = Network.load(SHIPPED, dtype=dtype)
+    cfg = trained.extra["config"]
+    code = LatencyCode(cfg["tau_syn_ms"], cfg["t_early"], cfg["t_late"], cfg["zero_never_spikes"])
+    x = load_mnist_test_subset().x[:n]
+    t_in = torch.tensor(code.encode(x), dtype=dtype)
+    if name == "trained":
+        return trained, t_in, f"shipped {SHIPPED}"
+    spec = trained.spec
+    net = Network(spec, seed=1, dtype=dtype)
+    fr = net.calibrate_(t_in[:200], target=(0.5, 0.9))
+    return net, t_in, f"Network(spec, seed=1).calibrate_ (firing fractions {[round(f, 2) for f in fr]})"
+
+
+# ---------------------------------------------------------------------------------------------- baselines
+def euler_layer(t_in, W, tau_syn, tau_mem, threshold, dt, t_end, chunk):
+    """First-spike times of one layer by forward Euler, input currents binned once, elementwise steps only."""
+    B, n_out = t_in.shape[0], W.shape[1]
+    steps = max(1, int(math.ceil(t_end / dt)))
+    am, keep = dt / tau_mem, 1.0 - dt / tau_syn
+    out = W.new_full((B, n_out), math.inf)
+    for c0 in range(0, B, chunk):
+        t = t_in[c0 : c0 + chunk]
+        b = t.shape[0]
+        k = torch.floor(t / dt)
+        use = torch.isfinite(t) & (k < steps)
+        bi, ii = torch.nonzero(use, as_tuple=True)
+        I_in = W.new_zeros((steps * b, n_out))
+        I_in.index_add_(0, k[bi, ii].long() * b + bi, W[ii])
+        I_in = I_in.view(steps, b, n_out)
+        V = W.new_zeros((b, n_out))
+        I = W.new_zeros((b, n_out))
+        vmax = W.new_full((b, n_out), -math.inf)
+        below = torch.zeros((b, n_out), dtype=torch.int32)
+        lt = torch.empty((b, n_out), dtype=torch.bool)
+        for s in range(steps):
+            I.add_(I_in[s])
+            V.lerp_(I, am)
+            I.mul_(keep)
+            torch.maximum(vmax, V, out=vmax)
+            below.add_(torch.lt(vmax, threshold, out=lt))
+        out[c0 : c0 + b] = torch.where(vmax >= threshold, (below + 1).to(W.dtype) * dt, out[c0 : c0 + b])
+    return out
+
+
+def euler_forward(net, t_in, exact_outs, chunk):
+    spec = net.spec
+    dt = 0.01 * spec.tau_syn_ms
+    h, outs = t_in, []
+    for W, ex in zip(net.weights, exact_outs):
+        fin = ex[torch.isfinite(ex)]
+        t_end = (float(fin.max()) if fin.numel() else 10 * spec.tau_syn_ms) + 1.0
+        h = euler_layer(h, W.detach(), spec.tau_syn_ms, spec.tau_mem_ms, spec.threshold, dt, t_end, chunk)
+        outs.append(h)
+    return outs
+
+
+def dense_forward(Ws, t_in):
+    h = torch.where(torch.isfinite(t_in), t_in, torch.zeros_like(t_in))
+    for W in Ws:
+        h = h @ W
+    return h
+
+
+def exact_forward(net, t_in, backend):
+    spec = net.spec
+    kw = dict(tau_syn_ms=spec.tau_syn_ms, tau_mem_ms=spec.tau_mem_ms, threshold=spec.threshold, backend=backend)
+    h, outs = t_in, []
+    for W in net.weights:
+        h = spike_times(h, W, **kw)
+        outs.append(h)
+    return outs
+
+
+def finite_sum(outs):
+    return sum(torch.where(torch.isfinite(o), o, torch.zeros_like(o)).sum() for o in outs)
+
+
+# ---------------------------------------------------------------------------------------------- timing
+def timed(fn):
+    t0 = time.perf_counter()
+    res = fn()
+    return time.perf_counter() - t0, res
+
+
+def bench_case(net_name, dtype, args, backends):
+    net, t_in, desc = load_problem(net_name, dtype, args.n)
+    ne = min(args.n_euler, args.n)
+    Ws = [W.detach() for W in net.weights]
+    times = {}
+
+    def add(key, s):
+        times.setdefault(key, []).append(s)
+
+    with torch.no_grad():
+        outs = {b: exact_forward(net, t_in[:50], b) for b in backends}  # warm-up (numba compile / cache load)
+        outs = {b: exact_forward(net, t_in, b) for b in backends}
+    ref = outs["torch"]
+    agree = {}
+    for b in backends:
+        dis = sum(int((torch.isfinite(x) != torch.isfinite(y)).sum()) for x, y in zip(ref, outs[b]))
+        both = [(x - y)[torch.isfinite(x) & torch.isfinite(y)].abs().max() for x, y in zip(ref, outs[b])]
+        agree[b] = {"spike_disagreements_vs_torch": dis, "max_abs_dt_vs_torch_ms": float(max(both))}
+    with torch.no_grad():
+        chunk_t = {}
+        for c in args.euler_chunks:  # pick the fastest chunk for Euler once
+            chunk_t[c] = timed(lambda: euler_forward(net, t_in[:ne], [o[:ne] for o in ref], c))[0]
+        e_chunk = min(chunk_t, key=chunk_t.get)
+    euler_err = None
+    for rep in range(args.repeat):
+        for b in backends:
+            with torch.no_grad():
+                add(f"fwd[{b}]", timed(lambda: exact_forward(net, t_in, b))[0])
+            net.zero_grad(set_to_none=True)
+            tp = t_in.clone().requires_grad_(True)
+            add(f"fwdbwd[{b}]", timed(lambda: finite_sum(exact_forward(net, tp, b)).backward())[0])
+        with torch.no_grad():
+            s, eul = timed(lambda: euler_forward(net, t_in[:ne], [o[:ne] for o in ref], e_chunk))
+            add("euler", s)
+            add("dense", timed(lambda: dense_forward(Ws, t_in))[0])
+        if euler_err is None:
+            d = [(e - x[:ne])[torch.isfinite(e) & torch.isfinite(x[:ne])].abs().max() for e, x in zip(eul, ref)]
+            mism = sum(int((torch.isfinite(e) != torch.isfinite(x[:ne])).sum()) for e, x in zip(eul, ref))
+            euler_err = {"max_abs_dt_ms": float(max(d)), "spike_mismatches": mism}
+        Wg = [W.clone().requires_grad_(True) for W in Ws]
+        tp = torch.where(torch.isfinite(t_in), t_in, torch.zeros_like(t_in)).requires_grad_(True)
+        add("dense_fwdbwd", timed(lambda: dense_forward(Wg, tp).sum().backward())[0])
+    med = {k: statistics.median(v) for k, v in times.items()}
+    pps = {k: (ne if k == "euler" else args.n) / v for k, v in med.items()}
+    ratios = {}
+    for b in backends:
+        ratios[b] = {
+            "exact_over_euler_speedup": pps[f"fwd[{b}]"] / pps["euler"],
+            "dense_over_exact_fwd_slowdown": pps["dense"] / pps[f"fwd[{b}]"],
+            "dense_over_exact_fwdbwd_slowdown": pps["dense_fwdbwd"] / pps[f"fwdbwd[{b}]"],
+        }
+    firing = [round(float(torch.isfinite(o).float().mean()), 3) for o in ref]
+    latest = [float(o[torch.isfinite(o)].max()) if bool(torch.isfinite(o).any()) else None for o in ref]
+    return {"network": net_name, "description": desc, "dtype": str(dtype).replace("torch.", ""),
+            "firing_fractions": firing, "latest_spike_ms": latest, "euler_chunk": e_chunk,
+            "euler_chunk_times_s": chunk_t, "euler_vs_exact": euler_err, "agreement": agree,
+            "times_s": times, "median_s": med, "patterns_per_s": pps, "ratios": ratios}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--n-euler", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--dtypes", default="float64,float32")
+    ap.add_argument("--nets", default="trained,random")
+    ap.add_argument("--backends", default="torch,numba")
+    ap.add_argument("--euler-chunks", default="25,50,100")
+    ap.add_argument("--tag", default="default")
+    args = ap.parse_args()
+    args.euler_chunks = [int(c) for c in args.euler_chunks.split(",")]
+    torch.set_num_threads(args.threads)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    results = []
+    for net_name in args.nets.split(","):
+        for dt in args.dtypes.split(","):
+            r = bench_case(net_name, getattr(torch, dt), args, backends)
+            results.append(r)
+            print(f"\n{net_name} {r['dtype']}: {r['description']}; firing {r['firing_fractions']}, latest spike "
+                  f"{[round(x, 1) if x else x for x in r['latest_spike_ms']]} ms; Euler chunk {r['euler_chunk']}, "
+                  f"Euler vs exact: {r['euler_vs_exact']}")
+            p = r["patterns_per_s"]
+            print(f"  euler {p['euler']:9.1f}/s  dense {p['dense']:9.1f}/s  dense fwd+bwd {p['dense_fwdbwd']:9.1f}/s")
+            for b in backends:
+                q = r["ratios"][b]
+                print(f"  exact[{b:5s}] fwd {p[f'fwd[{b}]']:8.1f}/s  fwd+bwd {p[f'fwdbwd[{b}]']:8.1f}/s   "
+                      f"exact/Euler {q['exact_over_euler_speedup']:6.2f}x  dense/exact {q['dense_over_exact_fwd_slowdown']:7.1f}x  "
+                      f"fwd+bwd dense/exact {q['dense_over_exact_fwdbwd_slowdown']:7.1f}x  {r['agreement'][b]}")
+    cfg = {k: v for k, v in vars(args).items()}
+    meta = {"config": cfg, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(), "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "load_avg": os.getloadavg()}
+    try:
+        import numba
+
+        meta["numba"] = numba.__version__
+    except ImportError:
+        meta["numba"] = None
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, f"bench_kernel_{args.tag}.json")
+    with open(path, "w") as fh:
+        json.dump({"meta": meta, "results": results}, fh, indent=1, default=str)
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The fused exact backend of :func:`~synsem_ephys.sim.spike_times`: one scan per (sample, neuron), numba on CPU.
+
+The kernels and their equations are in :mod:`._fused_numba`; this module is the torch side: it sorts each
+sample's inputs once (``torch.sort``), trims them to the batch's largest number of finite inputs, calls
+the forward kernel (parallel over samples, ``torch.get_num_threads()`` threads), and wraps it in an
+autograd Function whose backward calls the backward kernel with the saved sorted inputs.
+
+Memory: the sorted inputs (B x K times and int64 indices, K = the largest number of finite inputs of a
+sample), the outputs (B x n_out times, ``V'(t*)`` in float64 and the crossing index), per thread three
+n_out scratch vectors; the backward adds one float64 n_in x n_out ``dL/dW`` buffer per thread and a
+float64 B x n_in ``dL/dt``. Nothing of size n_in x n_out x anything.
+
+Precision: float32 inputs are scanned with a float64 state (the coefficients, the threshold tests and
+the closed-form solve) and rounded once at the end, so float32 spike times are the float64 ones to
+float32 rounding (``_STATE_DTYPE`` selects the state's dtype; float32 there is only for measuring what
+the float64 state costs). numba is optional: :func:`available` says whether it imports.
+"""
+
+import importlib.util
+import math
+
+import numpy as np
+import torch
+
+__all__ = ["available", "fused_spike_times"]
+
+_AVAILABLE = None
+_K = None
+#: arithmetic dtype of the forward state per input dtype (speed vs exactness; see the module docstring)
+_STATE_DTYPE = {torch.float64: np.float64, torch.float32: np.float64}
+
+
+def available():
+    """Whether the numba backend can run (numba importable); checked once, without importing torch users."""
+    global _AVAILABLE
+    if _AVAILABLE is None:
+        _AVAILABLE = importlib.util.find_spec("numba") is not None
+        if _AVAILABLE:
+            try:
+                _kernels()
+            except ImportError:
+                _AVAILABLE = False
+    return _AVAILABLE
+
+
+def _kernels():
+    global _K
+    if _K is None:
+        from . import _fused_numba
+
+        _K = _fused_numba
+    return _K
+
+
+def _threads():
+    import numba
+
+    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
+    return n
+
+
+def _np(x):
+    return x.detach().numpy()
+
+
+def forward_arrays(t, W, kern, state_dtype=None):
+    """Run the forward kernel: ``(t_out, vdot, kstar, ts, order)`` (CPU tensors; ``t_out`` and ``ts`` in
+    the state dtype, float64 unless measuring; ``vdot`` float64; ``kstar``, ``order`` int64)."""
+    K = _kernels()
+    _threads()
+    B, n_in, n_out = t.shape[0], t.shape[1], W.shape[1]
+    sd = torch.float64 if (state_dtype or _STATE_DTYPE[t.dtype]) is np.float64 else torch.float32
+    tc = t.detach().to(sd).contiguous()
+    Wc = W.detach().to(sd).contiguous()
+    t_out = torch.empty((B, n_out), dtype=sd)
+    vdot = torch.empty((B, n_out), dtype=torch.float64)
+    kstar = torch.empty((B, n_out), dtype=torch.int64)
+    ts = torch.empty((B, n_in), dtype=sd)
+    order = torch.empty((B, n_in), dtype=torch.int64)
+    nfin = torch.empty(B, dtype=torch.int64)
+    if B and n_out and n_in:
+        K.forward(_np(tc), _np(Wc), kern.ratio == 2.0, K.params(kern.tau_ms, kern.threshold, _np(tc).dtype),
+                  _np(t_out), _np(vdot), _np(kstar), _np(ts), _np(order), _np(nfin))
+    else:
+        t_out.fill_(math.inf)
+        vdot.zero_()
+        kstar.fill_(-1)
+        ts.fill_(math.inf)
+        order.fill_(-1)
+    return t_out, vdot, kstar, ts, order
+
+
+def backward_arrays(grad, W, kern, t_out, vdot, kstar, ts, order, n_in, need_t, need_w):
+    """Run the backward kernel: ``(dL/dt_in or None, dL/dW or None)`` in the dtype of ``W``."""
+    K = _kernels()
+    nt = _threads()
+    B, n_out = t_out.shape
+    g = grad.detach().contiguous()
+    gW_buf = np.zeros((nt, n_in, n_out) if need_w else (1, 1, 1))
+    gt = np.zeros((B, n_in) if need_t else (1, 1))
+    tiny = float(torch.finfo(W.dtype).tiny) ** 0.5
+    if B and n_out:
+        K.backward(_np(g), _np(ts), _np(order), _np(W.detach().to(ts.dtype).contiguous()), _np(t_out), _np(vdot),
+                   _np(kstar),
+                   kern.ratio == 2.0, float(kern.tau_ms), tiny, bool(need_t), bool(need_w), gW_buf, gt)
+    gti = torch.from_numpy(gt).to(W.dtype) if need_t else None
+    gWi = torch.from_numpy(gW_buf.sum(axis=0) if nt > 1 else gW_buf[0]).to(W.dtype) if need_w else None
+    return gti, gWi
+
+
+class _FusedSpikeTimes(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, t, W, kern):
+        t_out, vdot, kstar, ts, order = forward_arrays(t, W, kern)
+        ctx.save_for_backward(W, t_out, vdot, kstar, ts, order)
+        ctx.kern, ctx.n_in = kern, t.shape[1]
+        return t_out.to(t.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        W, t_out, vdot, kstar, ts, order = ctx.saved_tensors
+        need_t, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        gt, gW = backward_arrays(grad, W, ctx.kern, t_out, vdot, kstar, ts, order, ctx.n_in, need_t, need_w)
+        return gt, gW, None
+
+
+def fused_spike_times(t, W, kern):
+    """Exact first-spike times (B, n_out) of one layer by the fused kernels; differentiable in ``t`` and ``W``.
+
+    ``t`` (B, n_in) and ``W`` (n_in, n_out): validated CPU tensors of one dtype (see :func:`spike_times`).
+    """
+    return _FusedSpikeTimes.apply(t, W, kern)

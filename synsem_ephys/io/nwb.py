@@ -229,10 +229,9 @@ def _safe_names(names, kind, taken=()):
 
 def _table_class(kind):
     from pynwb.epoch import TimeIntervals
-    from pynwb.event import EventsTable
     from pynwb.misc import Units
 
-    return {"Units": Units, "TimeIntervals": TimeIntervals, "EventsTable": EventsTable}[kind]
+    return {"Units": Units, "TimeIntervals": TimeIntervals}[kind]
 
 
 def _vector(name, values, description):
@@ -317,9 +316,17 @@ def _write_trials(record, starts, durations, descr, meta):
 
 def _write_events(record, starts, overlap, descr):
     from hdmf.common import VectorIndex
-    from pynwb.event import EventsTable, TimestampVectorData
 
     tables, names = [], {}
+    if not record.events:
+        return tables, names
+    if _events_table_class() is None:
+        import pynwb
+
+        raise input_error("record.events", "a pynwb with NWB 2.10's EventsTable to write events",
+                          f"pynwb {pynwb.__version__}", "pip install -U pynwb", cls=ImportError)
+    from pynwb.event import EventsTable, TimestampVectorData
+
     for kind, ev in record.events.items():
         r, t = ev.trial_index, ev.times_ms
         session_ms = starts[r] + t
@@ -909,15 +916,23 @@ def _event_sources(nwb, events):
 
 
 # ---------------------------------------------------------------------- finding objects in a file
+def _events_table_class():
+    """pynwb's EventsTable (NWB >= 2.10), or None with an older pynwb (whose files hold none)."""
+    try:
+        from pynwb.event import EventsTable
+    except ImportError:
+        return None
+    return EventsTable
+
+
 def _kind(obj):
     import pynwb
     from pynwb.epoch import TimeIntervals
-    from pynwb.event import EventsTable
     from pynwb.misc import Units
 
-    for cls, name in ((TimeIntervals, "TimeIntervals"), (EventsTable, "EventsTable"), (Units, "Units"),
+    for cls, name in ((TimeIntervals, "TimeIntervals"), (_events_table_class(), "EventsTable"), (Units, "Units"),
                       (pynwb.TimeSeries, "TimeSeries")):
-        if isinstance(obj, cls):
+        if cls is not None and isinstance(obj, cls):
             return name
     return None
 

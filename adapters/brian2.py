@@ -6,7 +6,7 @@ seconds on the run's clock, a multiple of the clock's ``dt`` (every spike of a r
 ``[0, T)``). The group's ``name`` is the population (Brian2 names groups ``neurongroup``,
 ``neurongroup_1``, ... unless ``name=`` is given: give it, so that repeated runs agree).
 
-Trials (see :func:`synsem_ephys.adapters.pynn.record_from_populations` for the windows):
+Trials (see :func:`synsem_ephys.adapters.populations.record_from_populations` for the windows):
 
 - one run: ``trials=None`` is one trial over the whole run; ``trials=[s_0, s_1, ...]`` (ms) cuts the run
   into trials starting there (each ending at the next start, the last at the run's end, unless
@@ -26,7 +26,7 @@ from synsem_ephys.errors import input_error
 from synsem_ephys.units import ms_from_s
 
 from ._common import import_optional
-from .pynn import record_from_populations
+from .populations import record_from_populations
 
 __all__ = ["from_brian2"]
 

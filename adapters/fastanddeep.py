@@ -733,7 +733,8 @@ def load_recording(run_dir, *, tau_syn_ms=5.0, n_exc=None, mnist_dir="auto"):
         ``meta['cell_types_from']``.
     mnist_dir : str or Path or "auto" or None
         Where the MNIST test set is, to label the dumps: ``"auto"`` (default) the usual lookup of
-        :func:`synsem_ephys.train.data.mnist_dir` if it finds a copy, None never. Labels come from a ``labels_trained.npy`` of one label per dumped sample if the folder has one (the
+        :func:`synsem_ephys.train.data.mnist_dir` if it finds a copy and the dumps have 784 inputs, None
+        never. Labels come from a ``labels_trained.npy`` of one label per dumped sample if the folder has one (the
         published run has none: its ``mnist_test_labels.npy`` belongs to the 10,000 stored test outputs,
         and although the dumps are test images 0-149, their output times are another forward than rows
         0-149 of ``mnist_test_spiketimes.npy`` -- 696 of 1,499 spiking entries differ, by up to 0.6
@@ -819,11 +820,13 @@ def load_recording(run_dir, *, tau_syn_ms=5.0, n_exc=None, mnist_dir="auto"):
         labels, labels_from = lab.astype(np.int64), "labels_trained.npy"
     else:
         where = mnist_dir
-        if mnist_dir == "auto":  # the usual MNIST lookup (SYNSEM_MNIST_DIR, $SYNSEM_DATA/mnist, ...), if any
-            try:
-                where = _datasets_module().mnist_dir(None)
-            except DataMissingError:
-                where = None
+        if mnist_dir == "auto":  # the usual MNIST lookup (SYNSEM_MNIST_DIR, $SYNSEM_DATA/mnist, ...), if any,
+            where = None          # for dumps of MNIST-sized inputs
+            if t_in.shape[1] == 784:
+                try:
+                    where = _datasets_module().mnist_dir(None)
+                except DataMissingError:
+                    where = None
         if where is not None:
             mnist_idx, labels = _match_mnist(t_in.astype(np.float64), where)
             labels_from = (f"MNIST test set in {where} matched by input code ({int((mnist_idx >= 0).sum())} of {n} "

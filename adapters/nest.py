@@ -12,7 +12,7 @@ population per model (``iaf_psc_alpha``, ...), in node-id order; with bare event
 "neurons" of the senders seen (silent neurons then cannot be known; ``meta["populations_from"]`` says
 which rule was used).
 
-Trial windows are those of :func:`synsem_ephys.adapters.pynn.record_from_populations`: one trial over
+Trial windows are those of :func:`synsem_ephys.adapters.populations.record_from_populations`: one trial over
 the run, or ``trials=[s_0, s_1, ...]`` (ms), each trial up to the next start, the last up to the
 kernel's ``biological_time`` (when recorders are given) or ``trial_duration_ms``. Every spike is kept:
 a sender outside every population or a spike outside every trial is an error.
@@ -23,7 +23,7 @@ import numpy as np
 from synsem_ephys.errors import input_error
 
 from ._common import import_optional
-from .pynn import module_version, record_from_populations
+from .populations import module_version, record_from_populations
 
 __all__ = ["from_nest"]
 

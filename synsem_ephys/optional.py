@@ -13,6 +13,12 @@ train      pyyaml, tqdm                  YAML configs and progress bars (``synse
 digits     scikit-learn                  the 8x8 digits dataset (the digits network, its tests)
 mpi        mpi4py, mpich                 the MPI executor (``--executor mpi``, ``parallel.make_executor``)
 dask       dask[distributed]             the Dask executor (``--executor dask``)
+nest       nest-simulator                ``adapters.nest`` (NEST 3 spike recorders)
+pynn       PyNN, nest-simulator          ``adapters.pynn`` (PyNN ``get_data()`` Blocks)
+snntorch   snntorch                      running snnTorch networks (``adapters.spike_tensor`` itself needs none)
+nir        nir                           ``adapters.nir`` (NIR graphs in and out)
+brian2     brian2 (Python >= 3.12)       ``adapters.brian2``; not in ``all``: no release imports with
+                                         numpy >= 2.4 on Python 3.11
 all        all of the above              everything; the README's two commands install it
 =========  ============================  ===================================================================
 
@@ -33,6 +39,11 @@ EXTRAS = {
     "sklearn": ("digits", "scikit-learn"),
     "mpi4py": ("mpi", "mpi4py"),
     "distributed": ("dask", "dask[distributed]"),
+    "nest": ("nest", "nest-simulator"),
+    "pyNN": ("pynn", "PyNN"),
+    "snntorch": ("snntorch", "snntorch"),
+    "nir": ("nir", "nir"),
+    "brian2": ("brian2", "brian2"),
 }
 
 

@@ -215,7 +215,7 @@ def test_recording_from_the_dumps_round_trips_through_neo(dumps):
 def test_dumps_without_network_file_use_n_exc_or_the_default(tmp_path):
     for f in fd.DUMP_FILES.values():
         (tmp_path / f).symlink_to(RUN / f)
-    rec = fd.load_recording(tmp_path, tau_syn_ms=TAU)  # no config either: file unit taken as tau_syn
+    rec = fd.load_recording(tmp_path, tau_syn_ms=TAU, mnist_dir=None)  # no config either: file unit = tau_syn
     assert "assumed" in rec.meta["cell_types_from"] and rec.meta["config"] is None and "spec" not in rec.meta
     pops = dict(zip(*np.unique(rec.units.population, return_counts=True)))
     assert pops["hidden1_E"] == 75 and pops["hidden8_I"] == 25

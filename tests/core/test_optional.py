@@ -16,7 +16,8 @@ def test_every_extra_of_the_table_is_declared_in_pyproject_and_all_holds_them():
     for module, (extra, package) in EXTRAS.items():
         assert any(req.startswith(package) for req in extras[extra]), (module, extra)
     named = {e for e, _ in EXTRAS.values()}
-    assert named <= set(extras) and all(f"{e}" in extras["all"][0] for e in named)
+    in_all = set(extras["all"][0].split("[", 1)[1].rstrip("]").split(","))
+    assert named <= set(extras) and named - in_all == {"brian2"}  # brian2 is left out of [all] (optional.py says why)
 
 
 @pytest.mark.parametrize("module, call, extra", [

@@ -344,6 +344,28 @@ class SpikeRecord:
                       for k, v in self.events.items()}
         return SpikeRecord(self.times_ms[keep], u, r, utab, ttab, self.trial_duration_ms, dict(self.meta), events)
 
+    def window(self, start_ms, stop_ms, *, trials=None):
+        """A new record of the spikes in ``[start_ms, stop_ms)`` of each trial, with time 0 at ``start_ms``.
+
+        ``trials`` (optional rows) are selected first, as :meth:`select` does. The trial duration becomes
+        ``stop_ms - start_ms`` (a per-trial ``duration_ms`` column is dropped); events are cut the same way.
+        The window must lie inside the trial: ``0 <= start_ms < stop_ms <= trial_duration_ms``.
+        """
+        start, stop = float(start_ms), float(stop_ms)
+        if not (0.0 <= start < stop <= self.trial_duration_ms):
+            raise input_error("start_ms, stop_ms", f"0 <= start_ms < stop_ms <= {self.trial_duration_ms} (the trial)",
+                              (start_ms, stop_ms), "Trial-relative times in ms.")
+        r = self if trials is None else self.select(trials=trials)
+        keep = (r.times_ms >= start) & (r.times_ms < stop)
+        cols = {k: v for k, v in r.trials.columns.items() if k != "duration_ms"}
+        trials_t = TrialTable(r.trials.label, r.trials.prediction, r.trials.decision_time_ms - start, cols,
+                              r.trials.label_names)
+        events = {k: EventTimes(v.times_ms[(v.times_ms >= start) & (v.times_ms < stop)] - start,
+                                v.trial_index[(v.times_ms >= start) & (v.times_ms < stop)]) for k, v in r.events.items()}
+        meta = dict(r.meta, window_ms=[start, stop])
+        return SpikeRecord(r.times_ms[keep] - start, r.unit_index[keep], r.trial_index[keep], r.units, trials_t,
+                           stop - start, meta, events)
+
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_layer_times(cls, layer_times, populations, *, labels=None, predictions=None,

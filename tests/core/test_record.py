@@ -117,3 +117,16 @@ def test_record_is_read_only_and_accessors():
     sub = rec.select(units=[1], trials=[1])
     assert sub.n_units == 1 and sub.n_trials == 1 and sub.times_ms.tolist() == [3.0]
     assert sub.trial_index.tolist() == [0] and sub.unit_index.tolist() == [0]
+
+
+def test_window_cuts_every_trial_and_shifts_time_zero():
+    rec, _ = sim_record(n_trials=6, seed=2)
+    w = rec.window(5.0, 20.0, trials=[1, 3])
+    assert w.n_trials == 2 and w.trial_duration_ms == 15.0 and w.meta["window_ms"] == [5.0, 20.0]
+    sub = rec.select(trials=[1, 3])
+    keep = (sub.times_ms >= 5.0) & (sub.times_ms < 20.0)
+    np.testing.assert_array_equal(w.times_ms, sub.times_ms[keep] - 5.0)
+    np.testing.assert_array_equal(w.trial_index, sub.trial_index[keep])
+    np.testing.assert_array_equal(w.trials.decision_time_ms, sub.trials.decision_time_ms - 5.0)
+    with pytest.raises(ValueError, match=r"start_ms, stop_ms: expected 0 <= start_ms < stop_ms"):
+        rec.window(10.0, 5.0)

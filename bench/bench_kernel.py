@@ -128,6 +128,73 @@ def finite_sum(outs):
     return sum(torch.where(torch.isfinite(o), o, torch.zeros_like(o)).sum() for o in outs)
 
 
+# ---------------------------------------------------------------------------------------------- float32
+F32_MARGIN = 1e-5  # relative grazing margin of float32 (the one in tests/sim/test_float32.py)
+
+
+def float32_exactness(ratio, backends, n, seed=1, dale=True, zero_never_spikes=True):
+    """float32 against float64 on a calibrated 784-400-400-400-10 network, layer by layer.
+
+    Each layer's problem is the float64 network's input to that layer; float64 solves it as is, float32
+    with inputs and weights rounded to float32. Reports, per backend, the largest |t32 - t64| over units
+    both fire (all, and outside the grazing margin), the spike / no-spike disagreements and how many of
+    them lie outside the margin (:func:`synsem_ephys.sim._margins.pair_margin`), and the forward time.
+    """
+    from synsem_ephys.sim._margins import pair_margin
+
+    tau_s = 5.0
+    hidden = ((300, 100),) * 3 if dale else ((400, 0),) * 3
+    spec = NetworkSpec(784, hidden=hidden, n_outputs=10, tau_syn_ms=tau_s, tau_mem_ms=ratio * tau_s, dale=dale)
+    code = LatencyCode(tau_s, zero_never_spikes=zero_never_spikes)
+    t_in = torch.tensor(code.encode(load_mnist_test_subset().x[:n]), dtype=torch.float64)
+    net = Network(spec, seed=seed)
+    fr = net.calibrate_(t_in[: min(n, 200)], target=(0.5, 0.9))
+    kern = net.kernel
+    kw = dict(tau_syn_ms=spec.tau_syn_ms, tau_mem_ms=spec.tau_mem_ms, threshold=spec.threshold)
+    inputs, h = [], t_in
+    with torch.no_grad():
+        for W in net.weights:
+            inputs.append(h)
+            h = spike_times(h, W, backend="torch", **kw)
+    out = {"ratio": ratio, "n": n, "dale": dale, "firing_fractions": fr, "margin": F32_MARGIN, "backends": {}}
+    for b in backends:
+        # end to end (errors propagate: a layer's float32 inputs are float32 outputs; no margin applies)
+        h32, h64, net_dt, net_dis = t_in.float(), t_in, 0.0, 0
+        with torch.no_grad():
+            for W in net.weights:
+                h64 = spike_times(h64, W, backend=b, **kw)
+                h32 = spike_times(h32, W.float(), backend=b, **kw)
+                both = torch.isfinite(h64) & torch.isfinite(h32)
+                net_dis += int((torch.isfinite(h64) != torch.isfinite(h32)).sum())
+                net_dt = max(net_dt, float((h64 - h32.double())[both].abs().max()) if bool(both.any()) else 0.0)
+        rows, t32_s, t64_s = [], 0.0, 0.0
+        for l, (x, W) in enumerate(zip(inputs, net.weights)):
+            W = W.detach()
+            with torch.no_grad():
+                s64, a = timed(lambda: spike_times(x, W, backend=b, **kw))
+                s32, c = timed(lambda: spike_times(x.float(), W.float(), backend=b, **kw))
+            t64_s, t32_s = t64_s + s64, t32_s + s32
+            c = c.double()
+            both = torch.isfinite(a) & torch.isfinite(c)
+            dt = torch.where(both, (a - c).abs(), torch.zeros_like(a))
+            dis = torch.nonzero(torch.isfinite(a) != torch.isfinite(c), as_tuple=False).tolist()
+            big = torch.nonzero(dt > 1e-4, as_tuple=False).tolist()
+            marg = {(i, j): pair_margin(x[i].numpy(), W[:, j].numpy(), kern, float(a[i, j])) for i, j in dis + big}
+            dis_out = [p for p in dis if marg[tuple(p)] > F32_MARGIN]
+            dt_clear = max([float(dt[i, j]) for i, j in big if marg[(i, j)] > F32_MARGIN] +
+                           [float(torch.where(dt > 1e-4, torch.zeros_like(dt), dt).max())])
+            rows.append({"layer": l + 1, "max_abs_dt_ms": float(dt.max()), "max_abs_dt_outside_margin_ms": dt_clear,
+                         "disagreements": len(dis), "disagreements_outside_margin": len(dis_out),
+                         "margins_of_disagreements": sorted(marg[tuple(p)] for p in dis)})
+        out["backends"][b] = {"layers": rows, "forward_s_float64": t64_s, "forward_s_float32": t32_s,
+                              "end_to_end_max_abs_dt_ms": net_dt, "end_to_end_disagreements": net_dis,
+                              "max_abs_dt_ms": max(r["max_abs_dt_ms"] for r in rows),
+                              "max_abs_dt_outside_margin_ms": max(r["max_abs_dt_outside_margin_ms"] for r in rows),
+                              "disagreements": sum(r["disagreements"] for r in rows),
+                              "disagreements_outside_margin": sum(r["disagreements_outside_margin"] for r in rows)}
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- timing
 def timed(fn):
     t0 = time.perf_counter()
@@ -205,12 +272,25 @@ def main():
     ap.add_argument("--backends", default="torch,numba")
     ap.add_argument("--euler-chunks", default="25,50,100")
     ap.add_argument("--tag", default="default")
+    ap.add_argument("--float32", type=int, default=0, metavar="N",
+                    help="also check float32 against float64 on N patterns (calibrated 784-400-400-400-10, both tau cases)")
+    ap.add_argument("--skip-timing", action="store_true")
     args = ap.parse_args()
     args.euler_chunks = [int(c) for c in args.euler_chunks.split(",")]
     torch.set_num_threads(args.threads)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    results = []
-    for net_name in args.nets.split(","):
+    results, f32 = [], []
+    for ratio, dale in (((1.0, True), (2.0, True), (1.0, False), (2.0, False)) if args.float32 else ()):
+        r = float32_exactness(ratio, backends, args.float32, dale=dale)
+        f32.append(r)
+        print(f"float32 vs float64, tau_mem = {ratio:g} tau_syn, {'Dale 300E+100I' if dale else 'no Dale, 400'} "
+              f"hidden, {args.float32} patterns, firing {[round(f, 2) for f in r['firing_fractions']]}")
+        for b, q in r["backends"].items():
+            print(f"  {b:5s} max|dt| {q['max_abs_dt_ms']:.3g} ms (outside margin {q['max_abs_dt_outside_margin_ms']:.3g}), "
+                  f"disagreements {q['disagreements']} (outside margin {q['disagreements_outside_margin']}), "
+                  f"forward float64 {q['forward_s_float64']:.2f} s, float32 {q['forward_s_float32']:.2f} s; end to end: "
+                  f"max|dt| {q['end_to_end_max_abs_dt_ms']:.3g} ms, disagreements {q['end_to_end_disagreements']}")
+    for net_name in ([] if args.skip_timing else args.nets.split(",")):
         for dt in args.dtypes.split(","):
             r = bench_case(net_name, getattr(torch, dt), args, backends)
             results.append(r)
@@ -237,7 +317,7 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, f"bench_kernel_{args.tag}.json")
     with open(path, "w") as fh:
-        json.dump({"meta": meta, "results": results}, fh, indent=1, default=str)
+        json.dump({"meta": meta, "results": results, "float32": f32}, fh, indent=1, default=str)
     print(f"\nwrote {path}")
 
 

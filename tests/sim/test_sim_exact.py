@@ -10,10 +10,14 @@ from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
 from synsem_ephys.sim import Kernel, lambertw0, spike_times
+from synsem_ephys.sim.ttfs import available_backends
 
 import reference_lif as ref
 
 RATIOS = [1.0, 2.0]
+#: every backend of spike_times; one that cannot run here (numba not installed) is skipped, not dropped
+BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(b not in available_backends(), reason=f"{b} not installed"))
+            for b in ("torch", "numba")]
 #: relative distance of a local maximum of V to threshold below which a case counts as grazing
 GRAZING_MARGIN = 1e-7
 
@@ -38,29 +42,33 @@ def layer_case(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=layer_case())
 def test_matches_reference_integrator(ratio, case):
+    """Every available backend against the same reference (computed once per example: it is the slow part)."""
     t, w, tau_syn, threshold, group = case
     tau_mem = ratio * tau_syn
-    got = spike_times(torch.tensor(t), torch.tensor(w), tau_syn_ms=tau_syn, tau_mem_ms=tau_mem,
-                      threshold=threshold, group_size=group).numpy()
     want, margin = ref.layer(t, w, tau_syn, tau_mem, threshold)
     clear = margin > GRAZING_MARGIN
-    # spike / no-spike: no disagreement outside the grazing margin
-    assert np.array_equal(np.isfinite(got)[clear], np.isfinite(want)[clear])
-    both = clear & np.isfinite(got) & np.isfinite(want)
-    if both.any():
-        assert np.max(np.abs(got[both] - want[both])) < 1e-9
+    for backend in available_backends():
+        got = spike_times(torch.tensor(t), torch.tensor(w), tau_syn_ms=tau_syn, tau_mem_ms=tau_mem,
+                          threshold=threshold, group_size=group, backend=backend).numpy()
+        # spike / no-spike: no disagreement outside the grazing margin
+        assert np.array_equal(np.isfinite(got)[clear], np.isfinite(want)[clear]), backend
+        both = clear & np.isfinite(got) & np.isfinite(want)
+        if both.any():
+            assert np.max(np.abs(got[both] - want[both])) < 1e-9, backend
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("ratio", RATIOS)
 @pytest.mark.parametrize("delta", [1e-3, 1e-5, -1e-5, -1e-3])
-def test_near_grazing_single_input(ratio, delta):
+def test_near_grazing_single_input(ratio, delta, backend):
     """One input whose kernel peak sits just above / below threshold."""
     tau_syn = 5.0
     kern = Kernel(tau_syn, ratio * tau_syn, 1.0)
     kpeak = float(kern.K(torch.tensor(kern.peak_time_ms, dtype=torch.float64)))
     w = (1.0 + delta) / kpeak
     t = torch.tensor([[2.0]], dtype=torch.float64)
-    out = spike_times(t, torch.tensor([[w]], dtype=torch.float64), tau_syn_ms=tau_syn, tau_mem_ms=ratio * tau_syn)
+    out = spike_times(t, torch.tensor([[w]], dtype=torch.float64), tau_syn_ms=tau_syn, tau_mem_ms=ratio * tau_syn,
+                      backend=backend)
     want, _ = ref.layer(t.numpy(), np.array([[w]]), tau_syn, ratio * tau_syn, 1.0)
     assert math.isfinite(out.item()) == (delta > 0) == math.isfinite(want[0, 0])
     if delta > 0:
@@ -111,7 +119,7 @@ def _robust_case(seed, ratio, n_in=7, n_out=3, batch=4):
     for _ in range(200):
         t = torch.rand(batch, n_in, generator=g, dtype=torch.float64) * 10.0
         w = torch.rand(n_in, n_out, generator=g, dtype=torch.float64) * 2.5 - 0.5
-        out = spike_times(t, w, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, threshold=1.0, group_size=3)
+        out = spike_times(t, w, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, threshold=1.0, group_size=3, backend="torch")
         if torch.isfinite(out).all():
             gap = (out[:, None, :] - t[:, :, None]).abs().min()
             if gap > 0.05:
@@ -119,22 +127,27 @@ def _robust_case(seed, ratio, n_in=7, n_out=3, batch=4):
     raise RuntimeError("no robust case found")
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("ratio", RATIOS)
 @pytest.mark.parametrize("group", [2, 3, 64])
-def test_gradcheck(ratio, group):
+def test_gradcheck(ratio, group, backend):
+    if backend != "torch" and group != 64:
+        pytest.skip("group_size is a parameter of the torch path only")
     for seed in range(3):
         t, w = _robust_case(seed, ratio)
         t.requires_grad_(True)
         w.requires_grad_(True)
-        f = lambda tt, ww: spike_times(tt, ww, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, group_size=group)
+        f = lambda tt, ww: spike_times(tt, ww, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, group_size=group,
+                                       backend=backend)
         assert torch.autograd.gradcheck(f, (t, w), eps=1e-6, atol=1e-7, rtol=1e-5)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("ratio", RATIOS)
-def test_gradients_zero_for_silent_and_acausal(ratio):
+def test_gradients_zero_for_silent_and_acausal(ratio, backend):
     t = torch.tensor([[1.0, 2.0, 40.0, math.inf]], dtype=torch.float64, requires_grad=True)
     w = torch.tensor([[3.0, 0.01], [2.0, 0.01], [5.0, 0.01], [1.0, 0.01]], dtype=torch.float64, requires_grad=True)
-    out = spike_times(t, w, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio)
+    out = spike_times(t, w, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, backend=backend)
     assert math.isfinite(out[0, 0].item()) and out[0, 0].item() < 40.0 and math.isinf(out[0, 1].item())
     out[torch.isfinite(out)].sum().backward()
     assert t.grad[0, 2] == 0 and t.grad[0, 3] == 0
@@ -142,15 +155,17 @@ def test_gradients_zero_for_silent_and_acausal(ratio):
     assert torch.isfinite(t.grad).all() and torch.isfinite(w.grad).all()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("ratio", RATIOS)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_no_nan_in_degenerate_inputs(ratio, dtype):
-    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio)
+def test_no_nan_in_degenerate_inputs(ratio, dtype, backend):
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, backend=backend)
     cases = [
         (torch.full((2, 5), math.inf), torch.ones(5, 3)),                 # all silent inputs
         (torch.rand(2, 5) * 10, -torch.rand(5, 3)),                       # negative weights only
         (torch.full((2, 5), 3.0), torch.full((5, 3), 0.5)),               # all inputs tied
         (torch.zeros((0, 5)), torch.ones(5, 3)),                          # empty batch
+        (torch.zeros((2, 0)), torch.ones(0, 3)),                          # no inputs
     ]
     for t, w in cases:
         t = t.to(dtype).requires_grad_(True)
@@ -161,12 +176,13 @@ def test_no_nan_in_degenerate_inputs(ratio, dtype):
         assert not torch.isnan(t.grad).any() and not torch.isnan(w.grad).any()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("ratio", RATIOS)
-def test_float32_close_to_float64(ratio):
+def test_float32_close_to_float64(ratio, backend):
     g = torch.Generator().manual_seed(3)
     t = torch.rand(64, 50, generator=g, dtype=torch.float64) * 10
     w = torch.randn(50, 20, generator=g, dtype=torch.float64) * 0.3 + 0.1
-    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio)
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, backend=backend)
     a = spike_times(t, w, **kw)
     b = spike_times(t.float(), w.float(), **kw).double()
     both = torch.isfinite(a) & torch.isfinite(b)
@@ -176,14 +192,14 @@ def test_float32_close_to_float64(ratio):
 
 @pytest.mark.parametrize("ratio", RATIOS)
 def test_dense_and_pairwise_refinement_agree(ratio, monkeypatch):
-    """The two scans of a candidate group (whole samples vs pair by pair) give identical results."""
+    """The two scans of a candidate group of the torch path (whole samples vs pair by pair) agree."""
     import synsem_ephys.sim.ttfs as ttfs
 
     g = torch.Generator().manual_seed(11)
     t = torch.rand(40, 60, generator=g, dtype=torch.float64) * 12.0
     t[t > 11.0] = math.inf
     w = torch.randn(60, 30, generator=g, dtype=torch.float64) * 0.25 + (0.05 if ratio == 1.0 else 0.1)
-    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, group_size=8)
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, group_size=8, backend="torch")
     outs = []
     for frac in (0.0, 10.0):
         monkeypatch.setattr(ttfs, "_DENSE_FRACTION", frac)
@@ -194,8 +210,9 @@ def test_dense_and_pairwise_refinement_agree(ratio, monkeypatch):
     assert torch.allclose(a[torch.isfinite(a)], b[torch.isfinite(b)], atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("ratio", RATIOS)
-def test_silent_inputs_trimmed_per_chunk(ratio):
+def test_silent_inputs_trimmed_per_chunk(ratio, backend):
     """Groups are built only up to the chunk's last finite input: sparse samples give the same spikes
     and gradients alone as beside a sample whose inputs all spike (which forces every group)."""
     g = torch.Generator().manual_seed(5)
@@ -203,7 +220,7 @@ def test_silent_inputs_trimmed_per_chunk(ratio):
     sparse[torch.rand(6, 60, generator=g) < 0.75] = math.inf
     full = torch.rand(1, 60, generator=g, dtype=torch.float64) * 10.0
     w0 = torch.randn(60, 20, generator=g, dtype=torch.float64) * 0.4 + 0.3
-    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, group_size=4)
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, group_size=4, backend=backend)
     res = []
     for rows in (sparse, torch.cat([sparse, full])):
         t = rows.clone().requires_grad_(True)

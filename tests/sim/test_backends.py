@@ -1,0 +1,150 @@
+"""The backends of spike_times: the fused numba kernel against the torch reference path, and the choice of backend.
+
+Exactness against the independent integrator and gradcheck run on every backend in test_sim_exact.py;
+here: forward and gradients of the two backends agree (times to 1e-12 ms, gradients to 1e-10 relative)
+on layers of realistic shape, float32 through the fused kernel is float64 rounded, "auto" and the errors.
+"""
+
+import math
+
+import pytest
+import torch
+
+import synsem_ephys.sim.fused as fused
+from synsem_ephys.sim import Network, spike_times
+from synsem_ephys.sim.ttfs import BACKENDS, available_backends
+from synsem_ephys.spec import NetworkSpec
+
+RATIOS = [1.0, 2.0]
+needs_numba = pytest.mark.skipif("numba" not in available_backends(), reason="numba not installed")
+
+
+def _layer(seed, batch=24, n_in=90, n_out=40, ratio=2.0, silent=0.4, ties=True):
+    g = torch.Generator().manual_seed(seed)
+    t = torch.rand(batch, n_in, generator=g, dtype=torch.float64) * 15.0
+    t[torch.rand(batch, n_in, generator=g) < silent] = math.inf
+    if ties:
+        t[:, :6] = t[:, :1]
+    w = torch.randn(n_in, n_out, generator=g, dtype=torch.float64) * 0.35 + (0.06 if ratio == 1.0 else 0.1)
+    return t, w
+
+
+def _run(t, w, ratio, backend, grad):
+    t = t.clone().requires_grad_(True)
+    w = w.clone().requires_grad_(True)
+    out = spike_times(t, w, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, backend=backend)
+    g = torch.randn(out.shape, generator=torch.Generator().manual_seed(3), dtype=out.dtype)
+    out.backward(torch.where(torch.isfinite(out), g, torch.zeros_like(g)) if grad else torch.zeros_like(g))
+    return out.detach(), t.grad, w.grad
+
+
+@needs_numba
+@pytest.mark.parametrize("ratio", RATIOS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_numba_agrees_with_torch(ratio, seed):
+    t, w = _layer(seed, ratio=ratio)
+    a, ta, wa = _run(t, w, ratio, "torch", True)
+    b, tb, wb = _run(t, w, ratio, "numba", True)
+    fire = torch.isfinite(a)
+    assert 0.2 < fire.float().mean() < 0.95
+    assert torch.equal(fire, torch.isfinite(b))
+    assert torch.max(torch.abs(a[fire] - b[fire])) < 1e-12
+    for x, y in ((ta, tb), (wa, wb)):
+        assert torch.max(torch.abs(x - y)) <= 1e-10 * torch.max(torch.abs(x)) + 1e-14
+
+
+@needs_numba
+@pytest.mark.parametrize("ratio", RATIOS)
+def test_numba_float32_is_float64_rounded(ratio):
+    """The fused kernel scans float32 inputs with a float64 state: the float64 result on the same
+    (float32-valued) inputs, rounded once."""
+    t, w = _layer(4, ratio=ratio)
+    t32, w32 = t.float(), w.float()
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, backend="numba")
+    got = spike_times(t32, w32, **kw)
+    want = spike_times(t32.double(), w32.double(), **kw).float()
+    assert got.dtype == torch.float32
+    assert torch.equal(got, want)
+
+
+@needs_numba
+@pytest.mark.parametrize("ratio", RATIOS)
+def test_network_same_on_both_backends(ratio):
+    """A calibrated small network: every layer's spikes agree; gradients of a loss on the output agree."""
+    spec = NetworkSpec(30, hidden=((16, 4), (12, 4)), n_outputs=5, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio)
+    g = torch.Generator().manual_seed(0)
+    t_in = torch.rand(16, 30, generator=g, dtype=torch.float64) * 10.0
+    net = Network(spec, seed=2)
+    net.calibrate_(t_in, target=(0.5, 0.9))
+    res = {}
+    for backend in ("torch", "numba"):
+        net.zero_grad(set_to_none=True)
+        t = t_in.clone().requires_grad_(True)
+        h, outs = t, []
+        for W in net.weights:
+            h = spike_times(h, W, tau_syn_ms=spec.tau_syn_ms, tau_mem_ms=spec.tau_mem_ms, backend=backend)
+            outs.append(h)
+        sum(torch.where(torch.isfinite(o), o, torch.zeros_like(o)).sum() for o in outs).backward()
+        res[backend] = ([o.detach() for o in outs], t.grad, [W.grad.clone() for W in net.weights])
+    (oa, ta, wa), (ob, tb, wb) = res["torch"], res["numba"]
+    for x, y in zip(oa, ob):
+        assert torch.equal(torch.isfinite(x), torch.isfinite(y))
+        assert torch.max(torch.abs(x - y)[torch.isfinite(x)]) < 1e-11
+    for x, y in zip([ta] + wa, [tb] + wb):
+        assert torch.max(torch.abs(x - y)) <= 1e-10 * torch.max(torch.abs(x)) + 1e-14
+
+
+@needs_numba
+def test_numba_threads_do_not_change_results():
+    t, w = _layer(5, batch=40)
+    old = torch.get_num_threads()
+    res = []
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            res.append(_run(t, w, 2.0, "numba", True))
+    finally:
+        torch.set_num_threads(old)
+    (a, ta, wa), (b, tb, wb) = res
+    assert torch.equal(a, b) and torch.equal(ta, tb)
+    assert torch.max(torch.abs(wa - wb)) <= 1e-12 * torch.max(torch.abs(wa))  # per-thread dL/dW buffers: order only
+
+
+@needs_numba
+@pytest.mark.parametrize("kind", ["axonal", "dendritic", "synaptic"])
+def test_delays_on_numba_match_torch(kind):
+    """Axonal and dendritic delays run on the chosen backend, per-synapse delays on the torch path."""
+    t, w = _layer(6, batch=6, n_in=20, n_out=8)
+    shape = {"axonal": (20, 1), "dendritic": (1, 8), "synaptic": (20, 8)}[kind]
+    d = torch.rand(shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 4.0
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=10.0, delays_ms=d)
+    a = spike_times(t, 4.0 * w, backend="torch", **kw)
+    b = spike_times(t, 4.0 * w, backend="numba", **kw)
+    assert 0.2 < torch.isfinite(a).float().mean() < 0.95
+    assert torch.equal(torch.isfinite(a), torch.isfinite(b))
+    assert torch.max(torch.abs(a - b)[torch.isfinite(a)]) < 1e-12
+
+
+def test_unknown_backend_is_an_error_naming_backend():
+    t, w = _layer(7, batch=2, n_in=5, n_out=2)
+    with pytest.raises(ValueError, match=r"^backend: expected one of 'auto', 'torch', 'numba'; got 'cuda'"):
+        spike_times(t, w, tau_syn_ms=5.0, tau_mem_ms=10.0, backend="cuda")
+    assert BACKENDS == ("auto", "torch", "numba")
+
+
+def test_missing_numba_auto_falls_back_explicit_is_an_error(monkeypatch):
+    t, w = _layer(8, batch=4, n_in=12, n_out=3)
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=10.0)
+    want = spike_times(t, w, backend="torch", **kw)
+    monkeypatch.setattr(fused, "_AVAILABLE", False)
+    assert available_backends() == ("torch",)
+    assert torch.equal(spike_times(t, w, **kw), want)  # "auto": the torch path, no error
+    with pytest.raises(ImportError, match=r"^backend: .*numba is not installed.*got 'numba'.*pip install numba"):
+        spike_times(t, w, backend="numba", **kw)
+
+
+def test_auto_is_the_fastest_available():
+    t, w = _layer(9, batch=4, n_in=12, n_out=3)
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=10.0)
+    best = "numba" if "numba" in available_backends() else "torch"
+    assert torch.equal(spike_times(t, w, **kw), spike_times(t, w, backend=best, **kw))

@@ -14,6 +14,7 @@ Loaders
 -------
 nwb              NWB files (pynwb): units, trials and their columns, events; label column found automatically
 neo              any file neo.io reads (one Segment per trial, or the canonical layout)
+spiketimes       any spike-time text files: one unit per file or (time, unit) lines, s/ms/us/samples, trial starts
 spiketimes_text  one text file of spike times per (stimulus, unit), trials at fixed offsets
 locust           the locust antennal-lobe files of C. Pouzat (spiketimes_text with their conventions)
 matlab_trials    MATLAB trial x time-bin spike matrices
@@ -46,6 +47,7 @@ __all__ = ["DATA_ENV", "data_dir", "require_path", "LOADERS", "get_loader", "loa
 LOADERS = {
     "nwb": "nwb:load_nwb",
     "neo": "neo_generic:load_neo",
+    "spiketimes": "spiketimes_text:load_spiketimes",
     "spiketimes_text": "spiketimes_text:load_spiketimes_text",
     "locust": "spiketimes_text:load_locust",
     "matlab_trials": "matlab_trials:load_trial_matrix",

@@ -61,6 +61,10 @@ SOURCES = {
     "dandi0": ("nwb", lambda f: ephys_dir() / "dandi000006" / DANDI[0], {}),
     "dandi1": ("nwb", lambda f: ephys_dir() / "dandi000006" / DANDI[1], {}),
     "locust": ("locust", lambda f: ephys_dir() / "locust20010214", {}),
+    "spiketimes": ("spiketimes", lambda f: [ephys_dir() / "locust20010214" / f"locust20010214_Citral_tetB_u{k}.txt"
+                                            for k in range(1, 11)],
+                   {"time_unit": "samples", "sampling_rate_hz": 15000.0, "trials": [30000.0 * r for r in range(25)],
+                    "trial_duration_ms": 30000.0}),
     "kramer": ("kramer_stn", lambda f: ephys_dir() / "kramer_stn" / "10_spikes-1.mat", {}),
     "neo_multisegment": ("neo", lambda f: _nix_file(f, "other.nix", _write_other_tool), {"label_annotation": "odour"}),
     "neo_canonical": ("neo", lambda f: _nix_file(f, "sim.nix", lambda p: write_nix(sim_record(n_trials=5, seed=4)[0], p)),

@@ -30,6 +30,8 @@ brian2           Brian2 SpikeMonitors (one per NeuronGroup; trials from start ti
 nest             NEST 3 spike_recorder events or recorders, node ids mapped to populations
 pynn             PyNN ``get_data()`` Blocks (one Segment per run = one trial)
 spike_tensor     time-stepped spike tensors (time, batch, units), numpy or torch (snnTorch, Norse)
+pynapple         a pynapple TsGroup (+ IntervalSet of trials); ``to_pynapple`` goes back
+spikeinterface   a SpikeInterface sorting (BaseSorting): units, samples / sampling frequency, segments = trials
 
 ``adapters.nir`` converts networks, not recordings: ``to_nir`` / ``from_nir`` between a
 :class:`~synsem_ephys.sim.Network` and a NIR graph (needs torch).
@@ -78,6 +80,8 @@ CONVERTERS = {
     "nest": "nest:from_nest",
     "pynn": "pynn:from_pynn",
     "spike_tensor": "spike_tensor:from_spike_tensor",
+    "pynapple": "pynapple:from_pynapple",
+    "spikeinterface": "spikeinterface:from_sorting",
 }
 
 

@@ -74,6 +74,8 @@ SOURCES = {
     "nest": (None, lambda f: run_nest()[0], {}),
     "pynn": (None, lambda f: run_pynn()[0], {}),
     "spike_tensor": (None, lambda f: run_spike_tensor()[0], {}),
+    "pynapple": (None, lambda f: __import__("test_pynapple").conformance_record(), {}),
+    "spikeinterface": (None, lambda f: __import__("test_spikeinterface").conformance_record(), {}),
 }
 
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..optional import require
 
-__all__ = ["CELL_COLOURS", "raster_figure", "dispersion_figure", "ig_figure", "pathway_figure", "accuracy_figure"]
+__all__ = ["CELL_COLOURS", "raster_figure", "dispersion_figure", "ig_figure", "pathway_figure", "accuracy_figure",
+           "psth_figure"]
 
 CELL_COLOURS = {"E": "#c0392b", "I": "#2471a3", "input": "#7f8c8d", "output": "#27ae60", "hidden": "#8e44ad",
                 "unknown": "#555555"}
@@ -222,4 +223,35 @@ def accuracy_figure(labels, predictions, class_names, accuracy, path):
     ax.set_ylabel("label")
     ax.set_title(f"accuracy {accuracy:.3f}", fontsize=10)
     fig.colorbar(im, ax=ax, label="fraction of the label's trials")
+    return _save(fig, path)
+
+
+def psth_figure(psth, path, *, max_units=16):
+    """PSTH per condition (:class:`~synsem_ephys.analysis.units.Psth`): one panel per unit (the first
+    ``max_units``), one line per condition, aligned to the trial start."""
+    from matplotlib import colormaps
+
+    n_units = min(len(psth.unit_names), int(max_units))
+    n_cols = min(4, max(n_units, 1))
+    n_rows = max(1, -(-n_units // n_cols))
+    fig = _figure(3.4 * n_cols, 2.5 * n_rows + 0.6)
+    axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
+    x = 0.5 * (psth.edges_ms[1:] + psth.edges_ms[:-1])
+    k = len(psth.class_names)
+    cmap = colormaps["tab10" if k <= 10 else "tab20"]
+    for u in range(n_units):
+        ax = axes[u]
+        for c, name in enumerate(psth.class_names):
+            ax.plot(x, psth.rate_hz[c, u], lw=1, color=cmap(c % cmap.N), label=str(name))
+        ax.set_title(str(psth.unit_names[u]), fontsize=9)
+        ax.set_xlabel("time from trial start (ms)", fontsize=8)
+        ax.set_ylabel("rate (Hz)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[n_units:]:
+        ax.set_axis_off()
+    if n_units:
+        axes[0].legend(fontsize=6, ncol=1 + k // 8)
+    more = f"; first {n_units} of {len(psth.unit_names)} units" if len(psth.unit_names) > n_units else ""
+    fig.suptitle(f"PSTH per condition, {psth.bin_ms:g} ms bins{more}", fontsize=10)
+    fig.tight_layout()
     return _save(fig, path)

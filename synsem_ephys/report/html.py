@@ -34,6 +34,32 @@ def _img(summary, key, alt):
     return f"<img src='{html.escape(name)}' alt='{html.escape(alt)}'>" if name else ""
 
 
+def _units_section(s):
+    """The per-unit table and the PSTH of a recording without layers."""
+    u = s["units"]
+    dfn = u["definitions"]
+    out = ["<h2>Units</h2>",
+           f"<p>One row per unit (also in <a href='{html.escape(s.get('units_csv') or 'units.csv')}'>units.csv</a>). "
+           f"Rate: {html.escape(dfn['rate_hz'])} ({_f(u['total_duration_ms'] / 1000.0, 1)} s). "
+           f"CV: {html.escape(dfn['cv_isi'])}. ISI violations: {html.escape(dfn['isi_violation_fraction'])} "
+           f"(refractory threshold {u['refractory_ms']:g} ms). Active = {html.escape(u['active'])}; "
+           f"IG with bias correction {html.escape(u['correction'])}"
+           + (f" and its p-value from {u['n_shuffles']} label shuffles" if u["n_shuffles"] else "")
+           + f", units active in fewer than {u['min_active_trials']} trials have none. Preferred condition: "
+           f"{html.escape(dfn['preferred'])}, with P(active | preferred).</p>"]
+    out.append(_table(["unit", "population", "spikes", "rate (Hz)", "CV ISI", f"ISI < {u['refractory_ms']:g} ms",
+                       "active trials", "IG", "p", "preferred", "P(active | pref.)"],
+                      [[r["unit"], r["population"], r["n_spikes"], r["rate_hz"], r["cv_isi"], r["isi_violation_fraction"],
+                        r["n_active_trials"], r["ig"], r["ig_p_value"], r["preferred"] or None, r["p_active_preferred"]]
+                       for r in u["rows"]]))
+    p = u.get("psth")
+    if p and "psth" in s.get("figures", {}):
+        out.append(f"<p>PSTH per condition ({len(p['class_names'])}: "
+                   f"{html.escape(', '.join(p['class_names'][:20]))}{' ...' if len(p['class_names']) > 20 else ''}): "
+                   f"{html.escape(p['definition'])}; {p['bin_ms']:g} ms bins.</p>" + _img(s, "psth", "PSTH per condition"))
+    return "\n".join(out)
+
+
 def render_html(summary, meta=None):
     """The report page as a string."""
     s, meta = summary, dict(meta or {})
@@ -57,17 +83,22 @@ def render_html(summary, meta=None):
     h.append("</ul>")
     if "accuracy" in s.get("figures", {}):
         h.append("<h2>Classification</h2>" + _img(s, "accuracy", "confusion matrix"))
+    if s.get("units"):
+        h.append(_units_section(s))
     # ---- synchrony
     d = s["dispersion"]
-    h.append("<h2>Synchronisation across depth</h2>"
-             "<p>Per group (layer) and trial: the spread of the spike times of its units, for all spikes and for the "
+    layered = s.get("has_layers", True)
+    h.append(("<h2>Synchronisation across depth</h2>" if layered else "<h2>Synchronisation per group</h2>")
+             + "<p>Per group (" + ("layer" if layered else "population") + ") and trial: the spread of the spike "
+             "times of its units, for all spikes and for the "
              f"<i>packet</i> ({html.escape(d['packet_definition'])}). "
              "<span class='eq'>SD = sqrt(sum (t_i - mean)^2 / (n - 1)); IQR = Q75 - Q25</span>. "
              "Pulse-packet parameters: a = spikes in the packet (mean over trials), sigma = median over trials of the "
              "packet's SD, and the SD pooled over trials (all packet spikes of the layer as one sample; ddof "
              f"{d.get('ddof', 1)}); the checks use the {html.escape(str(d.get('spread_used_by_checks', 'median')))} "
-             "spread. A volley that spreads out in early layers and re-converges later shows sigma rising, then "
-             "falling with depth.</p>")
+             "spread." + (" A volley that spreads out in early layers and re-converges later shows sigma rising, then "
+                          "falling with depth." if layered else " The recording has no layers: no plots across depth.")
+             + "</p>")
     h.append(_img(s, "raster", "raster per layer") + _img(s, "dispersion", "dispersion vs layer"))
     rows = [[r["group"], r["n_units"], r.get("packet_a_mean"), r.get("packet_a_fraction"), r.get("packet_sigma_ms_median"),
              r.get("packet_sigma_ms_pooled"), r.get("packet_iqr_ms_median"), r.get("packet_median_ms"),

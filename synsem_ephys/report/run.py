@@ -10,6 +10,13 @@ module never imports torch). The analyses and their equations are documented in
 * :mod:`synsem_ephys.analysis.complexity` Elephant complexity / Synchrotool cross-check
 * :mod:`synsem_ephys.graph.pathways`         class pathways and their Jaccard overlap
 *   :mod:`synsem_ephys.analysis.pathways` their class-specific activity in the recording
+* :mod:`synsem_ephys.analysis.units`         per unit: rate, CV of ISIs, ISI violations, IG, preferred condition;
+  the PSTH per condition (recordings without layers: in vivo, other simulators)
+
+The report chooses its sections by what the recording holds: a recording without layers (every unit's
+``layer`` is -1) gets the per-unit table (``units.csv``, ``summary.json`` key ``"units"``) and the PSTH per
+condition instead of the plots across depth (its dispersion table per group stays); a layered network keeps
+the depth plots and has ``"units": null``.
 
 The "expected science" (Kurth, Oberste-Frielinghaus et al. 2025) is checked, not assumed, in
 :mod:`synsem_ephys.report.checks`; :mod:`~synsem_ephys.report.summary` is the one view model from which
@@ -34,10 +41,11 @@ from .checks import science_checks
 from .summary import summary_dict
 
 __all__ = ["ReportOptions", "AnalysisResult", "Report", "analyze", "write_report", "analyze_file",
-           "SUMMARY_NAME", "HTML_NAME"]
+           "SUMMARY_NAME", "HTML_NAME", "UNITS_NAME"]
 
 SUMMARY_NAME = "summary.json"
 HTML_NAME = "report.html"
+UNITS_NAME = "units.csv"
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,10 @@ class ReportOptions:
     min_effect_ig : float
         "IG rises toward 1" also needs the deepest hidden layer's median IG(E) >= this (an untrained,
         calibrated network rises from 0.000 to 0.007: ordered, but no semantisation).
+    refractory_ms : float
+        Per-unit table of a recording without layers: an ISI shorter than this is a violation (1.5 ms).
+    psth_bin_ms : float or "auto"
+        Bin of the PSTH per condition ("auto": 1-2-5 steps, at most 150 bins per trial).
     """
 
     packet: object = "auto"
@@ -96,6 +108,8 @@ class ReportOptions:
     complexity_trials: int = 5
     raster_trial: object = None
     min_effect_ig: float = 0.1
+    refractory_ms: float = 1.5
+    psth_bin_ms: object = "auto"
 
     @classmethod
     def paper(cls, **changes):
@@ -133,11 +147,14 @@ class AnalysisResult:
     checks: tuple
     options: ReportOptions
     seconds: dict
+    units: object = None
+    psth: object = None
+    has_layers: bool = True
 
 
 @dataclass(frozen=True)
 class Report:
-    """Files of a written report and the result they show."""
+    """Files of a written report and the result they show (``units_csv``: the per-unit table, or None)."""
 
     out_dir: Path
     html: Path
@@ -145,6 +162,7 @@ class Report:
     figures: dict
     graphml: object
     result: AnalysisResult
+    units_csv: object = None
 
 
 class _Progress:
@@ -230,8 +248,9 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
     if not isinstance(opts, ReportOptions):
         raise input_error("options", "a ReportOptions", type(opts).__name__)
     ws, signs, spec = _signs_and_spec(record, weights, signs, spec)
-    bar = _Progress(progress, 5 + (ws is not None) + (opts.complexity_trials > 0))
     groups = unit_groups(record)
+    has_layers = groups.by == "layer"
+    bar = _Progress(progress, 5 + (ws is not None) + (opts.complexity_trials > 0) + (not has_layers))
     has_decision = bool(np.any(np.isfinite(record.trials.decision_time_ms)))
     packet = opts.packet
     if packet == "auto":
@@ -263,6 +282,15 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
         ig2_sum = summarize_by_group(ig2, record)
     else:
         bar.step("information gain, secondary (skipped)")
+    units = hist = None
+    if not has_layers:
+        from ..analysis.units import psth, unit_table
+
+        bar.step(f"per-unit table and PSTH per condition (refractory {opts.refractory_ms:g} ms)")
+        units = unit_table(record, active=active, labels=opts.labels, refractory_ms=opts.refractory_ms,
+                           min_spikes=opts.min_spikes, min_active_trials=opts.min_active_trials,
+                           correction=opts.correction, n_shuffles=opts.n_shuffles, seed=opts.seed, information=ig)
+        hist = psth(record, labels=opts.labels, bin_ms=opts.psth_bin_ms)
     pw = ov = pa = ov_alt = nul = None
     if ws is not None:
         bar.step(f"class pathways ({opts.pathway_method}) and their null ({opts.n_pathway_shuffles} shuffles)")
@@ -287,7 +315,7 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
     acc = _accuracy(record) if accuracy is None else float(accuracy)
     res = AnalysisResult(str(record.meta.get("source", "")), record.n_units, record.n_trials, record.n_spikes,
                          record.trial_duration_ms, groups.names, acc, disp, packets, packets_all, ig, ig_sum, ig2,
-                         ig2_sum, pw, ov, pa, ov_alt, nul, cx, (), opts, {})
+                         ig2_sum, pw, ov, pa, ov_alt, nul, cx, (), opts, {}, units, hist, has_layers)
     res = replace(res, checks=science_checks(res, groups))
     bar.done()
     return replace(res, seconds=dict(bar.seconds)), record, groups, (ws, signs, spec)
@@ -339,8 +367,13 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     trial = _raster_trial(record, res.options.raster_trial)
     hist = np.arange(min(record.n_trials, 2000))
     figs["raster"] = rf.raster_figure(record, groups, res.dispersion, trial, out / "raster.png", hist_trials=hist)
-    figs["dispersion"] = rf.dispersion_figure(res.dispersion, res.packets or res.packets_all, res.complexity,
-                                              out / "dispersion.png")
+    if res.has_layers:  # the plots across depth; a recording without layers keeps the table only
+        figs["dispersion"] = rf.dispersion_figure(res.dispersion, res.packets or res.packets_all, res.complexity,
+                                                  out / "dispersion.png")
+    upath = None
+    if res.units is not None:
+        figs["psth"] = rf.psth_figure(res.psth, out / "psth.png")
+        upath = write_text_atomic(out / UNITS_NAME, units_csv(res.units))
     if res.information is not None:
         figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png",
                                            more=[res.information_secondary])
@@ -363,6 +396,7 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     summary = summary_dict(res)
     summary["figures"] = {k: v.name for k, v in figs.items()}
     summary["graphml"] = None if gpath is None else Path(gpath).name
+    summary["units_csv"] = None if upath is None else UNITS_NAME
     summary["raster_trial"] = int(trial)
     summary["seconds"]["files"] = round(time.perf_counter() - t0, 3)
     spath = out / SUMMARY_NAME
@@ -371,7 +405,21 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     write_text_atomic(hpath, render_html(summary, record.meta))
     if progress is True:
         print(f"report written to {hpath}", file=sys.stderr, flush=True)
-    return Report(out, hpath, spath, figs, gpath, res)
+    return Report(out, hpath, spath, figs, gpath, res, upath)
+
+
+def units_csv(units):
+    """The per-unit table (:class:`~synsem_ephys.analysis.units.UnitStats`) as CSV text, one row per unit
+    (columns :attr:`~synsem_ephys.analysis.units.UnitStats.COLUMNS`; NaN as an empty field)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(units.COLUMNS), lineterminator="\n")
+    w.writeheader()
+    for row in units.rows():
+        w.writerow({k: ("" if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()})
+    return buf.getvalue()
 
 
 def _raster_trial(record, trial):

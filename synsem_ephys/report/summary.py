@@ -12,6 +12,25 @@ from .._files import to_jsonable
 __all__ = ["summary_dict"]
 
 
+def _units_block(res):
+    """The per-unit table with its definitions (None for a layered network)."""
+    u, h = res.units, res.psth
+    if u is None:
+        return None
+    return {"active": u.definition, "correction": u.correction, "n_shuffles": u.n_shuffles,
+            "min_active_trials": u.min_active_trials, "refractory_ms": u.refractory_ms,
+            "total_duration_ms": u.total_duration_ms, "class_names": list(u.class_names),
+            "definitions": {
+                "rate_hz": "every spike of the unit / the summed duration of all trials",
+                "cv_isi": "SD / mean of the within-trial inter-spike intervals (ddof 1)",
+                "isi_violation_fraction": f"within-trial ISIs shorter than {u.refractory_ms:g} ms / all ISIs",
+                "ig": "information gain about the class when active (see 'information'), with its shuffle p",
+                "preferred": "the class with the highest P(active | class), ties to the lowest"},
+            "rows": u.rows(),
+            "psth": None if h is None else {"bin_ms": h.bin_ms, "class_names": list(h.class_names),
+                                            "definition": h.definition}}
+
+
 def summary_dict(res):
     """The machine-readable summary of an :class:`AnalysisResult` (JSON-ready; NaN -> null)."""
     d = res.dispersion
@@ -45,7 +64,8 @@ def summary_dict(res):
            "information": ig_block(res.information, res.ig_summary),
            "information_secondary": ig_block(res.information_secondary, res.ig_summary_secondary),
            "pathways": None, "complexity": None,
-           "checks": [asdict(c) for c in res.checks], "options": asdict(res.options), "seconds": res.seconds}
+           "checks": [asdict(c) for c in res.checks], "options": asdict(res.options), "seconds": res.seconds,
+           "has_layers": bool(res.has_layers), "units": _units_block(res)}
     if res.pathways is not None:
         pw, ov, pa = res.pathways, res.overlap, res.pathway_activity
         out["pathways"] = {"method": pw.method, "parameters": pw.parameters, "dale": pw.dale, "layers": list(pw.layers),

@@ -186,6 +186,28 @@ def float32_exactness(ratio, backends, n, seed=1, dale=True, zero_never_spikes=T
             rows.append({"layer": l + 1, "max_abs_dt_ms": float(dt.max()), "max_abs_dt_outside_margin_ms": dt_clear,
                          "disagreements": len(dis), "disagreements_outside_margin": len(dis_out),
                          "margins_of_disagreements": sorted(marg[tuple(p)] for p in dis)})
+        if b == "numba":  # what the float64 state costs: the same kernel with a float32 state (not a backend)
+            import numpy as np
+
+            from synsem_ephys.sim import fused
+
+            st, err, dis32 = {"float64": 0.0, "float32": 0.0}, 0.0, 0
+            for x, W in zip(inputs, net.weights):
+                x32, W32 = x.float(), W.detach().float()
+                with torch.no_grad():
+                    a = spike_times(x, W.detach(), backend=b, **kw)
+                fused.forward_arrays(x32[:2], W32, kern, state_dtype=np.float32)  # compile outside the timing
+                for rep in range(3):
+                    for name, sd in (("float64", np.float64), ("float32", np.float32)):
+                        s_, r_ = timed(lambda: fused.forward_arrays(x32, W32, kern, state_dtype=sd)[0])
+                        st[name] += s_ / 3
+                        if name == "float32" and rep == 0:
+                            c = r_.double()
+                            both = torch.isfinite(a) & torch.isfinite(c)
+                            err = max(err, float((a - c)[both].abs().max()) if bool(both.any()) else 0.0)
+                            dis32 += int((torch.isfinite(a) != torch.isfinite(c)).sum())
+            out["numba_state_cost"] = {"kernel_s_float64_state": st["float64"], "kernel_s_float32_state": st["float32"],
+                                       "float32_state_max_abs_dt_ms": err, "float32_state_disagreements": dis32}
         out["backends"][b] = {"layers": rows, "forward_s_float64": t64_s, "forward_s_float32": t32_s,
                               "end_to_end_max_abs_dt_ms": net_dt, "end_to_end_disagreements": net_dis,
                               "max_abs_dt_ms": max(r["max_abs_dt_ms"] for r in rows),
@@ -290,6 +312,9 @@ def main():
                   f"disagreements {q['disagreements']} (outside margin {q['disagreements_outside_margin']}), "
                   f"forward float64 {q['forward_s_float64']:.2f} s, float32 {q['forward_s_float32']:.2f} s; end to end: "
                   f"max|dt| {q['end_to_end_max_abs_dt_ms']:.3g} ms, disagreements {q['end_to_end_disagreements']}")
+        if "numba_state_cost" in r:
+            print(f"  numba on float32 inputs, kernel time float64 state / float32 state and the float32 state's errors: "
+                  f"{r['numba_state_cost']}")
     for net_name in ([] if args.skip_timing else args.nets.split(",")):
         for dt in args.dtypes.split(","):
             r = bench_case(net_name, getattr(torch, dt), args, backends)

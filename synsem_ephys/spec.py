@@ -13,6 +13,13 @@ Neuron model (all units of the network share it)::
 
 A unit fires once, at the first time V(t) reaches ``threshold``.  Göltz et al. (2021) write the
 threshold as ``g_L (theta - E_L)``.
+
+Transmission delays (optional, per weight matrix): a spike of presynaptic unit ``i`` at ``t_i`` arrives at
+postsynaptic unit ``j`` at ``t_i + d_ij``; ``delays[l]`` says how the delays of matrix ``l`` are shared:
+``"none"``, ``"axonal"`` (one ``d_i`` per presynaptic unit), ``"dendritic"`` (one ``d_j`` per postsynaptic
+unit) or ``"synaptic"`` (one ``d_ij`` per synapse), each bounded, ``0 < d < delay_max_ms[l]``
+(``d = delay_max_ms * sigmoid(theta)`` in :class:`synsem_ephys.sim.Network`). A spec without delays writes
+no delay keys to JSON, so its JSON is what it was before delays existed.
 """
 
 import json
@@ -22,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 
 from .errors import SpecError
 
-__all__ = ["Population", "NetworkSpec", "SUPPORTED_TAU_RATIOS", "check_tau", "check_hidden", "unit_name"]
+__all__ = ["Population", "NetworkSpec", "SUPPORTED_TAU_RATIOS", "DELAY_KINDS", "check_tau", "check_hidden",
+           "unit_name"]
 
 
 def unit_name(population, index):
@@ -35,6 +43,9 @@ def unit_name(population, index):
 
 #: tau_mem / tau_syn ratios with a closed-form first-spike time.
 SUPPORTED_TAU_RATIOS = (1.0, 2.0)
+
+#: How the transmission delays of a weight matrix are shared (see the module docstring).
+DELAY_KINDS = ("none", "axonal", "dendritic", "synaptic")
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,12 @@ class NetworkSpec:
         Firing threshold of V (dimensionless, weights are in the same unit).
     dale : bool
         Whether hidden units obey Dale's law.
+    delays : str or tuple of str, optional
+        Per weight matrix (hidden layers + output) one of :data:`DELAY_KINDS`; one string applies to
+        every matrix. None (default) or all ``"none"``: no delays (stored as None).
+    delay_max_ms : float or tuple of float, optional
+        Per weight matrix the bound ``d_max`` of its delays (ms, > 0); one float applies to every
+        matrix. Only with delays; None = ``tau_syn_ms`` (DelGrad's Yin-Yang choice).
     """
 
     n_inputs: int
@@ -143,6 +160,8 @@ class NetworkSpec:
     threshold: float = 1.0
     dale: bool = True
     extra: dict = field(default_factory=dict, compare=False)
+    delays: tuple = None
+    delay_max_ms: tuple = None
 
     def __post_init__(self):
         if not isinstance(self.dale, bool):
@@ -158,6 +177,49 @@ class NetworkSpec:
         for name in ("tau_syn_ms", "tau_mem_ms", "threshold"):  # numpy scalars become floats (JSON, equality)
             if type(getattr(self, name)) not in (int, float):
                 object.__setattr__(self, name, float(getattr(self, name)))
+        self._check_delays()
+
+    def _check_delays(self):
+        """Normalise ``delays`` / ``delay_max_ms`` to tuples of one entry per weight matrix (or None, None)."""
+        n, kinds, dmax = self.n_layers, self.delays, self.delay_max_ms
+        if kinds is not None:
+            if isinstance(kinds, str):
+                kinds = (kinds,) * n
+            if not isinstance(kinds, (list, tuple)) or len(kinds) != n or not all(
+                    isinstance(k, str) and k in DELAY_KINDS for k in kinds):
+                raise SpecError(f"delays: expected None, one of {list(DELAY_KINDS)} or a list of {n} of them (one per "
+                                f"weight matrix: hidden layers + output); got {kinds!r}.")
+            kinds = tuple(kinds)
+            if all(k == "none" for k in kinds):
+                kinds = None
+        if kinds is None:
+            if dmax is not None:
+                raise SpecError(f"delay_max_ms: expected None without delays (delays is None or all 'none'); got "
+                                f"{dmax!r}. Set delays too, or drop delay_max_ms.")
+            object.__setattr__(self, "delays", None)
+            return
+        if dmax is None:
+            dmax = float(self.tau_syn_ms)
+        if isinstance(dmax, numbers.Real) and not isinstance(dmax, bool):
+            dmax = (dmax,) * n
+        if not isinstance(dmax, (list, tuple)) or len(dmax) != n:
+            raise SpecError(f"delay_max_ms: expected a positive number or a list of {n} (one per weight matrix); "
+                            f"got {dmax!r}.")
+        for v in dmax:
+            _check_real("delay_max_ms", v, "positive finite bounds in ms")
+        object.__setattr__(self, "delays", kinds)
+        object.__setattr__(self, "delay_max_ms", tuple(float(v) for v in dmax))
+
+    @property
+    def has_delays(self):
+        """Whether any weight matrix has transmission delays."""
+        return self.delays is not None
+
+    def delay_kind(self, layer):
+        """The delay kind of weight matrix ``layer`` (0-based): one of :data:`DELAY_KINDS`."""
+        if not 0 <= layer < self.n_layers:
+            raise SpecError(f"layer: expected 0 <= layer < {self.n_layers}; got {layer}.")
+        return "none" if self.delays is None else self.delays[layer]
 
     # ----------------------------------------------------------------- structure
     @property
@@ -199,6 +261,10 @@ class NetworkSpec:
     def to_dict(self):
         d = asdict(self)
         d["hidden"] = [list(h) for h in self.hidden]
+        if self.delays is None:  # a spec without delays keeps the JSON it had before delays existed
+            del d["delays"], d["delay_max_ms"]
+        else:
+            d["delays"], d["delay_max_ms"] = list(self.delays), list(self.delay_max_ms)
         return d
 
     def to_json(self, **kwargs):

@@ -35,10 +35,17 @@ measure the cost of the float64 state).
 """
 
 import math
+import os
 
 import numba
 import numpy as np
 from numba import njit, prange
+
+if not os.environ.get("NUMBA_THREADING_LAYER"):
+    # Numba's default picks its OpenMP layer when available; that OpenMP runtime clashes with other OpenMP
+    # programs in the same process (measured: NEST's ResetKernel segfaults after one parallel kernel ran).
+    # Numba's own thread pool has no such clash; a layer the user chose is kept.
+    numba.config.THREADING_LAYER = "workqueue"
 
 # prm: [tau, threshold, 0, 1, 2, 4 * threshold, 1/tau]
 _TAU, _TH, _ZERO, _ONE, _TWO, _TH4, _ITAU = range(7)
@@ -95,8 +102,25 @@ def _solve(ratio2, p1, p2, h, th):
 
 
 @njit(cache=True, nogil=True)
+def _fix_order(ts, order, b, m):
+    """Insertion pass putting ``ts[b, :m]``, ``order[b, :m]`` in the canonical (time, index) order; O(m) when
+    they already are but for ties or rare local inversions."""
+    for i in range(1, m):
+        x = ts[b, i]
+        ii = order[b, i]
+        j = i - 1
+        while j >= 0 and (ts[b, j] > x or (ts[b, j] == x and order[b, j] > ii)):
+            ts[b, j + 1] = ts[b, j]
+            order[b, j + 1] = order[b, j]
+            j -= 1
+        ts[b, j + 1] = x
+        order[b, j + 1] = ii
+
+
+@njit(cache=True, nogil=True)
 def _sort_finite(t, b, ts, order):
-    """Sort sample ``b``'s finite inputs into ``ts[b]``, ``order[b]`` (+inf, index -1 after); returns their count."""
+    """Sort sample ``b``'s finite inputs into ``ts[b]``, ``order[b]`` in (time, index) order (+inf, index -1
+    after); returns their count."""
     n_in = t.shape[1]
     idx = np.empty(n_in, np.int64)
     m = 0
@@ -111,6 +135,7 @@ def _sort_finite(t, b, ts, order):
     for j in range(m):
         ts[b, j] = vals[perm[j]]
         order[b, j] = idx[perm[j]]
+    _fix_order(ts, order, b, m)
     for j in range(m, n_in):
         ts[b, j] = np.inf
         order[b, j] = -1
@@ -118,11 +143,14 @@ def _sort_finite(t, b, ts, order):
 
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
-def forward(t, W, ratio2, prm, t_out, vdot, kstar, ts, order, nfin):
+def forward(t, W, ratio2, prm, presorted, round32, t_out, vdot, kstar, ts, order, nfin, out_ts, out_order, out_nfin):
     """Exact first-spike times. ``t`` (B, n_in) input times (+inf = none), ``W`` (n_in, n_out) C-contiguous,
     both in the dtype of ``prm``. Writes ``t_out`` (B, n_out, +inf = silent), ``vdot`` (B, n_out, 1/ms),
-    ``kstar`` (B, n_out, -1 = silent) and each sample's sorted inputs ``ts``, ``order`` (B, n_in) and
-    finite count ``nfin`` (B,), which the backward reads."""
+    ``kstar`` (B, n_out, -1 = silent); each sample's inputs in (time, index) order ``ts``, ``order``
+    (B, n_in) with their finite count ``nfin`` (B,), which the backward reads: sorted here, or given
+    (``presorted``: the ``out_*`` of the layer that computed ``t``); and the outputs in the same order
+    ``out_ts``, ``out_order`` (B, n_out), ``out_nfin`` (B,) for the next layer (the times rounded through
+    float32 first when ``round32``: the next layer then sees float32 outputs)."""
     B = t.shape[0]
     n_out = W.shape[1]
     n_words = (n_out + 7) // 8
@@ -136,8 +164,12 @@ def forward(t, W, ratio2, prm, t_out, vdot, kstar, ts, order, nfin):
     nan = zero / zero
     inf = prm[_ONE] / zero
     for b in prange(B):
-        nf = _sort_finite(t, b, ts, order)
-        nfin[b] = nf
+        if presorted:
+            nf = nfin[b]
+        else:
+            nf = _sort_finite(t, b, ts, order)
+            nfin[b] = nf
+        n_emit = 0
         P1 = np.zeros(n_out, prm.dtype)
         P2 = np.zeros(n_out, prm.dtype)
         flag = np.zeros(8 * n_words, np.uint8)
@@ -204,14 +236,23 @@ def forward(t, W, ratio2, prm, t_out, vdot, kstar, ts, order, nfin):
                             if not (float(p1) * math.exp(-(float(p1) + float(p2)) / float(p1)) >= thf):
                                 continue
                         y, vd = _solve(ratio2, p1, p2, hf, thf)
-                        t_out[b, n] = float(tk) + y * float(tau)
+                        tn = float(tk) + y * float(tau)
+                        t_out[b, n] = tn
                         vdot[b, n] = vd / float(tau)
                         kstar[b, n] = k
+                        out_ts[b, n_emit] = np.float32(tn) if round32 else tn
+                        out_order[b, n_emit] = n
+                        n_emit += 1
                         P1[n] = nan
                         P2[n] = nan
                         left -= 1
                 if left == 0:
                     break
+        _fix_order(out_ts, out_order, b, n_emit)  # spikes come out by interval; within one, by neuron
+        out_nfin[b] = n_emit
+        for j in range(n_emit, n_out):
+            out_ts[b, j] = np.inf
+            out_order[b, j] = -1
 
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "reassoc"})

@@ -1,14 +1,20 @@
 """The fused exact backend of :func:`~synsem_ephys.sim.spike_times`: one scan per (sample, neuron), numba on CPU.
 
-The kernels and their equations are in :mod:`._fused_numba`; this module is the torch side: it sorts each
-sample's inputs once (``torch.sort``), trims them to the batch's largest number of finite inputs, calls
-the forward kernel (parallel over samples, ``torch.get_num_threads()`` threads), and wraps it in an
-autograd Function whose backward calls the backward kernel with the saved sorted inputs.
+The kernels and their equations are in :mod:`._fused_numba`; this module is the torch side: it calls the
+forward kernel (parallel over samples, ``torch.get_num_threads()`` threads; each sample's finite inputs
+are sorted inside, in (time, index) order) and wraps it in an autograd Function whose backward calls the
+backward kernel with the saved sorted inputs.
 
-Memory: the sorted inputs (B x K times and int64 indices, K = the largest number of finite inputs of a
-sample), the outputs (B x n_out times, ``V'(t*)`` in float64 and the crossing index), per thread three
-n_out scratch vectors; the backward adds one float64 n_in x n_out ``dL/dW`` buffer per thread and a
-float64 B x n_in ``dL/dt``. Nothing of size n_in x n_out x anything.
+Sorted hand-off: the kernel finds spikes interval by interval, so it also writes each sample's output
+spikes in (time, index) order (one insertion pass). The output tensor carries them
+(``_synsem_sorted``, with the tensor's version counter); the next layer, given that very tensor
+unchanged, uses them instead of sorting (~1.2x faster forward on MNIST 784-4x400-10). Any other tensor,
+or one changed in place, is sorted as usual; the order is the same either way, so are the bits.
+
+Memory: the sorted inputs (B x n_in times and int64 indices), the outputs (B x n_out times, ``V'(t*)``
+in float64, the crossing index) and their sorted copy (B x n_out times and indices, kept with the output
+tensor), per thread three n_out scratch vectors; the backward adds one float64 n_in x n_out ``dL/dW``
+buffer per thread and a float64 B x n_in ``dL/dt``. Nothing of size n_in x n_out x anything.
 
 Precision: float32 inputs are scanned with a float64 state (the coefficients, the threshold tests and
 the closed-form solve) and rounded once at the end, so float32 spike times are the float64 ones to
@@ -65,9 +71,18 @@ def _np(x):
     return x.detach().numpy()
 
 
+def _handoff(t, sd):
+    """The sorted inputs the layer that computed ``t`` left on it, if ``t`` is unchanged since: (ts, order, nfin)."""
+    h = getattr(t, "_synsem_sorted", None)
+    if h is None or h[0] != t._version or h[1].dtype != sd or tuple(h[1].shape) != tuple(t.shape):
+        return None
+    return h[1:]
+
+
 def forward_arrays(t, W, kern, state_dtype=None):
-    """Run the forward kernel: ``(t_out, vdot, kstar, ts, order)`` (CPU tensors; ``t_out`` and ``ts`` in
-    the state dtype, float64 unless measuring; ``vdot`` float64; ``kstar``, ``order`` int64)."""
+    """Run the forward kernel: ``(t_out, vdot, kstar, ts, order, out_sorted)`` (CPU tensors; ``t_out`` and
+    ``ts`` in the state dtype, float64 unless measuring; ``vdot`` float64; ``kstar``, ``order`` int64;
+    ``out_sorted`` = (times, indices, counts) of the outputs in (time, index) order, for the next layer)."""
     K = _kernels()
     _threads()
     B, n_in, n_out = t.shape[0], t.shape[1], W.shape[1]
@@ -77,19 +92,31 @@ def forward_arrays(t, W, kern, state_dtype=None):
     t_out = torch.empty((B, n_out), dtype=sd)
     vdot = torch.empty((B, n_out), dtype=torch.float64)
     kstar = torch.empty((B, n_out), dtype=torch.int64)
-    ts = torch.empty((B, n_in), dtype=sd)
-    order = torch.empty((B, n_in), dtype=torch.int64)
-    nfin = torch.empty(B, dtype=torch.int64)
+    given = _handoff(t, sd)
+    if given is not None:
+        ts, order, nfin = given
+    else:
+        ts = torch.empty((B, n_in), dtype=sd)
+        order = torch.empty((B, n_in), dtype=torch.int64)
+        nfin = torch.empty(B, dtype=torch.int64)
+    out_sorted = (torch.empty((B, n_out), dtype=sd), torch.empty((B, n_out), dtype=torch.int64),
+                  torch.empty(B, dtype=torch.int64))
     if B and n_out and n_in:
         K.forward(_np(tc), _np(Wc), kern.ratio == 2.0, K.params(kern.tau_ms, kern.threshold, _np(tc).dtype),
-                  _np(t_out), _np(vdot), _np(kstar), _np(ts), _np(order), _np(nfin))
+                  given is not None, t.dtype == torch.float32 and sd == torch.float64,
+                  _np(t_out), _np(vdot), _np(kstar), _np(ts), _np(order), _np(nfin), *(_np(x) for x in out_sorted))
     else:
         t_out.fill_(math.inf)
         vdot.zero_()
         kstar.fill_(-1)
-        ts.fill_(math.inf)
-        order.fill_(-1)
-    return t_out, vdot, kstar, ts, order
+        if given is None:
+            ts.fill_(math.inf)
+            order.fill_(-1)
+            nfin.zero_()
+        out_sorted[0].fill_(math.inf)
+        out_sorted[1].fill_(-1)
+        out_sorted[2].zero_()
+    return t_out, vdot, kstar, ts, order, out_sorted
 
 
 def backward_arrays(grad, W, kern, t_out, vdot, kstar, ts, order, n_in, need_t, need_w):
@@ -97,7 +124,7 @@ def backward_arrays(grad, W, kern, t_out, vdot, kstar, ts, order, n_in, need_t, 
     K = _kernels()
     nt = _threads()
     B, n_out = t_out.shape
-    g = grad.detach().contiguous()
+    g = grad.detach().to(torch.float64).contiguous()
     gW_buf = np.zeros((nt, n_in, n_out) if need_w else (1, 1, 1))
     gt = np.zeros((B, n_in) if need_t else (1, 1))
     tiny = float(torch.finfo(W.dtype).tiny) ** 0.5
@@ -113,10 +140,12 @@ def backward_arrays(grad, W, kern, t_out, vdot, kstar, ts, order, n_in, need_t, 
 class _FusedSpikeTimes(torch.autograd.Function):
     @staticmethod
     def forward(ctx, t, W, kern):
-        t_out, vdot, kstar, ts, order = forward_arrays(t, W, kern)
+        t_out, vdot, kstar, ts, order, out_sorted = forward_arrays(t, W, kern)
         ctx.save_for_backward(W, t_out, vdot, kstar, ts, order)
         ctx.kern, ctx.n_in = kern, t.shape[1]
-        return t_out.to(t.dtype)
+        res = t_out.to(t.dtype)
+        res._synsem_sorted = (res._version,) + out_sorted  # the next layer's sorted inputs (see _handoff)
+        return res
 
     @staticmethod
     def backward(ctx, grad):

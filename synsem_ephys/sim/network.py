@@ -10,6 +10,15 @@ Initialisation: ``W ~ N(mean, std)`` per layer, in units of ``threshold / (K_pea
 ``K_peak`` is the kernel's maximum, so that ``mean = 1`` means "all inputs at once, summed at their
 peaks, just reach threshold". Under Dale's law the magnitudes are ``|N(mean, std)|`` with the sign of
 the presynaptic population and inhibitory rows multiplied by ``inh_scale``.
+
+Delays (``spec.delays``, per weight matrix ``"none" | "axonal" | "dendritic" | "synaptic"``): each matrix
+with delays holds a parameter ``theta`` of shape ``(n_pre, 1)``, ``(1, n_post)`` or ``(n_pre, n_post)`` and
+its delays are ``d = d_max * sigmoid(theta)`` (``d_max = spec.delay_max_ms[l]``), so ``0 <= d <= d_max``
+whatever the optimiser does; the forward passes them to :func:`spike_times` (exact forward and gradients
+w.r.t. ``theta``). Initialisation (``delay_init``): ``"normal"`` ``theta ~ N(0, 0.25^2)`` (d about d_max / 2,
+DelGrad's default), ``"uniform"`` ``d ~ U(0, d_max)``, ``"half"`` ``d = d_max / 2``; drawn from a stream of its
+own (seeded by ``seed``), so the weights equal those of the same spec without delays. A network without delays
+runs exactly the code it ran before delays existed (bit-identical outputs).
 """
 
 import json
@@ -25,12 +34,24 @@ from ..spec import NetworkSpec
 from .kernels import Kernel
 from .ttfs import spike_times
 
-__all__ = ["Network", "DEFAULT_INIT"]
+__all__ = ["Network", "DEFAULT_INIT", "DELAY_INITS"]
 
 #: (mean, std) per layer in units of threshold / (K_peak * n_pre); the last entry repeats. Hidden layers
 #: start at mean 3: with 300 E + 100 I rows of equal magnitude, mean 1.2 leaves layers 2-4 silent.
 DEFAULT_INIT = ((1.2, 1.0), (3.0, 1.0))
 _FORMAT = "synsem_ephys.network/1"
+#: values of ``Network(..., delay_init=)`` (see the module docstring)
+DELAY_INITS = ("normal", "uniform", "half")
+_DELAY_THETA_STD = 0.25
+
+
+def _delay_seed(seed):
+    # a stream of its own: the weights of a network with delays equal those of the same spec without
+    return int(np.random.SeedSequence([int(seed), 0xDE1A]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _delay_shape(kind, n_pre, n_post):
+    return {"axonal": (n_pre, 1), "dendritic": (1, n_post), "synaptic": (n_pre, n_post)}[kind]
 
 
 class Network(nn.Module):
@@ -51,10 +72,12 @@ class Network(nn.Module):
         Extra factor on the magnitude of inhibitory rows at initialisation.
     group_size, chunk_size : int, optional
         Passed to :func:`spike_times` (speed / memory only).
+    delay_init : {"normal", "uniform", "half"}
+        Initial delays of the matrices with delays (see the module docstring); unused without delays.
     """
 
     def __init__(self, spec, *, seed=0, dtype=torch.float64, device=None, weight_init=None, inh_scale=1.0,
-                 group_size=None, chunk_size=None):
+                 group_size=None, chunk_size=None, delay_init="normal"):
         super().__init__()
         if not isinstance(spec, NetworkSpec):
             raise SpecError(f"spec: expected a NetworkSpec; got {type(spec).__name__}.")
@@ -79,6 +102,24 @@ class Network(nn.Module):
                 w = w.abs() * signs[:, None] * torch.where(signs < 0, inh_scale, 1.0)[:, None]
             weights.append(nn.Parameter(w.to(dtype=dtype, device=device)))
         self.weights = nn.ParameterList(weights)
+        self.delay_theta = nn.ParameterDict()  # str(layer) -> theta, only the matrices with delays
+        if spec.has_delays:
+            if delay_init not in DELAY_INITS:
+                raise SpecError(f"delay_init: expected one of {list(DELAY_INITS)}; got {delay_init!r}.")
+            gd = torch.Generator().manual_seed(_delay_seed(seed))
+            for l in range(spec.n_layers):
+                kind = spec.delay_kind(l)
+                if kind == "none":
+                    continue
+                shape = _delay_shape(kind, sizes[l], sizes[l + 1])
+                if delay_init == "normal":
+                    theta = torch.randn(shape, generator=gd, dtype=torch.float64) * _DELAY_THETA_STD
+                elif delay_init == "uniform":
+                    u = torch.rand(shape, generator=gd, dtype=torch.float64).clamp(1e-6, 1 - 1e-6)
+                    theta = torch.log(u) - torch.log1p(-u)
+                else:
+                    theta = torch.zeros(shape, dtype=torch.float64)
+                self.delay_theta[str(l)] = nn.Parameter(theta.to(dtype=dtype, device=device))
         for l in range(spec.n_layers):
             self.register_buffer(f"_sign{l}", torch.tensor(spec.presyn_signs(l), dtype=torch.int8, device=device),
                                  persistent=False)
@@ -87,6 +128,33 @@ class Network(nn.Module):
     def sign(self, layer):
         """Presynaptic sign constraint of weight matrix ``layer`` (+1 E, -1 I, 0 free), int8 (n_pre,)."""
         return getattr(self, f"_sign{layer}")
+
+    def delays_ms(self, layer):
+        """Delays of weight matrix ``layer`` in ms, ``d_max * sigmoid(theta)`` (differentiable), shaped for
+        :func:`spike_times`: ``(n_pre, 1)`` axonal, ``(1, n_post)`` dendritic, ``(n_pre, n_post)`` synaptic;
+        None for a matrix without delays."""
+        key = str(int(layer))
+        if key not in self.delay_theta:
+            return None
+        return self.spec.delay_max_ms[int(layer)] * torch.sigmoid(self.delay_theta[key])
+
+    @torch.no_grad()
+    def set_delays_(self, layer, delays_ms):
+        """Set the delays of matrix ``layer`` (ms, shape as :meth:`delays_ms`, in ``(0, d_max)``): ``theta =
+        logit(d / d_max)``. Returns self."""
+        key = str(int(layer))
+        if key not in self.delay_theta:
+            raise SpecError(f"layer: expected a weight matrix with delays (spec.delays = {self.spec.delays}); "
+                            f"got {layer}.")
+        theta = self.delay_theta[key]
+        d = torch.as_tensor(delays_ms, dtype=torch.float64).reshape(theta.shape) / self.spec.delay_max_ms[int(layer)]
+        if not bool(((d > 0) & (d < 1)).all()):
+            raise SpecError(f"delays_ms: expected delays strictly between 0 and d_max = "
+                            f"{self.spec.delay_max_ms[int(layer)]} ms (d = d_max * sigmoid(theta)); got "
+                            f"[{float(d.min()) * self.spec.delay_max_ms[int(layer)]:g}, "
+                            f"{float(d.max()) * self.spec.delay_max_ms[int(layer)]:g}] ms.")
+        theta.copy_((torch.log(d) - torch.log1p(-d)).to(theta))
+        return self
 
     def forward(self, input_times_ms):
         """First-spike times of every layer.
@@ -108,9 +176,8 @@ class Network(nn.Module):
                 f"input_times_ms: expected shape (batch, {self.spec.n_inputs}); got {tuple(t.shape)}."
             )
         out = []
-        for W in self.weights:
-            t = spike_times(t, W, tau_syn_ms=self.spec.tau_syn_ms, tau_mem_ms=self.spec.tau_mem_ms,
-                            threshold=self.spec.threshold, group_size=self.group_size, chunk_size=self.chunk_size)
+        for l, W in enumerate(self.weights):
+            t = self._layer(t, W, l)
             out.append(t)
         return out
 
@@ -145,6 +212,16 @@ class Network(nn.Module):
         """
         ws = [W.detach().cpu().numpy().astype(np.float64) for W in self.weights]
         return ws, [self.sign(l).cpu().numpy().astype(np.int64) for l in range(len(self.weights))]
+
+    @torch.no_grad()
+    def delays_numpy(self):
+        """Delays per weight matrix as float64 ``(n_pre, n_post)`` numpy arrays (axonal and dendritic delays
+        broadcast), None for a matrix without delays: what :mod:`synsem_ephys.analysis.ei_structure` takes."""
+        out = []
+        for l, W in enumerate(self.weights):
+            d = self.delays_ms(l)
+            out.append(None if d is None else np.broadcast_to(d.cpu().numpy().astype(np.float64), W.shape).copy())
+        return out
 
     @torch.no_grad()
     def record(self, input_times_ms, *, labels=None, trial_duration_ms=None, meta=None, batch_size=1000):
@@ -198,15 +275,26 @@ class Network(nn.Module):
             pre = self(pre)[layer - 2]
         W = self.weights[layer - 1][:, list(units)]
         tg = torch.as_tensor(np.asarray(times_ms, dtype=float), dtype=W.dtype)
+        d = self.delays_ms(layer - 1)
+        if d is not None:  # arrivals t_i + d_iu, one set per unit
+            D = d.to(W.dtype).expand(W.shape[0], self.spec.layer_sizes[layer])[:, list(units)]  # (n_pre, n_units)
+            a = pre[:, :, None] + D[None]
+            s = tg[None, None, None, :] - a[..., None]  # (batch, n_pre, n_units, n_times)
+            k = self.kernel.K(torch.where(torch.isfinite(s), s, torch.zeros_like(s)))
+            return torch.einsum("biut,iu->but", k, W).cpu().numpy()
         s = tg[None, None, :] - pre[:, :, None]  # (batch, n_pre, n_times)
         k = self.kernel.K(torch.where(torch.isfinite(s), s, torch.zeros_like(s)))
         return torch.einsum("bit,iu->but", k, W).cpu().numpy()
 
     # ------------------------------------------------------------------ weights on disk
     def state(self):
-        """Plain dict of the network: format tag, spec JSON and weights as CPU tensors."""
-        return {"format": _FORMAT, "spec": self.spec.to_json(),
-                "weights": [W.detach().cpu().clone() for W in self.weights]}
+        """Plain dict of the network: format tag, spec JSON and weights as CPU tensors (and, with delays,
+        ``"delay_theta"``: str(layer) -> theta; a network without delays has no such entry)."""
+        obj = {"format": _FORMAT, "spec": self.spec.to_json(),
+               "weights": [W.detach().cpu().clone() for W in self.weights]}
+        if len(self.delay_theta):
+            obj["delay_theta"] = {k: v.detach().cpu().clone() for k, v in self.delay_theta.items()}
+        return obj
 
     def save(self, path, extra=None):
         """Write spec and weights to ``path`` atomically (torch.save of tensors and strings only).
@@ -235,7 +323,8 @@ class Network(nn.Module):
         except OSError as exc:
             raise input_error("path", "a file in a directory that exists or can be created",
                               f"{path!r} ({exc.strerror or exc})", cls=WriteError) from exc
-        size = sum(w.numel() * w.element_size() for w in obj["weights"]) + len(obj["spec"]) + len(obj["extra"])
+        size = sum(w.numel() * w.element_size() for w in [*obj["weights"], *obj.get("delay_theta", {}).values()]) \
+            + len(obj["spec"]) + len(obj["extra"])
         write_atomic(path, lambda fh: torch.save(obj, fh), size_hint=size)
 
     @classmethod
@@ -272,7 +361,7 @@ class Network(nn.Module):
             raise bad(f"could not be read ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})") from exc
         if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
             raise DataFormatError(f"path: expected a file with format {_FORMAT!r}; got {path!r} with another layout.")
-        keys = set(obj)
+        keys = set(obj) - {"delay_theta"}  # delays: files of networks with delays only
         if keys not in ({"format", "spec", "weights"}, {"format", "spec", "weights", "extra"},
                         {"format", "spec", "weights", "extra", "sha256"}):
             raise bad(f"holds the entries {sorted(map(str, keys))} instead of format, spec, weights, extra, sha256 "
@@ -306,11 +395,22 @@ class Network(nn.Module):
                 if tuple(W.shape) != tuple(w.shape):
                     raise DataFormatError(f"path: weight shape {tuple(w.shape)} does not match the spec's {tuple(W.shape)}.")
                 W.copy_(w.to(dtype=W.dtype))
+        theta = obj.get("delay_theta", {})
+        if not (isinstance(theta, dict) and all(isinstance(v, torch.Tensor) for v in theta.values())) \
+                or set(theta) != set(net.delay_theta):
+            raise bad(f"holds delays for the matrices {sorted(theta) if isinstance(theta, dict) else theta!r} while "
+                      f"its spec has delays on {sorted(net.delay_theta)} (the file is corrupted)")
+        with torch.no_grad():
+            for k, v in theta.items():
+                if tuple(v.shape) != tuple(net.delay_theta[k].shape) or not bool(torch.isfinite(v).all()):
+                    raise bad(f"holds delays of matrix {k} of shape {tuple(v.shape)} (expected "
+                              f"{tuple(net.delay_theta[k].shape)}, finite)")
+                net.delay_theta[k].copy_(v.to(dtype=net.delay_theta[k].dtype))
         net.extra = extra
         return net
 
     @classmethod
-    def from_weights(cls, spec, weights, *, dtype=torch.float64, device=None):
+    def from_weights(cls, spec, weights, *, dtype=torch.float64, device=None, delays_ms=None):
         """Build a network for ``spec`` with given weight matrices (e.g. those of another tool).
 
         Parameters
@@ -323,6 +423,10 @@ class Network(nn.Module):
         dtype : torch.dtype
             float64 (default) or float32.
         device : str or torch.device, optional
+        delays_ms : sequence of array-like or None, optional
+            With a spec with delays: per weight matrix None (keep the default initial delays; always for a
+            matrix without delays) or its delays in ms, shaped as :meth:`delays_ms` returns them, strictly
+            between 0 and the matrix's ``delay_max_ms``.
 
         Returns
         -------
@@ -380,6 +484,13 @@ class Network(nn.Module):
         with torch.no_grad():
             for W, m in zip(net.weights, mats):
                 W.copy_(m.to(dtype=W.dtype, device=W.device))
+        if delays_ms is not None:
+            if len(delays_ms) != spec.n_layers:
+                raise input_error("delays_ms", f"{spec.n_layers} entries (None or delays, one per weight matrix)",
+                                  f"{len(delays_ms)} entries", cls=SpecError)
+            for l, d in enumerate(delays_ms):
+                if d is not None:
+                    net.set_delays_(l, d.detach().cpu() if isinstance(d, torch.Tensor) else np.asarray(d, np.float64))
         return net
 
     @torch.no_grad()
@@ -394,14 +505,14 @@ class Network(nn.Module):
         fractions = []
         for l, W in enumerate(self.weights):
             if layers is not None and l not in layers:
-                t = self._layer(t, W)
+                t = self._layer(t, W, l)
                 continue
             base = W.detach().clone()
             lo, hi = 0.0, None
             scale = 1.0
             for _ in range(max_iter):
                 W.copy_(base * scale)
-                frac = float(torch.isfinite(self._layer(t, W)).float().mean())
+                frac = float(torch.isfinite(self._layer(t, W, l)).float().mean())
                 if frac < lo_t:
                     lo = scale
                     scale = scale * 2.0 if hi is None else 0.5 * (scale + hi)
@@ -411,9 +522,14 @@ class Network(nn.Module):
                 else:
                     break
             fractions.append(frac)
-            t = self._layer(t, W)
+            t = self._layer(t, W, l)
         return fractions
 
-    def _layer(self, t, W):
+    def _layer(self, t, W, layer):
+        d = self.delays_ms(layer)
+        if d is None:  # exactly the call made before delays existed
+            return spike_times(t, W, tau_syn_ms=self.spec.tau_syn_ms, tau_mem_ms=self.spec.tau_mem_ms,
+                               threshold=self.spec.threshold, group_size=self.group_size, chunk_size=self.chunk_size)
         return spike_times(t, W, tau_syn_ms=self.spec.tau_syn_ms, tau_mem_ms=self.spec.tau_mem_ms,
-                           threshold=self.spec.threshold, group_size=self.group_size, chunk_size=self.chunk_size)
+                           threshold=self.spec.threshold, group_size=self.group_size, chunk_size=self.chunk_size,
+                           delays_ms=d.to(W.dtype))

@@ -29,6 +29,14 @@ weights of that one group (one scatter-add per chunk of spiking pairs).
 
 Inputs that never spike (+inf) sort last; groups are built only up to the chunk's last finite input.
 
+Backends (``spike_times(..., backend=)``): the algorithm above is the ``"torch"`` backend, the reference
+(any device, no dependency beyond torch). ``"numba"`` (:mod:`.fused`, :mod:`._fused_numba`; CPU; numba is
+optional) scans each (sample, neuron) once, input by input, with the prefix coefficients re-referenced to
+the current input (the same interval test and closed-form solve, no groups, no bound), and does the backward
+per causal pair; float32 inputs get a float64 state there. ``"auto"`` (default) takes ``"numba"`` for CPU
+tensors when numba imports, else ``"torch"``. Both give the same spikes and gradients to rounding
+(tests/sim/test_backends.py); per-synapse delays always take the torch path below.
+
 Costs: ~3M GEMMs of the layer's shape plus gathers of ``L`` weights per spiking (sample, neuron).
 Memory: O(chunk * (M * n_in + M * n_out)) plus the refinement buffer, independent of n_in^2.
 

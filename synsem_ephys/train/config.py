@@ -30,10 +30,13 @@ from pathlib import Path
 from .._files import write_text_atomic
 from ..errors import ConfigError, DataMissingError, SpecError, input_error
 from ..optional import require
-from ..spec import NetworkSpec, check_hidden, check_tau
+from ..spec import DELAY_KINDS, NetworkSpec, check_hidden, check_tau
 from .data import DATASET_NAMES, IMAGE_SHAPES, dataset_shape
 
 __all__ = ["ConfigError", "TrainConfig", "bundled_config_names", "load_config"]
+
+#: values of ``delay_init`` (as :data:`synsem_ephys.sim.network.DELAY_INITS`; config.py imports no torch)
+DELAY_INITS = ("normal", "uniform", "half")
 
 
 def _err(key, expected, got, fix=None):
@@ -148,6 +151,20 @@ class TrainConfig:
         initialisation, balance and calibration options are then unused.  A relative path is taken
         from the working directory.  A resumed run takes its weights from its checkpoint and does not
         read this file again.  None = random initialisation.
+    delay_kind : str or tuple of str
+        Transmission delays per weight matrix (hidden layers + output), one of ``"none"``, ``"axonal"``,
+        ``"dendritic"``, ``"synaptic"`` (one string = every matrix), learned as ``d = delay_max_ms *
+        sigmoid(theta)`` (:class:`synsem_ephys.sim.Network`; recorded in the network's spec).  ``"none"`` =
+        no delays (the network and the run are those of a config without delay options).
+    delay_max_ms : float or tuple of float or None
+        Bound of the delays (ms) per weight matrix (one float = every matrix); None = ``tau_syn_ms``.
+        Only with delays.
+    delay_lr_factor : float
+        Learning rate of the delay parameters ``theta`` relative to ``lr`` (the schedule applies to both);
+        0 = fixed delays (drawn at initialisation, not learned).
+    delay_init : {"normal", "uniform", "half"}
+        Initial delays: ``theta ~ N(0, 0.25^2)`` (about ``delay_max_ms / 2``), ``d ~ U(0, delay_max_ms)``
+        or ``d = delay_max_ms / 2``; drawn from their own stream, so the initial weights are those without delays.
     dtype : {"float64", "float32"}
         Floating type of the simulation.
     """
@@ -195,6 +212,10 @@ class TrainConfig:
     init_calibrate_samples: int = 200
     lr_layer_factors: tuple = None
     init_network: str = None
+    delay_kind: tuple = "none"
+    delay_max_ms: tuple = None
+    delay_lr_factor: float = 0.5
+    delay_init: str = "normal"
     dtype: str = "float64"
 
     def __post_init__(self):
@@ -234,12 +255,17 @@ class TrainConfig:
             if self.augment_shift_px >= side:
                 raise _err("augment_shift_px", f"an integer in [0, {side - 1}] for {self.dataset!r}", self.augment_shift_px)
 
+        if self.delay_max_ms is not None and self.delay_kind in ("none", ("none",) * n_layers):
+            raise _err("delay_max_ms", "null without delays (delay_kind 'none')", self.delay_max_ms,
+                       "Set delay_kind too, or drop delay_max_ms.")
+
     # ------------------------------------------------------------------ derived
     def network_spec(self):
         """The :class:`~synsem_ephys.spec.NetworkSpec` of this run (inputs / outputs from the dataset)."""
         n_in, n_out = dataset_shape(self.dataset)
         return NetworkSpec(n_inputs=n_in, hidden=self.hidden, n_outputs=n_out, tau_syn_ms=self.tau_syn_ms,
-                           tau_mem_ms=self.tau_mem_ms, threshold=self.threshold, dale=self.dale)
+                           tau_mem_ms=self.tau_mem_ms, threshold=self.threshold, dale=self.dale,
+                           delays=self.delay_kind, delay_max_ms=self.delay_max_ms)
 
     @property
     def silent_fractions(self):
@@ -458,6 +484,15 @@ def _check(key, v, kind, bound, n_layers):
         if not ok:
             raise _err(key, "null or [lo, hi] with 0 <= lo <= hi <= 1 (fraction of units that fire)", v)
         return v
+    if kind == "choices":  # one of the choices, or one per weight matrix
+        if isinstance(v, str):
+            if v not in bound:
+                raise _err(key, f"one of {list(bound)} or a list of {n_layers} of them", v)
+            return v
+        if not (isinstance(v, (list, tuple)) and len(v) == n_layers and all(x in bound for x in v)):
+            raise _err(key, f"one of {list(bound)} or a list of {n_layers} of them (one per weight matrix: hidden "
+                       "layers + output)", v)
+        return tuple(v)
     if kind == "per_layer":  # one float or one per weight matrix: the rule of every per-layer option
         scalar, sign, top = bound  # scalar: "keep" | "broadcast" | None (refused)
         positive = sign == "positive"
@@ -506,5 +541,7 @@ _CONSTRAINTS = (
     ("lr_layer_factors", "per_layer", (None, "positive", None), True),
     ("init_calibrate_fraction", "pair", None, True), ("init_calibrate_output", "pair", None, True),
     ("init_network", "path", "a network file path or null", True),
+    ("delay_kind", "choices", DELAY_KINDS, False), ("delay_max_ms", "per_layer", ("keep", "positive", None), True),
+    ("delay_lr_factor", "non-negative", None, False), ("delay_init", "choice", DELAY_INITS, False),
     ("dtype", "choice", ("float64", "float32"), False),
 )

@@ -15,6 +15,11 @@ One training step on a mini-batch ``(x, y)``::
     grad  = dL/dW;  per neuron n: grad[:, n] = 0  if ||grad[:, n]|| > max_grad_per_neuron or not finite
     Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs) (times lr_layer_factors[l] for W_l);  enforce Dale
 
+Delays (config ``delay_kind``): the network's delay parameters ``theta`` (``d = delay_max_ms * sigmoid(theta)``)
+are trained by the same Adam, one parameter group per matrix at ``lr_e * delay_lr_factor`` (0: fixed delays, not
+optimised; a non-finite delay gradient entry is set to 0); they are checkpointed with the weights
+(``delays.<matrix>``) and the best validation epoch keeps them with its weights.
+
 Randomness comes from ``config.seed``: the network's weight initialisation
 (``Network(spec, seed=config.seed)``, unless ``init_network`` gives the starting weights) and three
 streams derived with ``numpy.random.SeedSequence``: mini-batch order (numpy), input noise and image
@@ -257,15 +262,21 @@ class Trainer:
         else:
             init = None if c.weight_init_mean is None else tuple(zip(c.weight_init_mean, c.weight_init_std))
             self.network = Network(spec, seed=c.seed, dtype=self.dtype, weight_init=init,
-                                   inh_scale=c.weight_init_inh_scale).to(self.device)
+                                   inh_scale=c.weight_init_inh_scale, delay_init=c.delay_init).to(self.device)
         if c.dale:
             self.network.enforce_dale_()
         if c.init_network is None and ck is None:
             self._init_balance_and_calibrate()
-        factors = c.lr_layer_factors or (1.0,) * len(self.network.weights)
+        factors = tuple(c.lr_layer_factors or (1.0,) * len(self.network.weights))
+        groups = [{"params": [W], "lr": c.lr * f} for W, f in zip(self.network.weights, factors)]
+        for theta in self.network.delay_theta.values():  # delays: a group each at lr * delay_lr_factor
+            if c.delay_lr_factor > 0:
+                groups.append({"params": [theta], "lr": c.lr * c.delay_lr_factor})
+                factors += (c.delay_lr_factor,)
+            else:
+                theta.requires_grad_(False)  # fixed delays
         self._lr_factors = factors
-        self.optimizer = torch.optim.Adam([{"params": [W], "lr": c.lr * f} for W, f in zip(self.network.weights, factors)],
-                                          lr=c.lr, betas=c.adam_betas, eps=c.adam_eps)
+        self.optimizer = torch.optim.Adam(groups, lr=c.lr, betas=c.adam_betas, eps=c.adam_eps)
         self.order_rng = np.random.default_rng(order_seq)
         self.noise_rng = torch.Generator().manual_seed(noise_seed)
         self.augment_rng = torch.Generator().manual_seed(_augment_seed(c.seed))
@@ -311,7 +322,14 @@ class Trainer:
             net.enforce_dale_()
         return True
 
+    def _params(self):
+        """The trained tensors: the weight matrices, then the delay parameters (``net.delay_theta``)."""
+        return [*self.network.weights, *self.network.delay_theta.values()]
+
     def _drop_grads(self):
+        for theta in self.network.delay_theta.values():  # e.g. a spike grazing threshold
+            if theta.grad is not None:
+                theta.grad[~torch.isfinite(theta.grad)] = 0.0
         return drop_large_gradients_(self.network.weights, self.config.max_grad_per_neuron)
 
     def train_step(self, t_in, y):
@@ -390,7 +408,7 @@ class Trainer:
                          c.augment_shift_px)
         self.history.append(m)
         if math.isfinite(val_acc) and (self.best is None or val_acc > self.best[1]):
-            self.best = (self.epochs_done, val_acc, [W.detach().clone() for W in self.network.weights])
+            self.best = (self.epochs_done, val_acc, [W.detach().clone() for W in self._params()])
         return m
 
     # ----------------------------------------------------------------------------------- state
@@ -399,6 +417,7 @@ class Trainer:
         torch_rng, numpy_rng = rng_state({"noise": self.noise_rng, "augment": self.augment_rng},
                                          {"order": self.order_rng})
         tensors = {f"weights.{i}": W.detach() for i, W in enumerate(self.network.weights)}
+        tensors.update({f"delays.{k}": v.detach() for k, v in self.network.delay_theta.items()})
         state = {"epochs_done": self.epochs_done, "history": [asdict(m) for m in self.history],
                  "config": self.config.to_dict(), "numpy_rng": numpy_rng}
         if self.init_network is not None:
@@ -445,6 +464,8 @@ class Trainer:
         with torch.no_grad():
             for i, W in enumerate(self.network.weights):
                 W.copy_(ck.tensors[f"weights.{i}"])
+            for k, v in self.network.delay_theta.items():
+                v.copy_(ck.tensors[f"delays.{k}"])
         self.optimizer.load_state_dict(ck.optimizer)
         # checkpoints written before image-shift augmentation existed hold no "augment" stream: it then
         # starts from its seed
@@ -456,7 +477,7 @@ class Trainer:
         self.history = [EpochMetrics(**m) for m in ck.state["history"]]
         best = ck.state.get("best")  # absent in checkpoints written before best-epoch tracking
         self.best = None if best is None else (int(best["epoch"]), float(best["val_accuracy"]),
-                                               [ck.tensors[f"best.{i}"].clone() for i in range(len(self.network.weights))])
+                                               [ck.tensors[f"best.{i}"].clone() for i in range(len(self._params()))])
         return self.epochs_done
 
     # ----------------------------------------------------------------------------------- loop
@@ -485,7 +506,7 @@ class Trainer:
         if c.keep_best and self.best is not None:
             selected = self.best[0]
             with torch.no_grad():
-                for W, B in zip(self.network.weights, self.best[2]):
+                for W, B in zip(self._params(), self.best[2]):
                     W.copy_(B)
         test_loss, test_acc = self.evaluate("test")
         if self.out_dir is not None:
@@ -588,6 +609,8 @@ def network_from_checkpoint(path, *, best=False, dtype=torch.float64):
     with torch.no_grad():
         for i, W in enumerate(net.weights):
             W.copy_(ck.tensors[f"{prefix}.{i}"].to(dtype))
+        for j, (k, v) in enumerate(net.delay_theta.items()):  # best: stored after the weights
+            v.copy_(ck.tensors[f"best.{len(net.weights) + j}" if best else f"delays.{k}"].to(dtype))
     val = history[epoch - 1]["val_accuracy"] if 0 < epoch <= len(history) else math.nan
     net.extra = {"config": cfg.to_dict(), "epochs_done": done, "selected_epoch": epoch, "val_accuracy": val}
     return net

@@ -148,3 +148,31 @@ def test_auto_is_the_fastest_available():
     kw = dict(tau_syn_ms=5.0, tau_mem_ms=10.0)
     best = "numba" if "numba" in available_backends() else "torch"
     assert torch.equal(spike_times(t, w, **kw), spike_times(t, w, backend=best, **kw))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_sorted_handoff_between_layers_is_bit_identical(dtype):
+    """A layer's output carries its spikes in (time, index) order for the next layer (no re-sort); the
+    next layer gives the same bits with and without it (ties included), and an in-place change drops it."""
+    t, w1 = _layer(10, batch=12, n_in=60, n_out=40, silent=0.2)
+    w2 = torch.randn(40, 25, generator=torch.Generator().manual_seed(2), dtype=torch.float64) * 0.4 + 0.2
+    w2[:, 1] = w2[:, 0]
+    t, w1, w2 = t.to(dtype), w1.to(dtype), w2.to(dtype)
+    w1[:, 3] = w1[:, 2]  # two identical neurons: tied output spikes
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=10.0, backend="numba")
+    res = []
+    for handoff in (True, False):
+        tt, a1, a2 = (x.clone().requires_grad_(True) for x in (t, w1, w2))
+        h = spike_times(tt, a1, **kw)
+        assert fused._handoff(h, torch.float64) is not None  # every output carries its sorted spikes
+        out = spike_times(h if handoff else h.clone(), a2, **kw)
+        out.masked_fill(~torch.isfinite(out), 0.0).sum().backward()
+        res.append((out.detach(), tt.grad, a1.grad, a2.grad))
+    fire = torch.isfinite(res[0][0])
+    assert 0.2 < fire.float().mean() < 0.98 and bool((h[:, 2] == h[:, 3]).any())
+    for x, y in zip(*res):
+        assert torch.equal(x, y)
+    h = spike_times(t, w1, **kw)
+    h.add_(0.0)
+    assert fused._handoff(h, torch.float64) is None

@@ -44,12 +44,13 @@ ALLOWED = {
     "decision": {"errors"},
     "record": {"errors", "spec", "decision"},
     "encoding": {"errors"},
+    "perturb": {"errors", "encoding", "decision", "optional"},
     "sim": {"optional", "errors", "units", "_files", "spec", "decision", "record", "encoding", "sim", "version"},
-    "train": {"optional", "parallel", "errors", "units", "_files", "spec", "decision", "record", "encoding", "sim", "train", "version"},
+    "train": {"optional", "parallel", "errors", "units", "_files", "spec", "decision", "record", "encoding", "perturb", "sim", "train", "version"},
     "io": {"optional", "errors", "units", "_files", "spec", "record", "io", "version"},
     "analysis": {"optional", "parallel", "errors", "units", "_files", "spec", "record", "decision", "io", "graph", "analysis"},
     "graph": {"optional", "errors", "units", "_files", "spec", "graph"},
-    "report": {"optional", "parallel", "errors", "units", "_files", "spec", "record", "decision", "io", "analysis", "graph", "report"},
+    "report": {"optional", "parallel", "errors", "units", "_files", "spec", "record", "decision", "perturb", "io", "analysis", "graph", "report"},
     "adapters": {"optional", "parallel", "errors", "units", "_files", "spec", "decision", "record", "io", "adapters", "sim", "train", "version"},
     "demo": {"*"},
     "cli": {"*"},
@@ -60,7 +61,7 @@ ALLOWED = {
 }
 TORCH_LAYERS = {"sim", "train", "demo", "cli"}
 #: Modules that take numpy or torch and import torch inside a function, only when given a tensor.
-TORCH_OPTIONAL = {"decision", "encoding"}
+TORCH_OPTIONAL = {"decision", "encoding", "perturb"}
 
 
 def _modules():

@@ -167,6 +167,19 @@ class TrainConfig:
         or ``d = delay_max_ms / 2``; drawn from their own stream, so the initial weights are those without delays.
     dtype : {"float64", "float32"}
         Floating type of the simulation.
+    ssdp_variant : {"faithful", "no_silent", "causal", "sign_aware"} or None
+        Spike-synchrony-dependent plasticity (:mod:`.ssdp`) after each optimiser step, before Dale's clamp;
+        None = off.
+    ssdp_a_plus : float
+        SSDP potentiation amplitude relative to the SD of the targeted matrix at the start epoch.
+    ssdp_base_ratio : float
+        SSDP depression amplitude ``A_base / A+``.
+    ssdp_sigma_tau : float
+        Width of SSDP's Gaussian latency window in units of ``tau_syn_ms``.
+    ssdp_start_epoch : int or None
+        First (0-based) epoch with SSDP; None = ``max(1, round(0.1 * epochs))``.
+    ssdp_layers : list of int
+        The weight matrices SSDP acts on (Python indices: -1 = hidden -> output).
     """
 
     dataset: str = "yinyang"
@@ -217,6 +230,12 @@ class TrainConfig:
     delay_lr_factor: float = 0.5
     delay_init: str = "normal"
     dtype: str = "float64"
+    ssdp_variant: str = None
+    ssdp_a_plus: float = 3e-3
+    ssdp_base_ratio: float = 1 / 3
+    ssdp_sigma_tau: float = 0.25
+    ssdp_start_epoch: int = None
+    ssdp_layers: tuple = (-1,)
 
     def __post_init__(self):
         s = object.__setattr__
@@ -509,6 +528,12 @@ def _check(key, v, kind, bound, n_layers):
         if top is not None and any(x > top for x in out):
             raise _err(key, f"fractions in [0, {top:g}]", list(out))
         return out
+    if kind == "indices":  # a non-empty list of weight-matrix indices (negative from the end)
+        ok = isinstance(v, (list, tuple)) and len(v) > 0 and all(
+            isinstance(i, numbers.Integral) and not isinstance(i, bool) and -n_layers <= i < n_layers for i in v)
+        if not ok:
+            raise _err(key, f"a non-empty list of weight-matrix indices in [-{n_layers}, {n_layers - 1}]", v)
+        return tuple(int(i) for i in v)
     raise AssertionError(kind)  # pragma: no cover - a typo in _CONSTRAINTS
 
 
@@ -544,4 +569,8 @@ _CONSTRAINTS = (
     ("delay_kind", "choices", DELAY_KINDS, False), ("delay_max_ms", "per_layer", ("keep", "positive", None), True),
     ("delay_lr_factor", "non-negative", None, False), ("delay_init", "choice", DELAY_INITS, False),
     ("dtype", "choice", ("float64", "float32"), False),
+    ("ssdp_variant", "choice", ("faithful", "no_silent", "causal", "sign_aware"), True),
+    ("ssdp_a_plus", "non-negative", None, False), ("ssdp_base_ratio", "non-negative", None, False),
+    ("ssdp_sigma_tau", "positive", None, False), ("ssdp_start_epoch", "int", 0, True),
+    ("ssdp_layers", "indices", None, False),
 )

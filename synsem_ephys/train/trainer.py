@@ -13,7 +13,9 @@ One training step on a mini-batch ``(x, y)``::
         enforce Dale; outs = net(t_in)]
     L     = ttfs_loss(outs[-1], y)                               (see :mod:`.loss`)
     grad  = dL/dW;  per neuron n: grad[:, n] = 0  if ||grad[:, n]|| > max_grad_per_neuron or not finite
-    Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs) (times lr_layer_factors[l] for W_l);  enforce Dale
+    Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs) (times lr_layer_factors[l] for W_l)
+    [SSDP (config ssdp_variant, from ssdp_start_epoch): W_l += dW_l(spikes of this batch), see :mod:`.ssdp`]
+    enforce Dale
 
 Delays (config ``delay_kind``): the network's delay parameters ``theta`` (``d = delay_max_ms * sigmoid(theta)``)
 are trained by the same Adam, one parameter group per matrix at ``lr_e * delay_lr_factor`` (0: fixed delays, not
@@ -46,6 +48,7 @@ from .config import ConfigError, TrainConfig, load_config
 from .data import IMAGE_SHAPES, LabelledData, load_dataset, split_validation
 from ..encoding import LatencyCode, jitter_times, shift_images
 from .loss import accuracy, ttfs_loss
+from .ssdp import SSDP
 from .stabilisers import balance_inhibition_, bump_silent_, drop_large_gradients_
 
 __all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "network_from_checkpoint", "CHECKPOINT_NAME",
@@ -85,6 +88,8 @@ class EpochMetrics:
     augment_shift_px : int or None
         Image-shift augmentation used in this epoch (None in histories written before it was recorded:
         then there was none).
+    ssdp : dict or None
+        SSDP statistics per targeted layer (:meth:`.ssdp.SSDP.end_epoch`); None when SSDP was off.
     """
 
     epoch: int
@@ -98,6 +103,7 @@ class EpochMetrics:
     seconds: float
     input_noise_ms: float | None = None
     augment_shift_px: int | None = None
+    ssdp: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -285,6 +291,7 @@ class Trainer:
         self.history = []
         self.epochs_done = 0
         self._bump_value = c.weight_bump_value
+        self.ssdp = None if c.ssdp_variant is None else SSDP(c, len(self.network.weights))
         self.best = None  # (epoch, val_accuracy, [weights]) of the best validation epoch so far
         if ck is not None:
             self._restore(ck, resume_from, allow_schedule_change)
@@ -347,6 +354,8 @@ class Trainer:
         loss.backward()
         dropped = self._drop_grads()
         self.optimizer.step()
+        if self.ssdp is not None:  # spike-synchrony-dependent plasticity from this batch's spikes (.ssdp)
+            self.ssdp.apply_(self.network, t_in, outs)
         if c.dale:
             self.network.enforce_dale_()
         return float(loss.detach()), accuracy(outs[-1].detach(), y), bumps, dropped
@@ -377,6 +386,8 @@ class Trainer:
         lr = c.lr_at_epoch(self.epochs_done)
         for group, f in zip(self.optimizer.param_groups, self._lr_factors):
             group["lr"] = lr * f
+        if self.ssdp is not None:
+            self.ssdp.begin_epoch(self.epochs_done, self.network.weights)
         t_all, y_all = self._t["train"]
         order = torch.as_tensor(self.order_rng.permutation(y_all.shape[0]), device=self.device)
         n_batches = math.ceil(y_all.shape[0] / c.batch_size)
@@ -405,7 +416,7 @@ class Trainer:
         self.epochs_done += 1
         m = EpochMetrics(self.epochs_done, lr, loss_sum / y_all.shape[0], acc_sum / y_all.shape[0], val_loss,
                          val_acc, bumps, dropped, time.perf_counter() - start, float(c.input_noise_ms),
-                         c.augment_shift_px)
+                         c.augment_shift_px, None if self.ssdp is None else self.ssdp.end_epoch())
         self.history.append(m)
         if math.isfinite(val_acc) and (self.best is None or val_acc > self.best[1]):
             self.best = (self.epochs_done, val_acc, [W.detach().clone() for W in self._params()])
@@ -425,6 +436,8 @@ class Trainer:
         if self.best is not None:
             tensors.update({f"best.{i}": W for i, W in enumerate(self.best[2])})
             state["best"] = {"epoch": self.best[0], "val_accuracy": self.best[1]}
+        if self.ssdp is not None:
+            state["ssdp"] = self.ssdp.state()
         return tensors, state, self.optimizer.state_dict(), torch_rng
 
     def save_checkpoint(self, path=None):
@@ -476,6 +489,8 @@ class Trainer:
             self.init_network = ck.state["init_network"]
         self.history = [EpochMetrics(**m) for m in ck.state["history"]]
         best = ck.state.get("best")  # absent in checkpoints written before best-epoch tracking
+        if self.ssdp is not None:
+            self.ssdp.load_state(ck.state.get("ssdp"))
         self.best = None if best is None else (int(best["epoch"]), float(best["val_accuracy"]),
                                                [ck.tensors[f"best.{i}"].clone() for i in range(len(self._params()))])
         return self.epochs_done

@@ -1,0 +1,349 @@
+"""SSDP (Tian et al. 2025) on Yin-Yang: with and without, against a train-with-noise control (not a test).
+
+Conditions (paired: the same seeds give the same initial weights, data, batch order and noise streams):
+
+  baseline   the bundled ``yinyang`` config with ``--epochs`` epochs (keep_best: the best validation epoch)
+  ssdp       the same plus SSDP ``faithful`` on the last weight matrix with the spec's defaults
+             (a+ = 3e-3 x std(W), A_base = A+/3, sigma = 0.25 tau_syn, start max(1, round(0.1 E)))
+  noise      the same as baseline with training input noise ``input_noise_ms = 0.2 tau_syn`` (the mid-range
+             test jitter), the control that separates SSDP from noise augmentation
+
+Each run trains into its own folder ``runs/ssdp/<condition>_s<seed>/`` through
+``train_from_config(..., resume=True)``: a killed script started again continues each run where it stopped
+and skips finished ones, so a later session can add seeds (``--seeds 5-9``). After training, each run is
+evaluated on the Yin-Yang test set (1,000 samples):
+
+  robustness  accuracy vs input jitter SD {0, .05, .1, .2, .4, .8} tau_syn, deletion p {0, .1, .2, .4},
+              insertion p {0, .02, .05, .1}; ``--draws`` seeded draws per strength
+              (:func:`synsem_ephys.train.robustness.evaluate`)
+  convergence validation accuracy per epoch (from the run's metrics.json), SD over the last 20 % of the epochs,
+              epochs to 95 % of the final (best) validation accuracy, bump iterations
+  synchrony   on the clean test set: pre-decision pulse-packet SD per layer (analysis.dispersion /
+              pulse_packets), mean STTC within and between classes' most selective hidden units and overall
+              (analysis.sttc_matrix_trials, dt = 0.1 tau_syn), decision time, silent fraction
+
+and writes ``bench/results/ssdp_<condition>_s<seed>.json`` (its config and raw results); ``summary`` pools
+them into ``bench/results/ssdp_summary.json`` (means, 95 % CIs over seeds, paired SSDP - baseline and
+SSDP - noise differences with bootstrap CIs) and prints the tables.
+
+Usage:
+  OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/ssdp_experiment.py all --seeds 0-4 --epochs 100
+  ... train | evaluate | summary   (the stages on their own)
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "runs" / "ssdp"
+RESULTS = ROOT / "bench" / "results"
+CONDITIONS = ("baseline", "ssdp", "noise")
+#: condition -> config changes (on top of the bundled yinyang config, seed and epochs); the first three are the
+#: main comparison, the others ablations (``--conditions``)
+CHANGES = {
+    "baseline": {},
+    "ssdp": {"ssdp_variant": "faithful"},
+    "noise": {"input_noise_ms": 0.2 * 5.0},            # 0.2 tau_syn (tau_syn = 5 ms in yinyang.yaml)
+    "noise_lo": {"input_noise_ms": 0.05 * 5.0},        # 0.05 tau_syn
+    "ssdp_strong": {"ssdp_variant": "faithful", "ssdp_a_plus": 1e-2},
+    "ssdp_causal": {"ssdp_variant": "causal"},
+    "ssdp_2layers": {"ssdp_variant": "faithful", "ssdp_layers": [-1, -2]},
+    "ssdp_wide": {"ssdp_variant": "faithful", "ssdp_sigma_tau": 1.0},
+}
+JITTER = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8)
+DELETION = (0.0, 0.1, 0.2, 0.4)
+INSERTION = (0.0, 0.02, 0.05, 0.1)
+
+
+def config_for(condition, seed, epochs):
+    from synsem_ephys.train import load_config
+
+    base = load_config("yinyang")
+    if condition not in CHANGES:
+        raise ValueError(f"condition: expected one of {list(CHANGES)}; got {condition!r}")
+    assert base.tau_syn_ms == 5.0, "CHANGES assume tau_syn = 5 ms"
+    return base.replace(seed=int(seed), epochs=int(epochs), **CHANGES[condition])
+
+
+def run_dir(condition, seed):
+    return RUNS / f"{condition}_s{seed}"
+
+
+def finished(condition, seed, epochs):
+    m = run_dir(condition, seed) / "metrics.json"
+    if not m.is_file():
+        return False
+    return len(json.loads(m.read_text())["history"]) >= epochs
+
+
+def train(seeds, epochs, conditions):
+    import torch
+
+    from synsem_ephys.train import train_from_config
+
+    torch.set_num_threads(1)
+    for seed in seeds:
+        for cond in conditions:
+            if finished(cond, seed, epochs):
+                print(f"{cond} seed {seed}: done, skipped", flush=True)
+                continue
+            t0 = time.perf_counter()
+            res = train_from_config(config_for(cond, seed, epochs), run_dir(cond, seed), resume=True, progress=False)
+            dt = time.perf_counter() - t0
+            (run_dir(cond, seed) / "wall_seconds.txt").write_text(f"{dt:.1f} resumed_from_epoch={res.resumed_from_epoch}\n")
+            print(f"{cond} seed {seed}: test {res.test_accuracy:.4f} in {dt / 60:.1f} min "
+                  f"(resumed from epoch {res.resumed_from_epoch})", flush=True)
+
+
+# ----------------------------------------------------------------------------------- evaluation
+def _convergence(history):
+    val = np.array([m["val_accuracy"] for m in history])
+    n = len(val)
+    tail = val[n - max(1, int(round(0.2 * n))):]
+    final = float(val.max())
+    to95 = int(np.argmax(val >= 0.95 * final)) + 1
+    return {"val_accuracy": val.tolist(), "train_loss": [m["train_loss"] for m in history],
+            "val_sd_last20pct": float(tail.std(ddof=1)) if tail.size > 1 else math.nan,
+            "val_mean_last20pct": float(tail.mean()), "best_val": final, "best_epoch": int(np.argmax(val)) + 1,
+            "epochs_to_95pct_of_best": to95, "bumps_total": int(sum(m["n_bumps"] for m in history)),
+            "seconds_per_epoch": float(np.mean([m["seconds"] for m in history])),
+            "ssdp": [m.get("ssdp") for m in history]}
+
+
+def _synchrony(net, t_test, y_test, tau_syn_ms):
+    """Pulse-packet SD per layer, STTC within / between class-preferring hidden units, decision time, silence."""
+    import torch
+
+    from synsem_ephys.analysis import pulse_packets, sttc_matrix_trials
+    from synsem_ephys.analysis.dispersion import dispersion
+    from synsem_ephys.decision import decision_time
+
+    t = torch.as_tensor(t_test, dtype=torch.float64)
+    with torch.no_grad():
+        outs = [o.numpy() for o in net(t)]
+    rec = net.record(t, labels=np.asarray(y_test))
+    pp = pulse_packets(dispersion(rec, packet="decision"))
+    packets = {"groups": list(pp.group_names), "sigma_median_ms": _tolist(pp.sigma_median_ms),
+               "sigma_pooled_ms": _tolist(pp.sigma_pooled_ms), "a_fraction": _tolist(pp.a_fraction),
+               "t_median_ms": _tolist(pp.t_median_ms)}
+    hidden = outs[0]
+    dt = 0.1 * tau_syn_ms
+    units = np.flatnonzero(np.asarray(rec.units.layer) == 1)
+    M = np.asarray(sttc_matrix_trials(rec, dt, units=units).sttc, dtype=np.float64)
+    # each hidden unit's preferred class: the class on which it fires earliest on average (silent samples left out)
+    classes = np.unique(y_test)
+    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore", RuntimeWarning)
+        per_class = [np.where(np.isfinite(hidden[y_test == k]), hidden[y_test == k], np.nan) for k in classes]
+        mean_t = np.stack([np.nanmean(h, axis=0) for h in per_class])
+        sd_cls = [float(np.nanmedian(np.nanstd(h, axis=0, ddof=1))) for h in per_class]
+    pref = np.argmin(np.where(np.isnan(mean_t), np.inf, mean_t), axis=0)
+    off = ~np.eye(M.shape[0], dtype=bool)
+    fin = np.isfinite(M) & off
+    same = (pref[:, None] == pref[None, :]) & fin
+    dtm = decision_time(outs[-1])
+    return {"pulse_packets": packets, "sttc_dt_ms": dt, "sttc_mean_all": float(np.mean(M[fin])),
+            "sttc_within_class_pref": float(np.mean(M[same])) if same.any() else math.nan,
+            "sttc_between_class_pref": float(np.mean(M[fin & ~same])) if (fin & ~same).any() else math.nan,
+            "hidden_time_sd_per_class_median_ms": sd_cls,
+            "decision_time_ms_median": float(np.median(dtm[np.isfinite(dtm)])),
+            "silent_fraction_per_layer": [float(np.isinf(o).mean()) for o in outs]}
+
+
+def _tolist(x):
+    if x is None:
+        return None
+    return np.asarray(x, dtype=np.float64).tolist()
+
+
+def evaluate_run(condition, seed, epochs, draws):
+    import torch
+
+    from synsem_ephys.sim import Network
+    from synsem_ephys.train import LatencyCode, load_dataset
+    from synsem_ephys.train.robustness import evaluate
+
+    torch.set_num_threads(1)
+    d = run_dir(condition, seed)
+    out = RESULTS / f"ssdp_{condition}_s{seed}.json"
+    if out.is_file() and json.loads(out.read_text()).get("draws") == draws:
+        print(f"{condition} seed {seed}: evaluated, skipped", flush=True)
+        return
+    cfg = config_for(condition, seed, epochs)
+    net = Network.load(d / "network.pt")
+    test = load_dataset(cfg.dataset, "test", data_dir=cfg.data_dir, seed=cfg.data_seed, n_samples=cfg.test_size)
+    t_test = LatencyCode.from_config(cfg).encode(test.x)
+    t0 = time.perf_counter()
+    table = evaluate(net, t_test, test.y, jitter=JITTER, deletion=DELETION, insertion=INSERTION, n_draws=draws,
+                     seed=seed, tau_syn_ms=cfg.tau_syn_ms, t_late=cfg.t_late)
+    t_rob = time.perf_counter() - t0
+    metrics = json.loads((d / "metrics.json").read_text())
+    result = {"condition": condition, "seed": seed, "epochs": epochs, "draws": draws, "config": cfg.to_dict(),
+              "test_accuracy": metrics["test_accuracy"], "selected_epoch": metrics.get("selected_epoch"),
+              "train_wall": (d / "wall_seconds.txt").read_text().strip() if (d / "wall_seconds.txt").is_file() else None,
+              "robustness": table.to_dict(), "robustness_seconds": t_rob,
+              "convergence": _convergence(metrics["history"]),
+              "synchrony": _synchrony(net, t_test, np.asarray(test.y), cfg.tau_syn_ms)}
+    from synsem_ephys._files import json_dumps, write_text_atomic
+
+    write_text_atomic(out, json_dumps(result, indent=1))
+    print(f"{condition} seed {seed}: evaluated in {t_rob:.0f} s -> {out.relative_to(ROOT)}", flush=True)
+
+
+def evaluate_all(seeds, epochs, conditions, draws):
+    for seed in seeds:
+        for cond in conditions:
+            if finished(cond, seed, epochs):
+                evaluate_run(cond, seed, epochs, draws)
+            else:
+                print(f"{cond} seed {seed}: not trained yet", flush=True)
+
+
+# ----------------------------------------------------------------------------------- summary
+def _ci(x):
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 2:
+        return (float(x.mean()) if x.size else math.nan, math.nan)
+    from scipy import stats
+
+    return float(x.mean()), float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
+def _boot(d, n=10000, seed=0):
+    d = np.asarray(d, dtype=np.float64)
+    if d.size < 2:
+        return [math.nan, math.nan]
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, d.size, size=(n, d.size))].mean(axis=1)
+    return [float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))]
+
+
+def _pairs(conditions):
+    """The paired differences reported: every condition - baseline, and ssdp - noise."""
+    out = [(c, "baseline") for c in conditions if c != "baseline" and "baseline" in conditions]
+    return out + ([("ssdp", "noise")] if "ssdp" in conditions and "noise" in conditions else [])
+
+
+def _group(r, field, i):
+    return r["synchrony"]["pulse_packets"][field][i]
+
+
+def summary(seeds, conditions):
+    res = {}
+    for cond in conditions:
+        for seed in seeds:
+            p = RESULTS / f"ssdp_{cond}_s{seed}.json"
+            if p.is_file():
+                res[(cond, seed)] = json.loads(p.read_text())
+    paired = [s for s in seeds if all((c, s) in res for c in conditions)]
+    out = {"seeds_paired": paired, "conditions": list(conditions), "tables": {}, "differences": {}}
+    print(f"paired seeds: {paired}")
+    if not paired:
+        return out
+    ex = res[(conditions[0], paired[0])]
+    kinds = [(k, [r["strength"] for r in ex["robustness"]["rows"] if r["kind"] == k])
+             for k in ("jitter", "deletion", "insertion")]
+
+    def acc(cond, seed, kind, strength):
+        for r in res[(cond, seed)]["robustness"]["rows"]:
+            if r["kind"] == kind and r["strength"] == strength:
+                return r["accuracy_mean"]
+        return math.nan
+
+    for kind, strengths in kinds:
+        tab = {}
+        for cond in conditions:
+            tab[cond] = [dict(zip(("mean", "ci95"), _ci([acc(cond, s, kind, st) for s in paired])), strength=st)
+                         for st in strengths]
+        out["tables"][kind] = tab
+        diffs = {}
+        for a, b in _pairs(conditions):
+            rows = []
+            for st in strengths:
+                d = [acc(a, s, kind, st) - acc(b, s, kind, st) for s in paired]
+                rows.append({"strength": st, "mean": float(np.mean(d)), "boot95": _boot(d)})
+            diffs[f"{a}-{b}"] = rows
+        out["differences"][kind] = diffs
+    scal = {}
+    for name, get in (("test_accuracy", lambda r: r["test_accuracy"]),
+                      ("best_val", lambda r: r["convergence"]["best_val"]),
+                      ("best_epoch", lambda r: r["convergence"]["best_epoch"]),
+                      ("val_sd_last20pct", lambda r: r["convergence"]["val_sd_last20pct"]),
+                      ("val_mean_last20pct", lambda r: r["convergence"]["val_mean_last20pct"]),
+                      ("epochs_to_95pct_of_best", lambda r: r["convergence"]["epochs_to_95pct_of_best"]),
+                      ("bumps_total", lambda r: r["convergence"]["bumps_total"]),
+                      ("seconds_per_epoch", lambda r: r["convergence"]["seconds_per_epoch"]),
+                      ("packet_sd_ms_hidden", lambda r: _group(r, "sigma_median_ms", -2)),
+                      ("decision_time_sd_ms", lambda r: _group(r, "sigma_pooled_ms", -1)),
+                      ("packet_pooled_sd_ms_hidden", lambda r: _group(r, "sigma_pooled_ms", -2)),
+                      ("sttc_within", lambda r: r["synchrony"]["sttc_within_class_pref"]),
+                      ("sttc_between", lambda r: r["synchrony"]["sttc_between_class_pref"]),
+                      ("sttc_all", lambda r: r["synchrony"]["sttc_mean_all"]),
+                      ("decision_time_ms", lambda r: r["synchrony"]["decision_time_ms_median"]),
+                      ("hidden_time_sd_ms", lambda r: float(np.mean(r["synchrony"]["hidden_time_sd_per_class_median_ms"])))):
+        row = {}
+        for cond in conditions:
+            vals = [get(res[(cond, s)]) for s in paired]
+            row[cond] = dict(zip(("mean", "ci95"), _ci(vals)), values=vals)
+        for a, b in _pairs(conditions):
+            d = [get(res[(a, s)]) - get(res[(b, s)]) for s in paired]
+            row[f"{a}-{b}"] = {"mean": float(np.mean(d)), "boot95": _boot(d)}
+        scal[name] = row
+    out["scalars"] = scal
+    out["mean_val_curves"] = {c: np.mean([res[(c, s)]["convergence"]["val_accuracy"] for s in paired], axis=0).tolist()
+                              for c in conditions}
+    from synsem_ephys._files import json_dumps, write_text_atomic
+
+    name = "ssdp_summary" + ("" if tuple(conditions) == CONDITIONS else "_" + "_".join(conditions))
+    write_text_atomic(RESULTS / f"{name}.json", json_dumps(out, indent=1))
+    _print(out, conditions)
+    return out
+
+
+def _print(out, conditions):
+    for kind, tab in out["tables"].items():
+        print(f"\naccuracy vs {kind} (mean over {len(out['seeds_paired'])} seeds ± 95 % CI)")
+        print("strength  " + "  ".join(f"{c:>17}" for c in conditions) + f"   {conditions[1]}-baseline [boot95]")
+        for i, row in enumerate(tab[conditions[0]]):
+            cells = "  ".join(f"{tab[c][i]['mean']:.4f} ± {tab[c][i]['ci95']:.4f}" for c in conditions)
+            d = out["differences"][kind].get(f"{conditions[1]}-baseline")
+            dd = f"{d[i]['mean']:+.4f} [{d[i]['boot95'][0]:+.4f}, {d[i]['boot95'][1]:+.4f}]" if d else ""
+            print(f"{row['strength']:<8}  {cells}   {dd}")
+    print()
+    for name, row in out["scalars"].items():
+        cells = "  ".join(f"{c} {row[c]['mean']:.4g} ± {row[c]['ci95']:.2g}" for c in conditions)
+        d = row.get(f"{conditions[1]}-baseline")
+        dd = f"{conditions[1]}-baseline {d['mean']:+.4g} [{d['boot95'][0]:+.3g}, {d['boot95'][1]:+.3g}]" if d else ""
+        print(f"{name:<26} {cells}   {dd}")
+
+
+def main(argv=None):
+    from synsem_ephys.train.sweeps import parse_seeds
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("stage", choices=("train", "evaluate", "summary", "all"))
+    p.add_argument("--seeds", default="0-4")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--draws", type=int, default=10)
+    p.add_argument("--conditions", default=",".join(CONDITIONS))
+    a = p.parse_args(argv)
+    seeds, conds = parse_seeds(a.seeds), tuple(a.conditions.split(","))
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if a.stage in ("train", "all"):
+        train(seeds, a.epochs, conds)
+    if a.stage in ("evaluate", "all"):
+        evaluate_all(seeds, a.epochs, conds, a.draws)
+    if a.stage in ("summary", "all"):
+        summary(seeds, conds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

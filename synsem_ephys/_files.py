@@ -22,6 +22,8 @@ space is freed. :func:`write_path_atomic` therefore runs such a writer in a fork
 ``isolate=None``): the parent's HDF5 never sees the failure, the child's error comes back as an exception
 and the child ends with ``os._exit`` before HDF5's exit handler can crash. :func:`atomic_path` (the writer
 runs in the caller's process) reports a full disk as clearly but cannot protect the process from HDF5.
+:func:`call_isolated` is the same child process for any call (a reader of damaged HDF5 files, which can
+loop forever or crash), with a timeout.
 
 Checksums: :func:`payload_sha256` is the SHA-256 of a nested payload (dicts, lists, strings, numbers, numpy
 arrays, torch tensors' bytes with their dtypes and shapes) independent of dict order, stored in the network
@@ -58,7 +60,7 @@ import numpy as np
 from .errors import DataMissingError, DiskFullError, WriteError, input_error
 
 __all__ = ["write_atomic", "write_text_atomic", "write_path_atomic", "atomic_path", "remove_stale_temps",
-           "free_bytes", "disk_full_error", "existing_file", "payload_sha256", "to_jsonable", "json_dumps", "DATA_ENV", "MNIST_ENV",
+           "free_bytes", "disk_full_error", "call_isolated", "ChildProcessDied", "existing_file", "payload_sha256", "to_jsonable", "json_dumps", "DATA_ENV", "MNIST_ENV",
            "KNOWN_ENV", "STALE_TEMP_S", "data_root", "environment_problems"]
 
 #: Environment variable naming the directory with the real data (``mnist/``, ``ephys/`` ...).
@@ -194,7 +196,7 @@ def _write_error(exc, path, *, written=None, recorded=(), nearly_full=False):
     cause = next((e for e in chain if _says_disk_full(e)), None)
     if cause is not None:
         return _disk_full(path, cause, written=written)
-    died = isinstance(exc, _WriterDied)
+    died = isinstance(exc, ChildProcessDied)
     vague = died or isinstance(exc, RuntimeError) or (isinstance(exc, OSError) and exc.errno is None)
     if nearly_full and vague:
         return _disk_full(path, exc, written=written)
@@ -472,12 +474,39 @@ def write_path_atomic(path, write, *, suffix="", isolate=None, size_hint=None):
     return path
 
 
-class _WriterDied(RuntimeError):
-    """The child process of :func:`write_path_atomic` ended without reporting (killed by a signal)."""
+class ChildProcessDied(RuntimeError):
+    """The child process of :func:`call_isolated` ended without reporting: killed by a signal (a crash of a
+    library in it, or ``SIGALRM`` when it ran past its ``timeout_s``).
+
+    Attributes: ``signal_name`` (``"SIGSEGV"``, ``"SIGALRM"``, ... or None) and ``timed_out``.
+    """
+
+    def __init__(self, text, signal_name=None, timed_out=False):
+        super().__init__(text)
+        self.signal_name, self.timed_out = signal_name, timed_out
 
 
-def _run_in_child(write, tmp):
-    """Run ``write(tmp)`` in a forked child; raise its exception here, or _WriterDied if it died silently."""
+
+def call_isolated(func, *args, timeout_s=None, isolate=None):
+    """``func(*args)`` run in a forked child process; its result (or its exception) comes back by pickle.
+
+    For libraries that can crash or loop forever on bad input (HDF5 on a full disk or a damaged file): this
+    process survives, and gets :class:`ChildProcessDied` instead. Where ``os.fork`` is not safe and cheap
+    (``isolate=None``: Linux only) ``func`` runs here. The child's stderr is kept and shown only on success;
+    errors its objects raise while being freed are collected (an error raised in the child carries them, and
+    its traceback, as a note).
+
+    Parameters
+    ----------
+    func : callable
+        Its result must pickle; it runs on a copy of this process and cannot change this one.
+    timeout_s : float, optional
+        The child is killed (``SIGALRM``) if it runs longer: ``ChildProcessDied`` with ``timed_out``.
+    isolate : bool, optional
+        Force or forbid the child process.
+    """
+    if not (_FORK_OK if isolate is None else isolate):
+        return func(*args)
     r, w = os.pipe()
     try:
         pid = os.fork()
@@ -486,7 +515,7 @@ def _run_in_child(write, tmp):
         os.close(w)
         raise
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
-        _child(write, tmp, r, w)
+        _child(func, args, timeout_s, r, w)
     os.close(w)
     try:
         with os.fdopen(r, "rb") as fh:
@@ -497,38 +526,60 @@ def _run_in_child(write, tmp):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         raise
-    if report:
-        raise _unpack_exception(report)
     if os.WIFSIGNALED(status):
-        raise _WriterDied(f"signal {signal.Signals(os.WTERMSIG(status)).name}")
-    if os.WEXITSTATUS(status) != 0:
-        raise _WriterDied(f"exit status {os.WEXITSTATUS(status)} without an error report")
+        name = signal.Signals(os.WTERMSIG(status)).name
+        timed_out = name == "SIGALRM" and timeout_s is not None
+        raise ChildProcessDied(f"ran past its {timeout_s:g} s" if timed_out else f"signal {name}", name, timed_out)
+    if not report:
+        raise ChildProcessDied(f"exit status {os.WEXITSTATUS(status)} without a report")
+    kind, payload = pickle.loads(report)  # written by our own child process
+    if kind == "ok":
+        return payload
+    raise _unpack_exception(payload)
 
 
-def _child(write, tmp, r, w):  # pragma: no cover - runs in the child process
+def _run_in_child(write, tmp):
+    """``write(tmp)`` and its fsync in a child (:func:`call_isolated`); a writer that went on past ignored
+    disk-full errors (h5py ignores the errors of objects it frees) is not trusted."""
+    def run(tmp):
+        ignored = sys.unraisablehook.ignored if hasattr(sys.unraisablehook, "ignored") else []
+        write(tmp)
+        _fsync_file(tmp)
+        bad = next((t for t in ignored if any(s in t.lower() for s in _FULL_TEXT)), None)
+        if bad is not None:
+            raise OSError(_errno.ENOSPC, f"the writer went on after {len(ignored)} ignored errors, first {bad}")
+
+    call_isolated(run, tmp, isolate=True)
+
+
+class _Collect:
+    """The child's ``sys.unraisablehook``: errors raised while objects are freed, collected, not printed."""
+
+    def __init__(self):
+        self.ignored = []
+
+    def __call__(self, unraisable):
+        if len(self.ignored) < 1000:
+            self.ignored.append(_one_line(unraisable.exc_value))
+
+
+def _child(func, args, timeout_s, r, w):  # pragma: no cover - runs in the child process
     code = 70
     try:
         os.close(r)
-        ignored = []
-
-        def hook(unraisable):  # errors raised while objects are freed: collected, not printed
-            if len(ignored) < 1000:
-                ignored.append(_one_line(unraisable.exc_value))
-
-        sys.unraisablehook = hook
+        if timeout_s is not None:
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.alarm(max(1, math.ceil(timeout_s)))
+        hook = sys.unraisablehook = _Collect()
         saved = cap = None
         if hasattr(os, "memfd_create"):  # h5py prints a traceback for every object it fails to free: keep them
             with contextlib.suppress(OSError, ValueError):
                 sys.stderr.flush()
-                cap, saved = os.memfd_create("synsem-writer-stderr"), os.dup(2)
+                cap, saved = os.memfd_create("synsem-child-stderr"), os.dup(2)
                 os.dup2(cap, 2)
-        error = None
+        error = result = None
         try:
-            write(tmp)
-            _fsync_file(tmp)
-            bad = next((t for t in ignored if any(s in t.lower() for s in _FULL_TEXT)), None)
-            if bad is not None:  # a writer that "succeeded" past a failed write is not trusted
-                raise OSError(_errno.ENOSPC, f"the writer went on after {len(ignored)} ignored errors, first {bad}")
+            result = func(*args)
         except BaseException as exc:
             error = exc
         printed = b""
@@ -539,17 +590,22 @@ def _child(write, tmp, r, w):  # pragma: no cover - runs in the child process
             os.lseek(cap, 0, os.SEEK_SET)
             printed = b"".join(iter(lambda: os.read(cap, 1 << 16), b""))
         if error is None:
-            if printed:  # the writer's warnings, shown as if it had run here
+            try:
+                report = pickle.dumps(("ok", result), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001 - a result that does not pickle is the caller's error
+                error = TypeError(f"call_isolated: the result of {getattr(func, '__name__', func)!r} does not "
+                                  f"pickle ({_one_line(exc)})")
+        if error is None:
+            if printed:  # the child's warnings, shown as if it had run here
                 view = memoryview(printed)
                 while view:
                     view = view[os.write(2, view):]
-            code = 0
         else:
-            code = 1
-            report = _pack_exception(error, ignored, printed.decode("utf-8", "replace"))
-            view = memoryview(report)
-            while view:
-                view = view[os.write(w, view):]
+            report = pickle.dumps(("error", _pack_exception(error, hook.ignored, printed.decode("utf-8", "replace"))))
+        view = memoryview(report)
+        while view:
+            view = view[os.write(w, view):]
+        code = 0
     finally:
         os._exit(code)  # no exit handlers: HDF5's would crash after a failed write
 
@@ -567,11 +623,10 @@ def _pack_exception(exc, ignored, printed):  # pragma: no cover - runs in the ch
         info["pickle"] = blob
     except Exception:  # noqa: BLE001 - an exception that does not pickle comes back as its type and text
         pass
-    return pickle.dumps(info)
+    return info
 
 
-def _unpack_exception(report):
-    info = pickle.loads(report)  # written by our own child process
+def _unpack_exception(info):
     exc = pickle.loads(info["pickle"]) if info["pickle"] is not None else None
     if exc is None:
         text = f"{info['type']}: {info['message']}"
@@ -584,7 +639,7 @@ def _unpack_exception(report):
         for a, b in zip(causes, causes[1:]):
             a.__cause__ = b
     n_lines, first = info["printed"]
-    note = (f"(raised in the writer's child process, which ignored {info['ignored']} errors and printed "
+    note = (f"(raised in a child process (call_isolated), which ignored {info['ignored']} errors and printed "
             f"{n_lines} lines on stderr{': ' + first if first else ''})\n{info['traceback']}")
     if hasattr(exc, "add_note"):
         exc.add_note(note)

@@ -182,7 +182,6 @@ def cmd_simulate(args):
 def cmd_demo(args):
     from .demo import run_demo
 
-    _out_dir(args.out)
     with _flags({"network": "--network", "data_dir": "--data-dir", "n_trials": "--n-trials", "out_dir": "--out"}):
         res = run_demo(args.out, network=args.network, data_dir=args.data_dir, n_trials=args.n_trials,
                        progress=not args.no_progress)

@@ -191,8 +191,42 @@ def read_nix(path, block_index=0):
     return block
 
 
-def read_nix_record(path, block_index=0):
-    """Read a NIX file written by :func:`write_nix` back into a SpikeRecord."""
+def read_nix_record(path, block_index=0, *, timeout_s=None):
+    """Read a NIX file written by :func:`write_nix` back into a SpikeRecord.
+
+    The file is read in a forked child process where the platform allows it
+    (:func:`synsem_ephys._files.call_isolated`; the record comes back as its flat arrays): HDF5 loops forever
+    or crashes on some damaged files (one zeroed block of 255 bytes near the start of a file is enough), which
+    is then a DataFormatError naming the file instead of a hung or crashed process.
+
+    Parameters
+    ----------
+    timeout_s : float, optional
+        How long the read may take before the file is taken as damaged; default 120 s plus 2 s per MB.
+
+    Raises
+    ------
+    DataMissingError
+        If ``path`` does not exist.
+    DataFormatError
+        If it is not a readable NIX file of this layout, or HDF5 crashed or did not finish reading it.
+    """
+    from .._files import ChildProcessDied, call_isolated
+
+    path = existing_file(path, "NIX")
+    if timeout_s is None:
+        timeout_s = 120.0 + 2.0 * path.stat().st_size / 1e6
+    try:
+        return call_isolated(_read_record, path, block_index, timeout_s=timeout_s)
+    except ChildProcessDied as exc:
+        what = (f"did not finish within {timeout_s:g} s" if exc.timed_out else
+                f"crashed the HDF5 library ({exc.signal_name or exc})")
+        raise input_error("path", "a readable NIX file", f"{path}, whose reading {what}",
+                          "The file is damaged: write it again, or pass a larger timeout_s if it is only slow.",
+                          cls=DataFormatError) from exc
+
+
+def _read_record(path, block_index):
     from .block import from_block
 
     return from_block(read_nix(path, block_index))

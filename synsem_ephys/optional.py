@@ -17,6 +17,8 @@ nest       nest-simulator                ``adapters.nest`` (NEST 3 spike recorde
 pynn       PyNN, nest-simulator          ``adapters.pynn`` (PyNN ``get_data()`` Blocks)
 snntorch   snntorch                      running snnTorch networks (``adapters.spike_tensor`` itself needs none)
 nir        nir                           ``adapters.nir`` (NIR graphs in and out)
+pynapple   pynapple                      ``adapters.pynapple`` (TsGroup + IntervalSet, both ways)
+spikeinterface spikeinterface            ``adapters.spikeinterface`` (sortings in)
 brian2     brian2 (Python >= 3.12)       ``adapters.brian2``; not in ``all``: no release imports with
                                          numpy >= 2.4 on Python 3.11
 all        all of the above              everything; the README's two commands install it
@@ -44,6 +46,8 @@ EXTRAS = {
     "snntorch": ("snntorch", "snntorch"),
     "nir": ("nir", "nir"),
     "brian2": ("brian2", "brian2"),
+    "pynapple": ("pynapple", "pynapple"),
+    "spikeinterface": ("spikeinterface", "spikeinterface"),
 }
 
 

@@ -9,6 +9,7 @@ sttc              exact, vectorised all-pairs spike time tiling coefficient
 dispersion        spike-time SD / IQR / median per layer and trial (all spikes, decision packet), pulse packets
 information       information gain of a unit about the class when active, bias-corrected (shuffle / Miller-Madow)
 complexity        Elephant complexity / Synchrotool cross-check of the dispersion measures (lazy Elephant)
+units             per-unit table (rate, CV, ISI violations, IG, preferred condition) and PSTH per condition
 pathways          class-specific activity of a network's pathway units (pathways: :mod:`synsem_ephys.graph`)
 
 Every public name below can be imported from here (``from synsem_ephys.analysis import information_gain``),
@@ -32,6 +33,7 @@ _LAZY = {
     "ComplexityCheck": "complexity", "complexity_by_group": "complexity",
     "PathwayActivity": "pathways", "pathway_activity": "pathways",
     "PathwayNull": "pathways", "pathway_null": "pathways",
+    "UnitStats": "units", "unit_table": "units", "Psth": "units", "psth": "units", "auto_bin_ms": "units",
 }
 
 __all__ = list(_LAZY)

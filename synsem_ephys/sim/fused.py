@@ -22,7 +22,6 @@ float32 rounding (``_STATE_DTYPE`` selects the state's dtype; float32 there is o
 the float64 state costs). numba is optional: :func:`available` says whether it imports.
 """
 
-import importlib.util
 import math
 
 import numpy as np
@@ -37,15 +36,14 @@ _STATE_DTYPE = {torch.float64: np.float64, torch.float32: np.float64}
 
 
 def available():
-    """Whether the numba backend can run (numba importable); checked once, without importing torch users."""
+    """Whether the numba backend can run (numba imports; checked once, on first use)."""
     global _AVAILABLE
     if _AVAILABLE is None:
-        _AVAILABLE = importlib.util.find_spec("numba") is not None
-        if _AVAILABLE:
-            try:
-                _kernels()
-            except ImportError:
-                _AVAILABLE = False
+        try:
+            _kernels()
+            _AVAILABLE = True
+        except ImportError:
+            _AVAILABLE = False
     return _AVAILABLE
 
 

@@ -176,3 +176,36 @@ def test_sorted_handoff_between_layers_is_bit_identical(dtype):
     h = spike_times(t, w1, **kw)
     h.add_(0.0)
     assert fused._handoff(h, torch.float64) is None
+
+
+def test_works_without_numba_installed():
+    """In a process where numba cannot be imported: 'auto' runs the torch path, 'numba' is an ImportError."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] in ("numba", "llvmlite"):
+                    raise ImportError("blocked " + name)
+        sys.meta_path.insert(0, Block())
+        import torch
+        from synsem_ephys.sim import spike_times
+        from synsem_ephys.sim.ttfs import available_backends
+        t = torch.tensor([[1.0, 2.0, float("inf")]], dtype=torch.float64)
+        w = torch.tensor([[5.0], [5.0], [1.0]], dtype=torch.float64)
+        out = spike_times(t, w, tau_syn_ms=5.0, tau_mem_ms=10.0)
+        assert available_backends() == ("torch",) and torch.isfinite(out).all()
+        try:
+            spike_times(t, w, tau_syn_ms=5.0, tau_mem_ms=10.0, backend="numba")
+        except ImportError as exc:
+            assert str(exc).startswith("backend: "), exc
+        else:
+            raise AssertionError("no error")
+        assert "numba" not in sys.modules
+        print("ok")
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr

@@ -35,6 +35,9 @@ from .data import DATASET_NAMES, IMAGE_SHAPES, dataset_shape
 
 __all__ = ["ConfigError", "TrainConfig", "bundled_config_names", "load_config"]
 
+#: values of ``rewire_regrow`` (as :data:`synsem_ephys.train.rewiring.REGROW`; config.py imports no torch)
+REWIRE_REGROW = ("rigl_signed", "rigl_abs", "random")
+
 #: values of ``delay_init`` (as :data:`synsem_ephys.sim.network.DELAY_INITS`; config.py imports no torch)
 DELAY_INITS = ("normal", "uniform", "half")
 
@@ -165,6 +168,27 @@ class TrainConfig:
     delay_init : {"normal", "uniform", "half"}
         Initial delays: ``theta ~ N(0, 0.25^2)`` (about ``delay_max_ms / 2``), ``d ~ U(0, delay_max_ms)``
         or ``d = delay_max_ms / 2``; drawn from their own stream, so the initial weights are those without delays.
+    sparsity : float or tuple of float or None
+        Sparse connectivity (:mod:`.rewiring`): per weight matrix (one float = every matrix) the fraction
+        ``p`` of absent synapses, in ``[0, 1 - 2^-9]`` (the levels ``1 - 2^-k``); exactly
+        ``round((1 - p) N)`` synapses of a matrix of ``N`` entries are active at every step. The initial
+        mask is random (the rewiring's own stream) and the initial active weights are divided by ``1 - p``.
+        None = dense (no mask).
+    rewire_regrow : {"rigl_signed", "rigl_abs", "random"} or None
+        With ``sparsity``: DEEP R removal (a synapse whose magnitude reaches 0 is removed; signs fixed) and
+        as many regrown, by the most negative signed gradient of the magnitude (Mészáros et al. 2024), the
+        largest ``|dL/dW|`` (RigL) or at random (DEEP R). None = a fixed random mask (signs free).
+    rewire_l1 : float
+        L1 pressure on the active magnitudes, in units of ``1 / u_l`` (``u_l`` the matrix's weight unit
+        ``threshold / (K_peak n_pre)``); 0 = none. Needs ``sparsity``.
+    rewire_every : int
+        Remove and regrow every this many batches (1 = every batch).
+    rewire_t_end : float
+        Remove and regrow only during this fraction of the ``epochs * batches`` steps (RigL: 0.75); 1 =
+        throughout (whatever ``epochs`` becomes on a resume).
+    rewire_sign : {"init", "presynaptic"}
+        Fixed signs of free rows (the input matrix; every matrix without Dale's law): the initial weight's
+        sign per synapse, or one random sign per presynaptic unit (~50:50).
     dtype : {"float64", "float32"}
         Floating type of the simulation.
     ssdp_variant : {"faithful", "no_silent", "causal", "sign_aware"} or None
@@ -229,6 +253,12 @@ class TrainConfig:
     delay_max_ms: tuple = None
     delay_lr_factor: float = 0.5
     delay_init: str = "normal"
+    sparsity: tuple = None
+    rewire_regrow: str = None
+    rewire_l1: float = 0.0
+    rewire_every: int = 1
+    rewire_t_end: float = 1.0
+    rewire_sign: str = "init"
     dtype: str = "float64"
     ssdp_variant: str = None
     ssdp_a_plus: float = 3e-3
@@ -277,6 +307,10 @@ class TrainConfig:
         if self.delay_max_ms is not None and self.delay_kind in ("none", ("none",) * n_layers):
             raise _err("delay_max_ms", "null without delays (delay_kind 'none')", self.delay_max_ms,
                        "Set delay_kind too, or drop delay_max_ms.")
+
+        if self.sparsity is None and (self.rewire_regrow is not None or self.rewire_l1 > 0):
+            raise _err("sparsity", "a sparsity (a float or one per weight matrix) with rewire_regrow or rewire_l1",
+                       None, "Set sparsity, e.g. 0.875; 0 keeps every synapse.")
 
     # ------------------------------------------------------------------ derived
     def network_spec(self):
@@ -568,6 +602,10 @@ _CONSTRAINTS = (
     ("init_network", "path", "a network file path or null", True),
     ("delay_kind", "choices", DELAY_KINDS, False), ("delay_max_ms", "per_layer", ("keep", "positive", None), True),
     ("delay_lr_factor", "non-negative", None, False), ("delay_init", "choice", DELAY_INITS, False),
+    ("sparsity", "per_layer", ("broadcast", "non-negative", 1 - 2.0 ** -9), True),
+    ("rewire_regrow", "choice", REWIRE_REGROW, True), ("rewire_l1", "non-negative", None, False),
+    ("rewire_every", "int", 1, False), ("rewire_t_end", "below", (True, 1.0, True, "a fraction in (0, 1]"), False),
+    ("rewire_sign", "choice", ("init", "presynaptic"), False),
     ("dtype", "choice", ("float64", "float32"), False),
     ("ssdp_variant", "choice", ("faithful", "no_silent", "causal", "sign_aware"), True),
     ("ssdp_a_plus", "non-negative", None, False), ("ssdp_base_ratio", "non-negative", None, False),

@@ -22,6 +22,12 @@ are trained by the same Adam, one parameter group per matrix at ``lr_e * delay_l
 optimised; a non-finite delay gradient entry is set to 0); they are checkpointed with the weights
 (``delays.<matrix>``) and the best validation epoch keeps them with its weights.
 
+Sparse connectivity (config ``sparsity``, :mod:`.rewiring`): a random mask at the start (before the balance and
+calibration); L1 pressure ``rewire_l1`` added to the gradients before the step; after the step (and Dale's
+clamp) dormant synapses are set to 0, signs kept and, with ``rewire_regrow``, synapses whose magnitude reached 0
+removed and as many regrown; after each weight bump dormant synapses are set to 0 again. Masks, signs, the step
+counter and the rewiring's random stream are checkpointed.
+
 Randomness comes from ``config.seed``: the network's weight initialisation
 (``Network(spec, seed=config.seed)``, unless ``init_network`` gives the starting weights) and three
 streams derived with ``numpy.random.SeedSequence``: mini-batch order (numpy), input noise and image
@@ -34,7 +40,7 @@ most the epoch in progress.
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +55,7 @@ from .data import IMAGE_SHAPES, LabelledData, load_dataset, split_validation
 from ..encoding import LatencyCode, jitter_times, shift_images
 from .loss import accuracy, ttfs_loss
 from .ssdp import SSDP
+from .rewiring import Rewiring, weight_units
 from .stabilisers import balance_inhibition_, bump_silent_, drop_large_gradients_
 
 __all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "network_from_checkpoint", "CHECKPOINT_NAME",
@@ -90,6 +97,9 @@ class EpochMetrics:
         then there was none).
     ssdp : dict or None
         SSDP statistics per targeted layer (:meth:`.ssdp.SSDP.end_epoch`); None when SSDP was off.
+    rewiring : dict or None
+        Sparse connectivity: synapses ``removed`` and ``regrown`` in the epoch and the ``active`` count per
+        matrix (:meth:`.rewiring.Rewiring.epoch_stats`); None when dense.
     """
 
     epoch: int
@@ -104,6 +114,7 @@ class EpochMetrics:
     input_noise_ms: float | None = None
     augment_shift_px: int | None = None
     ssdp: dict | None = None
+    rewiring: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,11 @@ def _augment_seed(seed):
     return int(np.random.SeedSequence([int(seed), 0xA467]).generate_state(1, np.uint64)[0] >> 1)
 
 
+def _rewire_seed(seed):
+    # a stream of its own: dense runs keep the batch order, noise and augmentation they had before
+    return int(np.random.SeedSequence([int(seed), 0x5EED]).generate_state(1, np.uint64)[0] >> 1)
+
+
 def _load_init_network(path, spec, dtype, device):
     """The network of the file ``path`` (config ``init_network``), to train on, and its provenance record."""
     from ..sim import Network
@@ -271,6 +287,15 @@ class Trainer:
                                    inh_scale=c.weight_init_inh_scale, delay_init=c.delay_init).to(self.device)
         if c.dale:
             self.network.enforce_dale_()
+        self.rewiring = None  # sparse connectivity (config sparsity, .rewiring), masks drawn before the calibration
+        if c.sparsity is not None:
+            steps = c.epochs * math.ceil(self._t["train"][1].shape[0] / c.batch_size)
+            self.rewiring = Rewiring(c.sparsity, c.rewire_regrow, [spec.presyn_signs(l) for l in range(spec.n_layers)],
+                                     weight_units(spec), l1=c.rewire_l1, every=c.rewire_every,
+                                     t_end_steps=None if c.rewire_t_end >= 1.0 else int(round(c.rewire_t_end * steps)),
+                                     sign_mode=c.rewire_sign,
+                                     seed=_rewire_seed(c.seed), rescale=c.init_network is None)
+            self.rewiring.init_(self.network.weights)
         if c.init_network is None and ck is None:
             self._init_balance_and_calibrate()
         factors = tuple(c.lr_layer_factors or (1.0,) * len(self.network.weights))
@@ -327,6 +352,8 @@ class Trainer:
             self._bump_value *= 2.0
         if self.config.dale:
             net.enforce_dale_()
+        if self.rewiring is not None:  # bumping raises active synapses only
+            self.rewiring.constrain_(net.weights)
         return True
 
     def _params(self):
@@ -353,11 +380,15 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         dropped = self._drop_grads()
+        if self.rewiring is not None:
+            self.rewiring.add_l1_grad_(self.network.weights)
         self.optimizer.step()
         if self.ssdp is not None:  # spike-synchrony-dependent plasticity from this batch's spikes (.ssdp)
             self.ssdp.apply_(self.network, t_in, outs)
         if c.dale:
             self.network.enforce_dale_()
+        if self.rewiring is not None:  # mask, signs, DEEP R removal and regrowth from this batch's gradients
+            self.rewiring.step_(self.network.weights)
         return float(loss.detach()), accuracy(outs[-1].detach(), y), bumps, dropped
 
     @torch.no_grad()
@@ -417,6 +448,8 @@ class Trainer:
         m = EpochMetrics(self.epochs_done, lr, loss_sum / y_all.shape[0], acc_sum / y_all.shape[0], val_loss,
                          val_acc, bumps, dropped, time.perf_counter() - start, float(c.input_noise_ms),
                          c.augment_shift_px, None if self.ssdp is None else self.ssdp.end_epoch())
+        if self.rewiring is not None:
+            m = replace(m, rewiring=self.rewiring.epoch_stats())
         self.history.append(m)
         if math.isfinite(val_acc) and (self.best is None or val_acc > self.best[1]):
             self.best = (self.epochs_done, val_acc, [W.detach().clone() for W in self._params()])
@@ -438,6 +471,9 @@ class Trainer:
             state["best"] = {"epoch": self.best[0], "val_accuracy": self.best[1]}
         if self.ssdp is not None:
             state["ssdp"] = self.ssdp.state()
+        if self.rewiring is not None:
+            rw_tensors, state["rewiring"], torch_rng["rewire"] = self.rewiring.state()
+            tensors.update(rw_tensors)
         return tensors, state, self.optimizer.state_dict(), torch_rng
 
     def save_checkpoint(self, path=None):
@@ -484,6 +520,8 @@ class Trainer:
         # starts from its seed
         gens = {"noise": self.noise_rng, **({"augment": self.augment_rng} if "augment" in ck.torch_rng else {})}
         restore_rng(ck.torch_rng, ck.state["numpy_rng"], gens, {"order": self.order_rng})
+        if self.rewiring is not None:
+            self.rewiring.load_state(ck.tensors, ck.state["rewiring"], ck.torch_rng["rewire"], self.device)
         self.epochs_done = int(ck.state["epochs_done"])
         if "init_network" in ck.state:  # the record of the file the run started from, not of that path today
             self.init_network = ck.state["init_network"]

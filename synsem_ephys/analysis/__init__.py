@@ -11,6 +11,8 @@ information       information gain of a unit about the class when active, bias-c
 complexity        Elephant complexity / Synchrotool cross-check of the dispersion measures (lazy Elephant)
 units             per-unit table (rate, CV, ISI violations, IG, preferred condition) and PSTH per condition
 pathways          class-specific activity of a network's pathway units (pathways: :mod:`synsem_ephys.graph`)
+ei_structure      spatio-temporal E/I structure of weights with delays (centroid offsets, Moran's I, E vs I delay
+                  distributions, arrival order) against delay- and Dale-preserving sign-shuffle nulls
 
 Every public name below can be imported from here (``from synsem_ephys.analysis import information_gain``),
 except the function ``dispersion``, whose name is its module's (``from synsem_ephys.analysis.dispersion
@@ -33,6 +35,10 @@ _LAZY = {
     "ComplexityCheck": "complexity", "complexity_by_group": "complexity",
     "PathwayActivity": "pathways", "pathway_activity": "pathways",
     "PathwayNull": "pathways", "pathway_null": "pathways",
+    "EIStructure": "ei_structure", "ArrivalOrder": "ei_structure", "NullTest": "ei_structure",
+    "EI_DEFINITIONS": "ei_structure", "EI_NULLS": "ei_structure", "ei_statistics": "ei_structure",
+    "arrival_order": "ei_structure", "weight_delay_maps": "ei_structure", "receptive_field_centres": "ei_structure",
+    "synapse_types": "ei_structure", "weighted_w1_ks": "ei_structure",
     "UnitStats": "units", "unit_table": "units", "Psth": "units", "psth": "units", "auto_bin_ms": "units",
 }
 

@@ -221,8 +221,7 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
             except DataMissingError as exc:
                 if k + 1 == len(shipped):
                     raise
-                say(f"{path.name}: its bundled test images are not available ({exc}); using {shipped[k + 1].name} "
-                    "instead")
+                say(f"{path.name}: its test images are not available ({exc}); using {shipped[k + 1].name} instead")
     say(f"[1/4] network {path.name}: {net.spec.layer_sizes}, Dale's law {net.spec.dale}, trained on {cfg.dataset}"
         + (f" (test accuracy {extra['test_accuracy']:.4f} recorded at training)" if "test_accuracy" in extra else ""))
     seconds["load"] = time.perf_counter() - t0

@@ -304,7 +304,46 @@ def summary(seeds, conditions):
     name = "ssdp_summary" + ("" if tuple(conditions) == CONDITIONS else "_" + "_".join(conditions))
     write_text_atomic(RESULTS / f"{name}.json", json_dumps(out, indent=1))
     _print(out, conditions)
+    try:
+        _figures(res, paired, conditions, RUNS / f"{name}")
+    except ImportError as exc:  # matplotlib missing: the tables are the result
+        print(f"no figures: {exc}")
     return out
+
+
+def _figures(res, paired, conditions, stem):
+    """Accuracy vs strength per condition (mean and 95 % CI over seeds) and the mean validation curves."""
+    from synsem_ephys.train.robustness import RobustnessTable, _row, plot
+
+    tables = {}
+    for cond in conditions:
+        rows = []
+        for r0 in res[(cond, paired[0])]["robustness"]["rows"]:
+            per_seed = [next(r["accuracy_mean"] for r in res[(cond, s)]["robustness"]["rows"]
+                             if r["kind"] == r0["kind"] and r["strength"] == r0["strength"]) for s in paired]
+            rows.append(_row(r0["kind"], r0["strength"], per_seed))
+        d = res[(cond, paired[0])]["robustness"]
+        tables[cond] = RobustnessTable(tuple(rows), d["n_samples"], len(paired), -1, d["tau_syn_ms"], d["t_late"],
+                                       float(np.mean([res[(cond, s)]["robustness"]["clean_accuracy"] for s in paired])),
+                                       d["n_classes"])
+    plot(tables, f"{stem}_robustness.png")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for cond in conditions:
+        v = np.array([res[(cond, s)]["convergence"]["val_accuracy"] for s in paired])
+        m = v.mean(axis=0)
+        line, = ax.plot(np.arange(1, m.size + 1), m, label=cond, lw=1)
+        ax.fill_between(np.arange(1, m.size + 1), v.min(axis=0), v.max(axis=0), color=line.get_color(), alpha=0.15, lw=0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.set_ylim(0.6, 1.0)
+    ax.legend(fontsize=8)
+    fig.savefig(f"{stem}_convergence.png", dpi=100, bbox_inches="tight")
+    print(f"figures: {stem}_robustness.png, {stem}_convergence.png")
 
 
 def _print(out, conditions):

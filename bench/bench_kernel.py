@@ -39,6 +39,7 @@ import time
 
 import torch
 
+from synsem_ephys._files import write_atomic
 from synsem_ephys.encoding import LatencyCode
 from synsem_ephys.sim import Network, spike_times
 from synsem_ephys.spec import NetworkSpec
@@ -295,7 +296,8 @@ def main():
     ap.add_argument("--euler-chunks", default="25,50,100")
     ap.add_argument("--tag", default="default")
     ap.add_argument("--float32", type=int, default=0, metavar="N",
-                    help="also check float32 against float64 on N patterns (calibrated 784-400-400-400-10, both tau cases)")
+                    help="also check float32 against float64 on N patterns (calibrated 784-400-400-400-10, "
+                         "both tau cases)")
     ap.add_argument("--skip-timing", action="store_true")
     args = ap.parse_args()
     args.euler_chunks = [int(c) for c in args.euler_chunks.split(",")]
@@ -308,13 +310,14 @@ def main():
         print(f"float32 vs float64, tau_mem = {ratio:g} tau_syn, {'Dale 300E+100I' if dale else 'no Dale, 400'} "
               f"hidden, {args.float32} patterns, firing {[round(f, 2) for f in r['firing_fractions']]}")
         for b, q in r["backends"].items():
-            print(f"  {b:5s} max|dt| {q['max_abs_dt_ms']:.3g} ms (outside margin {q['max_abs_dt_outside_margin_ms']:.3g}), "
-                  f"disagreements {q['disagreements']} (outside margin {q['disagreements_outside_margin']}), "
-                  f"forward float64 {q['forward_s_float64']:.2f} s, float32 {q['forward_s_float32']:.2f} s; end to end: "
-                  f"max|dt| {q['end_to_end_max_abs_dt_ms']:.3g} ms, disagreements {q['end_to_end_disagreements']}")
+            print(f"  {b:5s} max|dt| {q['max_abs_dt_ms']:.3g} ms (outside margin "
+                  f"{q['max_abs_dt_outside_margin_ms']:.3g}), disagreements {q['disagreements']} (outside margin "
+                  f"{q['disagreements_outside_margin']}), forward float64 {q['forward_s_float64']:.2f} s, float32 "
+                  f"{q['forward_s_float32']:.2f} s; end to end: max|dt| {q['end_to_end_max_abs_dt_ms']:.3g} ms, "
+                  f"disagreements {q['end_to_end_disagreements']}")
         if "numba_state_cost" in r:
-            print(f"  numba on float32 inputs, kernel time float64 state / float32 state and the float32 state's errors: "
-                  f"{r['numba_state_cost']}")
+            print(f"  numba on float32 inputs, kernel time float64 state / float32 state and the float32 state's "
+                  f"errors: {r['numba_state_cost']}")
     for net_name in ([] if args.skip_timing else args.nets.split(",")):
         for dt in args.dtypes.split(","):
             r = bench_case(net_name, getattr(torch, dt), args, backends)
@@ -327,7 +330,8 @@ def main():
             for b in backends:
                 q = r["ratios"][b]
                 print(f"  exact[{b:5s}] fwd {p[f'fwd[{b}]']:8.1f}/s  fwd+bwd {p[f'fwdbwd[{b}]']:8.1f}/s   "
-                      f"exact/Euler {q['exact_over_euler_speedup']:6.2f}x  dense/exact {q['dense_over_exact_fwd_slowdown']:7.1f}x  "
+                      f"exact/Euler {q['exact_over_euler_speedup']:6.2f}x  "
+                      f"dense/exact {q['dense_over_exact_fwd_slowdown']:7.1f}x  "
                       f"fwd+bwd dense/exact {q['dense_over_exact_fwdbwd_slowdown']:7.1f}x  {r['agreement'][b]}")
     cfg = {k: v for k, v in vars(args).items()}
     meta = {"config": cfg, "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -341,8 +345,8 @@ def main():
         meta["numba"] = None
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, f"bench_kernel_{args.tag}.json")
-    with open(path, "w") as fh:
-        json.dump({"meta": meta, "results": results, "float32": f32}, fh, indent=1, default=str)
+    text = json.dumps({"meta": meta, "results": results, "float32": f32}, indent=1, default=str)
+    write_atomic(path, lambda fh: fh.write(text), mode="w")
     print(f"\nwrote {path}")
 
 

@@ -20,7 +20,6 @@ import argparse
 import math
 import time
 
-import numpy as np
 import torch
 
 from bench_kernel import euler_layer as _euler_binned

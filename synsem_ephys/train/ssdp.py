@@ -256,8 +256,12 @@ class SSDP:
         self.amplitudes = {l: ssdp_amplitudes(self.a_plus, self.base_ratio, self.ref_std[l], epoch, self.start, self.end)
                            for l in self.layers}
 
-    def apply_(self, network, t_in, outs):
-        """``W_l += dW_l`` for the targeted layers from the batch's spikes (in place, no Dale clamp)."""
+    def apply_(self, network, t_in, outs, masks=None):
+        """``W_l += dW_l`` for the targeted layers from the batch's spikes (in place, no Dale clamp).
+
+        ``masks``: one (n_pre, n_post) 0/1 or bool tensor per weight matrix (the rewiring's active synapses), or
+        None for dense matrices; dormant synapses get no update.
+        """
         import torch
 
         if not self.active:
@@ -271,7 +275,7 @@ class SSDP:
                 d = network.delays_ms(l) if hasattr(network, "delays_ms") else None
                 dw = ssdp_update(pre, post, a_plus=ap, a_base=ab, sigma_ms=self.sigma_ms, variant=self.variant,
                                  t_sentinel_ms=self.t_sentinel_ms, signs=network.sign(l),
-                                 delays_ms=None if d is None else d.detach())
+                                 delays_ms=None if d is None else d.detach(), mask=None if masks is None else masks[l])
                 W.add_(dw.to(W.dtype))
                 sync = (torch.isfinite(pre).double().mean(1) * torch.isfinite(post).double().mean(1)).mean()
                 self._stats.append((l, float(sync), float(dw.norm() / W.norm().clamp_min(1e-300))))

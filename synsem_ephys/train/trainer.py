@@ -384,7 +384,7 @@ class Trainer:
             self.rewiring.add_l1_grad_(self.network.weights)
         self.optimizer.step()
         if self.ssdp is not None:  # spike-synchrony-dependent plasticity from this batch's spikes (.ssdp)
-            self.ssdp.apply_(self.network, t_in, outs)
+            self.ssdp.apply_(self.network, t_in, outs, masks=None if self.rewiring is None else self.rewiring.masks)
         if c.dale:
             self.network.enforce_dale_()
         if self.rewiring is not None:  # mask, signs, DEEP R removal and regrowth from this batch's gradients

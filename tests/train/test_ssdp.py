@@ -276,3 +276,21 @@ def test_exact_resume_keeps_the_reference_sd(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(_w(full.network), _w(resumed.network)))
     assert [m.ssdp for m in full.history] == [m.ssdp for m in resumed.history]
     assert full.history[0].ssdp is None and full.history[1].ssdp["1"]["a_plus"] > 0
+
+
+def test_dormant_synapses_of_a_sparse_network_get_no_update():
+    cfg = TrainConfig(dataset="yinyang", train_size=200, test_size=50, hidden=[[20, 8]], dale=True, epochs=1,
+                      batch_size=25, lr=0.01, val_fraction=0.0, sparsity=0.5, rewire_regrow="rigl_signed",
+                      ssdp_variant="faithful", ssdp_start_epoch=0, ssdp_a_plus=0.05, ssdp_layers=[-1, -2])
+    tr = Trainer(cfg, progress=False)
+    masks = tr.rewiring.masks
+    tr.ssdp.begin_epoch(0, tr.network.weights)
+    t_in = tr._t["train"][0][:25]
+    before = _w(tr.network)
+    tr.ssdp.apply_(tr.network, t_in, [o.detach() for o in tr.network(t_in)], masks=masks)
+    for l in (0, 1):
+        changed = tr.network.weights[l].detach() != before[l]
+        assert changed.any() and not changed[~masks[l].bool()].any()
+    res = tr.fit()
+    assert res.network.dale_violations() == 0
+    assert tr.rewiring.violations(res.network.weights) == {"active_count": 0, "dormant_nonzero": 0, "sign": 0}

@@ -172,8 +172,9 @@ class TrainConfig:
         Sparse connectivity (:mod:`.rewiring`): per weight matrix (one float = every matrix) the fraction
         ``p`` of absent synapses, in ``[0, 1 - 2^-9]`` (the levels ``1 - 2^-k``); exactly
         ``round((1 - p) N)`` synapses of a matrix of ``N`` entries are active at every step. The initial
-        mask is random (the rewiring's own stream) and the initial active weights are divided by ``1 - p``.
-        None = dense (no mask).
+        mask is random (the rewiring's own stream) over the dense initial weights (not rescaled: a synapse
+        ``1 / (1 - p)`` times stronger reaches threshold alone and the first spike then carries no timing;
+        weight bumping or ``init_calibrate_fraction`` restore the drive). None = dense (no mask).
     rewire_regrow : {"rigl_signed", "rigl_abs", "random"} or None
         With ``sparsity``: DEEP R removal (a synapse whose magnitude reaches 0 is removed; signs fixed) and
         as many regrown, by the most negative signed gradient of the magnitude (Mészáros et al. 2024), the

@@ -13,8 +13,9 @@ Parametrisation of weight matrix ``l`` (shape ``(n_pre, n_post)``, ``N_l`` entri
 * ``m``: the active synapses, ``K_l`` of them at every step (exact).
 
 At the start (:meth:`Rewiring.init_`): ``K_l`` entries of each matrix drawn uniformly at random (the
-rewiring's own generator) are active; ``W <- s * |W| * m / (1 - p_l)`` (``rescale``: the summed drive onto a
-unit is kept in expectation; with a fixed mask ``W <- W * m / (1 - p_l)``, signs free).
+rewiring's own generator) are active; ``W <- s * |W| * m`` (with a fixed mask ``W <- W * m``, signs free),
+divided by ``1 - p_l`` with ``rescale`` (the summed drive onto a unit kept in expectation; off by default and in
+the trainer: in a time-to-first-spike network single synapses that strong reach threshold alone).
 
 Every training step, after the optimiser step (and Dale's clamp), :meth:`Rewiring.step_`:
 
@@ -128,11 +129,11 @@ class Rewiring:
     seed : int
         Seed of the rewiring's generator (initial masks, presynaptic signs, random regrowth).
     rescale : bool
-        Divide the initial active weights by ``1 - p_l``.
+        Divide the initial active weights by ``1 - p_l`` (default False).
     """
 
     def __init__(self, sparsity, regrow, presyn_signs, units, *, l1=0.0, every=1, t_end_steps=None,
-                 sign_mode="init", seed=0, rescale=True):
+                 sign_mode="init", seed=0, rescale=False):
         if regrow is not None and regrow not in REGROW:
             raise input_error("regrow", f"None or one of {list(REGROW)}", repr(regrow))
         if sign_mode not in SIGN_MODES:
@@ -262,8 +263,8 @@ class Rewiring:
 
     def state(self):
         """``(tensors, state, generator state)`` for a checkpoint."""
-        tensors = {f"mask.{l}": m for l, m in enumerate(self.masks)}
-        tensors.update({f"rewire_sign.{l}": s for l, s in enumerate(self.signs)})
+        tensors = {f"mask.{l}": m.clone() for l, m in enumerate(self.masks)}
+        tensors.update({f"rewire_sign.{l}": s.clone() for l, s in enumerate(self.signs)})
         state = {"step": self.step, "removed": self.removed, "regrown": self.regrown, "k_active": self.k_active}
         return tensors, state, self.generator.get_state().clone()
 

@@ -1,4 +1,8 @@
-"""Command line of synsem_ephys: ``synsem-ephys {demo,simulate,analyze,train} ...``.
+"""Command line of synsem_ephys: ``synsem-ephys {demo,simulate,analyze,sweep,train} ...``.
+
+``analyze FILE [FILE ...] --jobs N --executor process|mpi|dask`` writes one report per recording and a
+combined table; its exit status is the number of files that failed (at most 100). ``sweep CONFIG --seeds
+0-9`` trains one resumable job per seed and setting; ``--threads N`` sets the compute threads.
 
 ``demo`` is the main job of the README's quick start (:mod:`synsem_ephys.demo`): the shipped trained
 network simulated on its test images, exported to NIX, analysed, ``OUT/report.html``. ``simulate``
@@ -196,13 +200,52 @@ def cmd_demo(args):
     return 0
 
 
-def cmd_analyze(args):
-    from .report import ReportOptions, analyze_file
+def _report_options(args):
+    """ReportOptions from the analysis flags (None: the defaults)."""
+    from .report import ReportOptions
 
-    _existing_file(args.recording, "recording", "recording (.nix or .nwb)")
     if args.active is not None and not 0 <= args.active[0] < args.active[1]:
         raise _argument_error("--active", "START_MS STOP_MS with 0 <= START_MS < STOP_MS",
-                          " ".join(f"{v:g}" for v in args.active))
+                              " ".join(f"{v:g}" for v in args.active))
+    change = {}
+    if args.active is not None:
+        change.update(active=tuple(args.active), packet=tuple(args.active))
+    if args.min_spikes is not None:  # given alone: applied to the default definitions, never ignored
+        change["min_spikes"] = args.min_spikes
+    if args.min_active_trials is not None:
+        change["min_active_trials"] = args.min_active_trials
+    if args.label_column is not None:
+        change["labels"] = args.label_column
+    return ReportOptions(**change) if change else None
+
+
+def _read_options(args):
+    """read_recording options from --trials, --align, --window-ms, --label-column, --population-column."""
+    if (args.align is None) != (args.window_ms is None):
+        raise _argument_error("--align / --window-ms", "both or neither (an event name and PRE_MS POST_MS)",
+                              f"--align {args.align!r}, --window-ms {args.window_ms}")
+    opts = {}
+    if args.trials is not None:
+        opts["trials"] = args.trials
+    if args.align is not None:
+        opts.update(align=args.align, window_ms=tuple(args.window_ms))
+    if args.label_column is not None:
+        opts["label_column"] = args.label_column
+    if args.population_column is not None:
+        opts["population_column"] = args.population_column
+    return opts
+
+
+_READ_FLAGS = {"trials": "--trials", "align": "--align", "window_ms": "--window-ms", "label_column": "--label-column",
+               "population_column": "--population-column", "labels": "--label-column"}
+
+
+def cmd_analyze(args):
+    from .parallel import make_executor
+    from .report import analyze_file, analyze_many
+
+    for path in args.recording:
+        _existing_file(path, "recording", "recording (.nix or .nwb)")
     weights = signs = None
     if args.network:
         from .sim import Network
@@ -212,17 +255,64 @@ def cmd_analyze(args):
             net = Network.load(args.network)
         weights, signs = net.weights_numpy()
     _out_dir(args.out)
-    options = None
-    min_spikes = 1 if args.min_spikes is None else args.min_spikes
-    if args.active is not None:
-        options = ReportOptions(active=tuple(args.active), packet=tuple(args.active), min_spikes=min_spikes)
-    elif args.min_spikes is not None:  # given alone: applied to the default definitions, never ignored
-        options = ReportOptions(min_spikes=min_spikes)
-    with _flags({"path": "recording", "out_dir": "--out"}):
-        rep = analyze_file(args.recording, args.out, weights=weights, signs=signs, options=options,
-                           progress=not args.no_progress)
-    print(f"report: {rep.html}\nsummary: {rep.out_dir / 'summary.json'}")
-    return 0
+    options = _report_options(args)
+    read = _read_options(args)
+    if read and any(not str(p).lower().endswith(".nwb") for p in args.recording):
+        raise _argument_error("--trials/--align/--window-ms/--label-column/--population-column",
+                              "NWB recordings (.nwb) only", [p for p in args.recording if not str(p).lower().endswith(".nwb")])
+    if len(args.recording) == 1 and args.jobs == 1 and args.executor == "process":
+        with _flags({"path": "recording", "out_dir": "--out", **_READ_FLAGS}):
+            rep = analyze_file(args.recording[0], args.out, weights=weights, signs=signs, options=options,
+                               progress=not args.no_progress, read_options=read or None)
+        print(f"report: {rep.html}\nsummary: {rep.out_dir / 'summary.json'}")
+        return 0
+    if weights is not None:
+        raise _argument_error("--network", "one recording (the pathways are of one network)",
+                              f"{len(args.recording)} recordings")
+    with _flags({"executor": "--executor", "jobs": "--jobs"}):
+        executor = make_executor(args.executor, args.jobs, scheduler=args.scheduler)
+    try:
+        with _flags({"out_dir": "--out", **_READ_FLAGS}):
+            res = analyze_many(args.recording, args.out, options=options, executor=executor,
+                               read_options=read or None)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    for row in res.rows:
+        print(f"{row['file']}: " + (f"report {row['report']}" if row["error"] is None else f"FAILED {row['error']}"))
+    print(f"summary table: {res.csv} ({len(res.rows) - res.n_failed} of {len(res.rows)} recordings analysed)")
+    return min(res.n_failed, 100)
+
+
+def cmd_sweep(args):
+    from .parallel import make_executor
+    from .train.config import load_config
+    from .train.sweeps import parse_seeds, parse_settings, seed_table, sweep
+
+    with _flags({"config": "--config", "path": "--config"}, default="--config"):
+        config = load_config(args.config)
+    seeds = parse_seeds(args.seeds)
+    settings = parse_settings(args.set)
+    grid = {k: (v if isinstance(v, list) else [v]) for k, v in parse_settings(args.grid).items()}
+    _out_dir(args.out)
+    with _flags({"executor": "--executor", "jobs": "--jobs"}):
+        executor = make_executor(args.executor, args.jobs, scheduler=args.scheduler)
+    try:
+        with _flags({"out_dir": "--out", "seeds": "--seeds", "grid": "--grid"}, default="--set"):
+            res = sweep(config, args.out, seeds=seeds, settings=settings, grid=grid, executor=executor,
+                        threads=args.threads or 1, device=args.device)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    for row in res.rows:
+        acc = row.get("test_accuracy")
+        print(f"{row['job']}: {row['status']}" + (f", test accuracy {acc:.4f}" if acc is not None else "")
+              + (f" ({row['error']})" if row.get("error") else ""))
+    for t in seed_table(res.rows):
+        print(f"{t['settings']}: test accuracy over {t['n']} seeds: mean {t['mean']:.4f}, SD {t['sd']:.4f}, "
+              f"min {t['min']:.4f}, max {t['max']:.4f}")
+    print(f"table: {res.csv}")
+    return min(res.n_failed, 100)
 
 
 def cmd_train(args):
@@ -254,10 +344,20 @@ def cmd_train(args):
 def build_parser():
     p = _Parser(prog="synsem-ephys", description="Trained spiking networks studied like brains.")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    p.add_argument("--threads", type=_int_at_least(1), default=None,
+                   help="torch (and numba) threads of this process; per job for sweep (default: torch's own, 1 per job)")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(q):
         q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
+        q.add_argument("--threads", type=_int_at_least(1), default=argparse.SUPPRESS,
+                       help="torch (and numba) threads (see synsem-ephys --help)")
+
+    def parallel_args(q):
+        q.add_argument("--jobs", type=_int_at_least(1), default=1, help="workers (default 1)")
+        q.add_argument("--executor", choices=("process", "mpi", "dask"), default="process",
+                       help="process pool (default), MPI (run under mpiexec -n N python -m mpi4py.futures) or Dask")
+        q.add_argument("--scheduler", help="with --executor dask: a scheduler address (default: a local cluster)")
 
     def sim_args(q):
         q.add_argument("--trials", type=_int_at_least(1), default=200)
@@ -284,17 +384,37 @@ def build_parser():
     q.add_argument("--no-progress", action="store_true")
     common(q)
     q.set_defaults(func=cmd_demo)
-    q = sub.add_parser("analyze", help="all analyses of a recording (.nix from synsem_ephys, or .nwb) -> OUT/report.html")
-    q.add_argument("recording")
+    q = sub.add_parser("analyze", help="all analyses of recordings (.nix from synsem_ephys, or .nwb) -> OUT/report.html; "
+                                       "several files: one report each and a summary table")
+    q.add_argument("recording", nargs="+")
     q.add_argument("--out", required=True)
     q.add_argument("--network", help="network file (Network.save) for the pathway analysis")
     q.add_argument("--active", type=_float(positive=False), nargs=2, metavar=("START_MS", "STOP_MS"),
                    help="response window in ms after trial start that defines 'active' (in-vivo data)")
     q.add_argument("--min-spikes", type=_int_at_least(1), default=None,
                    help="selected spikes needed to be active (default 1)")
+    q.add_argument("--min-active-trials", type=_int_at_least(1), default=None,
+                   help="units active in fewer labelled trials get no IG (default 10)")
+    q.add_argument("--trials", help="NWB: the intervals table that makes the trials (default: trials, else the session)")
+    q.add_argument("--align", help="NWB: an intervals table or time series; one trial per event, see --window-ms")
+    q.add_argument("--window-ms", type=_float(positive=False), nargs=2, metavar=("PRE_MS", "POST_MS"),
+                   help="NWB with --align: the window around each event")
+    q.add_argument("--label-column", help="the trials column (or 'tags') giving each trial's class")
+    q.add_argument("--population-column", help="NWB: the units column giving each unit's population")
+    parallel_args(q)
     q.add_argument("--no-progress", action="store_true")
     common(q)
     q.set_defaults(func=cmd_analyze)
+    q = sub.add_parser("sweep", help="train one network per seed (and --grid setting) as resumable jobs, then a table")
+    q.add_argument("--config", required=True)
+    q.add_argument("--seeds", default="0", help="seeds: 0-9, 0,3,5 (default 0)")
+    q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config change for every job")
+    q.add_argument("--grid", action="append", default=[], metavar="KEY=[V1, V2]", help="values to sweep (every combination)")
+    q.add_argument("--out", required=True, help="one folder per job, sweep.csv and sweep.json")
+    q.add_argument("--device", default=None, help="cpu or cuda (default: cpu)")
+    parallel_args(q)
+    common(q)
+    q.set_defaults(func=cmd_sweep)
     q = sub.add_parser("train", help="train a network from a YAML config (or a bundled name: mnist_dale, yinyang)")
     q.add_argument("--config", required=True)
     q.add_argument("--out", required=True, help="output directory (checkpoints, network, metrics)")
@@ -319,6 +439,10 @@ def main(argv=None):
     for problem in environment_problems():
         print(f"{prog}: warning: {problem}", file=sys.stderr)
     try:
+        if args.threads is not None and args.command != "sweep":
+            from .parallel import set_threads
+
+            set_threads(args.threads)
         return args.func(args)
     except KeyboardInterrupt:
         if args.debug:

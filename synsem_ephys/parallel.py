@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import input_error
 
-__all__ = ["map_tasks", "task_seeds", "make_executor", "EXECUTORS"]
+__all__ = ["map_tasks", "task_seeds", "make_executor", "set_threads", "EXECUTORS"]
 
 #: Executor names understood by :func:`make_executor`.
 EXECUTORS = ("serial", "process", "mpi", "dask")
@@ -146,3 +146,23 @@ class _DaskExecutor:
         self.client.close()
         if cluster is not None:
             cluster.close()
+
+
+def set_threads(n):
+    """Use ``n`` compute threads in this process: torch's intra-op threads and numba's (when numba is loaded).
+
+    The library sets no thread count by itself. On a shared or busy machine, fewer threads than cores
+    avoid oversubscription (a run on a loaded 2-core machine was 18x slower with 2 torch threads than with 1);
+    workers of an executor each get their own (:func:`synsem_ephys.train.sweep` uses 1 per job by default).
+    """
+    import sys
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise input_error("threads", "an int >= 1", repr(n))
+    import torch
+
+    torch.set_num_threads(int(n))
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    return int(n)

@@ -61,7 +61,7 @@ ALLOWED = {
 }
 TORCH_LAYERS = {"sim", "train", "demo", "cli"}
 #: Modules that take numpy or torch and import torch inside a function, only when given a tensor.
-TORCH_OPTIONAL = {"decision", "encoding", "perturb"}
+TORCH_OPTIONAL = {"decision", "encoding", "parallel", "perturb"}
 
 
 def _modules():

@@ -33,12 +33,12 @@ class BatchResult:
 
 
 def _one(task):
-    path, out, options, graphml = task
+    path, out, options, graphml, read_options = task
     from .run import analyze_file
 
     t0 = time.perf_counter()
     try:
-        rep = analyze_file(path, out, options=options, progress=False, graphml=graphml)
+        rep = analyze_file(path, out, options=options, progress=False, graphml=graphml, read_options=read_options)
     except Exception as exc:  # noqa: BLE001 - one file's failure is reported, the others finish
         return {"file": str(path), "report": None, "error": f"{type(exc).__name__}: {exc}",
                 "seconds": round(time.perf_counter() - t0, 3)}
@@ -57,7 +57,7 @@ def _names(paths):
     return [f"{s}_{k}" if stems.count(s) > 1 else s for k, s in enumerate(stems)]
 
 
-def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True):
+def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, read_options=None):
     """Report on every recording in ``paths`` and write the combined table (see the module docstring).
 
     Parameters
@@ -70,6 +70,8 @@ def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True):
         The same for every file.
     executor : None or an executor (:func:`synsem_ephys.parallel.map_tasks`)
     graphml : bool
+    read_options : dict, optional
+        Passed to :func:`synsem_ephys.io.read_recording` for every file.
 
     Returns
     -------
@@ -80,7 +82,7 @@ def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True):
         raise input_error("paths", "at least one recording file", "none")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = [(p, out / name, options, graphml) for p, name in zip(paths, _names(paths))]
+    tasks = [(p, out / name, options, graphml, read_options) for p, name in zip(paths, _names(paths))]
     rows = map_tasks(_one, tasks, executor=executor)
     keys = list(dict.fromkeys(k for r in rows for k in r))
     buf = _io.StringIO()

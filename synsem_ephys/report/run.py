@@ -431,12 +431,13 @@ def _raster_trial(record, trial):
     return int(ok[0]) if ok.size else 0
 
 
-def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True, options=None,
+def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True, options=None, read_options=None,
                  graphml=True):
     """Read a recording file (``.nix`` written by synsem_ephys, or ``.nwb``) and write its report.
 
-    Read with :func:`synsem_ephys.io.read_recording`; ``.nwb`` files with the trial-type and population
-    columns found automatically (``label_column="auto"``). For in-vivo files pass ``options`` with a response
+    Read with :func:`synsem_ephys.io.read_recording` (``read_options`` are passed to it, e.g. ``trials``,
+    ``align``, ``window_ms``, ``label_column`` of :func:`synsem_ephys.io.read_nwb`); ``.nwb`` files with the
+    trial-type and population columns found automatically unless given (``label_column="auto"``). For in-vivo files pass ``options`` with a response
     window (``active=(start_ms, stop_ms)``, ``packet=...``, ``min_spikes``): "any spike in a trial of
     several seconds" makes almost every unit active in every trial.
 
@@ -445,7 +446,9 @@ def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy
     """
     from ..io.files import read_recording
 
-    record = read_recording(path, label_column="auto", population_column="auto") if Path(path).suffix.lower() == ".nwb" \
-        else read_recording(path)
+    opts = dict(read_options or {})
+    if Path(path).suffix.lower() == ".nwb":
+        opts = {"label_column": "auto", "population_column": "auto", **opts}
+    record = read_recording(path, **opts)
     return write_report(record, out_dir, weights=weights, signs=signs, spec=spec, accuracy=accuracy,
                         progress=progress, options=options, graphml=graphml)

@@ -51,3 +51,27 @@ def test_analyze_command_on_a_simulated_nix_file(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary and (out / "report.html").stat().st_size > 0
     assert "report.html" in capsys.readouterr().out
+
+
+def test_analyze_many_files_and_sweep_from_the_command_line(tmp_path, capsys):
+    from helpers import sim_record
+
+    files = [str(write_nix(sim_record(n_trials=20, seed=s)[0], tmp_path / f"r{s}.nix")) for s in (0, 1)]
+    bad = tmp_path / "bad.nix"
+    bad.write_bytes(b"junk")
+    code = main(["analyze", *files, str(bad), "--out", str(tmp_path / "many"), "--min-active-trials", "2",
+                 "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 1 and "FAILED" in out and "2 of 3 recordings analysed" in out  # exit status = files failed
+    assert (tmp_path / "many" / "summary.csv").is_file() and (tmp_path / "many" / "r0" / "report.html").is_file()
+    assert main(["analyze", files[0], "--out", str(tmp_path / "x"), "--align", "licks"]) == 2
+    assert "--align / --window-ms: expected both or neither" in capsys.readouterr().err
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text("dataset: yinyang\ntrain_size: 40\ntest_size: 20\nepochs: 1\nhidden: [[6, 0]]\nval_fraction: 0.0\n"
+                   "batch_size: 20\neval_batch_size: 20\n")
+    assert main(["sweep", "--config", str(cfg), "--seeds", "0-1", "--grid", "lr=[0.01, 0.02]",
+                 "--out", str(tmp_path / "sw")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("trained") == 4 and "over 2 seeds" in out
+    assert main(["sweep", "--config", str(cfg), "--seeds", "2-1", "--out", str(tmp_path / "sw2")]) == 2
+    assert "--seeds: expected" in capsys.readouterr().err

@@ -133,8 +133,8 @@ def finite_sum(outs):
 F32_MARGIN = 1e-5  # relative grazing margin of float32 (the one in tests/sim/test_float32.py)
 
 
-def float32_exactness(ratio, backends, n, seed=1, dale=True, zero_never_spikes=True):
-    """float32 against float64 on a calibrated 784-400-400-400-10 network, layer by layer.
+def float32_exactness(ratio, backends, n, seed=1, dale=True, zero_never_spikes=True, trained=False):
+    """float32 against float64 on a calibrated 784-400-400-400-10 network (or the trained one), layer by layer.
 
     Each layer's problem is the float64 network's input to that layer; float64 solves it as is, float32
     with inputs and weights rounded to float32. Reports, per backend, the largest |t32 - t64| over units
@@ -144,12 +144,16 @@ def float32_exactness(ratio, backends, n, seed=1, dale=True, zero_never_spikes=T
     from synsem_ephys.sim._margins import pair_margin
 
     tau_s = 5.0
-    hidden = ((300, 100),) * 3 if dale else ((400, 0),) * 3
-    spec = NetworkSpec(784, hidden=hidden, n_outputs=10, tau_syn_ms=tau_s, tau_mem_ms=ratio * tau_s, dale=dale)
-    code = LatencyCode(tau_s, zero_never_spikes=zero_never_spikes)
-    t_in = torch.tensor(code.encode(load_mnist_test_subset().x[:n]), dtype=torch.float64)
-    net = Network(spec, seed=seed)
-    fr = net.calibrate_(t_in[: min(n, 200)], target=(0.5, 0.9))
+    if trained:
+        net, t_in, _ = load_problem("trained", torch.float64, n)
+        spec, fr = net.spec, None
+    else:
+        hidden = ((300, 100),) * 3 if dale else ((400, 0),) * 3
+        spec = NetworkSpec(784, hidden=hidden, n_outputs=10, tau_syn_ms=tau_s, tau_mem_ms=ratio * tau_s, dale=dale)
+        code = LatencyCode(tau_s, zero_never_spikes=zero_never_spikes)
+        t_in = torch.tensor(code.encode(load_mnist_test_subset().x[:n]), dtype=torch.float64)
+        net = Network(spec, seed=seed)
+        fr = net.calibrate_(t_in[: min(n, 200)], target=(0.5, 0.9))
     kern = net.kernel
     kw = dict(tau_syn_ms=spec.tau_syn_ms, tau_mem_ms=spec.tau_mem_ms, threshold=spec.threshold)
     inputs, h = [], t_in
@@ -157,7 +161,8 @@ def float32_exactness(ratio, backends, n, seed=1, dale=True, zero_never_spikes=T
         for W in net.weights:
             inputs.append(h)
             h = spike_times(h, W, backend="torch", **kw)
-    out = {"ratio": ratio, "n": n, "dale": dale, "firing_fractions": fr, "margin": F32_MARGIN, "backends": {}}
+    out = {"network": "trained" if trained else "calibrated random", "ratio": spec.tau_mem_ms / spec.tau_syn_ms,
+           "n": n, "dale": spec.dale, "firing_fractions": fr, "margin": F32_MARGIN, "backends": {}}
     for b in backends:
         # end to end (errors propagate: a layer's float32 inputs are float32 outputs; no margin applies)
         h32, h64, net_dt, net_dis = t_in.float(), t_in, 0.0, 0
@@ -304,11 +309,13 @@ def main():
     torch.set_num_threads(args.threads)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     results, f32 = [], []
-    for ratio, dale in (((1.0, True), (2.0, True), (1.0, False), (2.0, False)) if args.float32 else ()):
-        r = float32_exactness(ratio, backends, args.float32, dale=dale)
+    cases = ((1.0, True, False), (2.0, True, False), (1.0, False, False), (2.0, False, False), (2.0, True, True))
+    for ratio, dale, trained in (cases if args.float32 else ()):
+        r = float32_exactness(ratio, backends, args.float32, dale=dale, trained=trained)
         f32.append(r)
-        print(f"float32 vs float64, tau_mem = {ratio:g} tau_syn, {'Dale 300E+100I' if dale else 'no Dale, 400'} "
-              f"hidden, {args.float32} patterns, firing {[round(f, 2) for f in r['firing_fractions']]}")
+        what = "the trained network" if trained else ("Dale 300E+100I" if dale else "no Dale, 400") + " hidden"
+        print(f"float32 vs float64, tau_mem = {r['ratio']:g} tau_syn, {what}, {args.float32} patterns, "
+              f"firing {r['firing_fractions'] and [round(f, 2) for f in r['firing_fractions']]}")
         for b, q in r["backends"].items():
             print(f"  {b:5s} max|dt| {q['max_abs_dt_ms']:.3g} ms (outside margin "
                   f"{q['max_abs_dt_outside_margin_ms']:.3g}), disagreements {q['disagreements']} (outside margin "

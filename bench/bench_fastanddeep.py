@@ -68,7 +68,7 @@ def main():
         e2e = [t.numpy() / tau for t in net(torch.from_numpy(d_in * tau))]
         prev, local = d_in, []
         for l, W in enumerate(net.weights):
-            local.append(net._layer(torch.from_numpy(prev * tau), W).numpy() / tau)
+            local.append(net._layer(torch.from_numpy(prev * tau), W, l).numpy() / tau)
             prev = dumps[l]
     print(f"the {d_in.shape[0]} dumped samples, |dt| [tau_syn] per layer:")
     for l in range(len(dumps)):

@@ -126,7 +126,7 @@ def test_exact_simulator_agrees_with_the_dumps_to_the_euler_error(net, dumps):
         e2e = [t.numpy() / TAU for t in net(torch.from_numpy(t_in * TAU))]
         prev = t_in
         for l, W in enumerate(net.weights):  # layer by layer, from the stored spikes of the layer before
-            local = net._layer(torch.from_numpy(prev * TAU), W).numpy() / TAU
+            local = net._layer(torch.from_numpy(prev * TAU), W, l).numpy() / TAU
             d, n_one = _diff(local, stored[l])
             bad = (n_one + np.sum(d > 5 * H)) / local.size
             assert np.median(d) <= H / 2, (l, np.median(d))

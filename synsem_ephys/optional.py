@@ -11,6 +11,7 @@ nwb        pynwb                         NWB files (``io.write_nwb`` / ``read_nw
 report     matplotlib                    the report's figures (``report.write_report``, ``analyze``)
 train      pyyaml, tqdm                  YAML configs and progress bars (``synsem-ephys train``)
 digits     scikit-learn                  the 8x8 digits dataset (the digits network, its tests)
+fast       numba                         the fused exact kernel (``spike_times(backend="numba")``, the default when present)
 mpi        mpi4py, mpich                 the MPI executor (``--executor mpi``, ``parallel.make_executor``)
 dask       dask[distributed]             the Dask executor (``--executor dask``)
 nest       nest-simulator                ``adapters.nest`` (NEST 3 spike recorders)
@@ -39,6 +40,7 @@ EXTRAS = {
     "yaml": ("train", "pyyaml"),
     "tqdm": ("train", "tqdm"),
     "sklearn": ("digits", "scikit-learn"),
+    "numba": ("fast", "numba"),
     "mpi4py": ("mpi", "mpi4py"),
     "distributed": ("dask", "dask[distributed]"),
     "nest": ("nest", "nest-simulator"),

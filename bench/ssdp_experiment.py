@@ -231,6 +231,10 @@ def _pairs(conditions):
     return out + ([("ssdp", "noise")] if "ssdp" in conditions and "noise" in conditions else [])
 
 
+def _nan(x):
+    return math.nan if x is None else x
+
+
 def _group(r, field, i):
     return r["synchrony"]["pulse_packets"][field][i]
 
@@ -287,7 +291,12 @@ def summary(seeds, conditions):
                       ("sttc_between", lambda r: r["synchrony"]["sttc_between_class_pref"]),
                       ("sttc_all", lambda r: r["synchrony"]["sttc_mean_all"]),
                       ("decision_time_ms", lambda r: r["synchrony"]["decision_time_ms_median"]),
-                      ("hidden_time_sd_ms", lambda r: float(np.mean(r["synchrony"]["hidden_time_sd_per_class_median_ms"])))):
+                      ("hidden_time_sd_ms", lambda r: float(np.mean(r["synchrony"]["hidden_time_sd_per_class_median_ms"]))),
+                      ("auc_jitter", lambda r: r["robustness"]["summary"]["jitter"]["normalised_auc"]),
+                      ("auc_deletion", lambda r: r["robustness"]["summary"]["deletion"]["normalised_auc"]),
+                      ("auc_insertion", lambda r: r["robustness"]["summary"]["insertion"]["normalised_auc"]),
+                      ("half_drop_jitter_tau", lambda r: _nan(r["robustness"]["summary"]["jitter"]["half_drop_strength"])),
+                      ("half_drop_deletion", lambda r: _nan(r["robustness"]["summary"]["deletion"]["half_drop_strength"]))):
         row = {}
         for cond in conditions:
             vals = [get(res[(cond, s)]) for s in paired]

@@ -17,15 +17,6 @@ from synsem_ephys.train.trainer import CHECKPOINT_NAME, NETWORK_NAME, Trainer, t
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny layers: with 2 OpenMP threads on a shared 2-core machine torch spins 10-20x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # A small Yin-Yang problem that trains in about a second (chance = 1/3).
 # Initial weights: fast-and-deep's N(1.5, 0.8), N(0.5, 0.8) in the simulator's units (x n_pre / e).
 YY = dict(dataset="yinyang", train_size=600, test_size=300, hidden=[[40, 0]], epochs=4, batch_size=30, lr=0.01,

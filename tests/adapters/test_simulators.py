@@ -348,8 +348,9 @@ def test_every_converter_follows_the_protocol_and_is_in_the_conformance_suite():
     for name in CONVERTERS:
         params = list(inspect.signature(get_converter(name)).parameters.values())
         assert params[0].kind == params[0].POSITIONAL_OR_KEYWORD and params[0].default is params[0].empty, name
-        # what is needed to read the objects may be positional (spike_tensor's dt_ms), every option keyword-only
-        assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) or p.default is p.empty for p in params[1:]), name
+        # a second data object may be positional (spike_tensor's dt_ms, pynapple's epochs), every option keyword-only
+        assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) or p.default is p.empty or k == 0
+                   for k, p in enumerate(params[1:])), name
         assert name in SOURCES and SOURCES[name][0] is None, name
     with pytest.raises(ValueError, match="converter: expected one of"):
         get_converter("brain2")

@@ -19,8 +19,8 @@ ones continue from their last epoch):
     T0, synthetic timing patterns (:func:`t0_data`; 64 channels, 10 classes, 2,000 / 500 samples), 64-60-10:
     no delays, fixed random and learned synaptic delays, learned axonal delays, ``d_max = 20 ms``.
 ``yinyang_ei``
-    Yin-Yang under Dale's law, 5-(90E+30I)-3, synaptic delays fixed or learned, dense or at sparsity 0.75 with
-    DEEP R + signed RigL: the networks of the E/I structure analysis (``--ei``).
+    Yin-Yang under Dale's law, 5-(90E+30I)-3, synaptic delays fixed or learned, dense or with the hidden -> output
+    matrix at sparsity 0.75 under DEEP R + signed RigL: the networks of the E/I structure analysis (``--ei``).
 
 Results: ``bench/results/delays_<group>.json`` with, per run, its config, the history of every epoch, the test
 accuracy of the selected (best validation) epoch, the wall-clock training time and, where it applies, the
@@ -87,9 +87,11 @@ def yinyang_ei(epochs, seeds):
                     delay_init="uniform")
         runs[f"yye_fixed_dense_s{seed}"] = dict(base, delay_lr_factor=0.0)
         runs[f"yye_learned_dense_s{seed}"] = dict(base, delay_lr_factor=0.5)
-        sp = dict(base, sparsity=0.75, rewire_regrow="rigl_signed", rewire_l1=1e-4)
-        runs[f"yye_fixed_p2_rigl_s{seed}"] = dict(sp, delay_lr_factor=0.0)
-        runs[f"yye_learned_p2_rigl_s{seed}"] = dict(sp, delay_lr_factor=0.5)
+        # sparse hidden -> output only: 5 inputs are too few to share (at p = 0.75 most hidden units would get
+        # one input or none, stay silent and have every batch bumped ten times)
+        sp = dict(base, sparsity=[0.0, 0.75], rewire_regrow="rigl_signed", rewire_l1=1e-4)
+        runs[f"yye_fixed_out2_rigl_s{seed}"] = dict(sp, delay_lr_factor=0.0)
+        runs[f"yye_learned_out2_rigl_s{seed}"] = dict(sp, delay_lr_factor=0.5)
     return "yinyang", runs
 
 
@@ -133,13 +135,13 @@ GROUPS = {"yinyang_delays": yinyang_delays, "digits_sparse": digits_sparse, "yin
 
 
 def ei_analysis(names, n_perm=500):
-    """E/I structure (synsem_ephys.analysis.ei_structure) of finished runs with delays: per weight matrix the
-    statistics against the delay and Dale-preserving sign shuffles and the network at initialisation, and the
-    arrival order of the causal E and I inputs on the test split."""
+    """E/I structure (synsem_ephys.analysis.ei_structure) of finished runs: per weight matrix the statistics
+    against the delay and Dale-preserving sign shuffles and the network at initialisation (the trainer's, with its
+    mask and calibration), and the arrival order of the causal E and I inputs on the test split."""
     import numpy as np
     import torch
 
-    from synsem_ephys.analysis.ei_structure import arrival_order, ei_statistics
+    from synsem_ephys.analysis.ei_structure import arrival_order, ei_statistics, receptive_field_centres
     from synsem_ephys.encoding import LatencyCode
     from synsem_ephys.sim import Network
     from synsem_ephys.train.config import TrainConfig
@@ -151,10 +153,10 @@ def ei_analysis(names, n_perm=500):
         if not (d / "network.pt").exists():
             continue
         net = Network.load(d / "network.pt")
-        if not len(net.delay_theta):
-            continue
         cfg = TrainConfig.from_dict(net.extra["config"])
-        init = Network(net.spec, seed=cfg.seed, delay_init=cfg.delay_init)
+        from synsem_ephys.train.trainer import Trainer
+
+        init = Trainer(cfg, progress=False).network
         ws, ss = net.weights_numpy()
         ds, w0, d0 = net.delays_numpy(), init.weights_numpy()[0], init.delays_numpy()
         test = load_dataset(cfg.dataset, "test", data_dir=cfg.data_dir, seed=cfg.data_seed, n_samples=cfg.test_size)
@@ -162,12 +164,15 @@ def ei_analysis(names, n_perm=500):
         with torch.no_grad():
             layers = [t_in.numpy()] + [t.numpy() for t in net(t_in)]
         row = {"name": name, "matrices": []}
+        # space: the input index, then each unit's |W|-weighted receptive-field centre over the inputs (under
+        # Dale's law the presynaptic index of a hidden layer lists E before I and would be trivially clustered)
+        centres = receptive_field_centres(ws)
         for l, (w, s, dl) in enumerate(zip(ws, ss, ds)):
-            if dl is None:
-                continue
-            st = ei_statistics(w, dl, s, n_perm=n_perm, seed=l, init_weights=w0[l], init_delays=d0[l])
+            st = ei_statistics(w, dl, s, space=np.nan_to_num(centres[l], nan=-1.0), n_perm=n_perm, seed=l,
+                               init_weights=w0[l], init_delays=d0[l])
             ar = arrival_order(layers[l], layers[l + 1], w, dl, s, n_perm=min(n_perm, 200), seed=l)
-            row["matrices"].append({"matrix": l, "summary": st.summary, "init_summary": st.init_summary,
+            row["matrices"].append({"matrix": l, "space": "input index" if l == 0 else "receptive-field centre",
+                                    "summary": st.summary, "init_summary": st.init_summary,
                                     "tests": st.rows(), "arrival": ar.summary,
                                     "arrival_tests": [dict(t.__dict__) for t in ar.tests.values()],
                                     "n_exc_mean": float(np.mean(st.n_exc)), "n_inh_mean": float(np.mean(st.n_inh))})
@@ -219,7 +224,7 @@ def write_results(group, rows, meta):
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"delays_{group}.json"
-    write_text_atomic(path, json_dumps({"meta": meta, "runs": rows}, indent=1))
+    write_text_atomic(path, json_dumps({"meta": meta, "runs": rows}))  # compact: the histories are long
     return path
 
 
@@ -229,6 +234,22 @@ def table(rows):
         nnz = "/".join(f"{x:.0f}" for x in r["nonzero_per_postsynaptic"])
         lines.append(f"{r['name']:34s} {r['epochs_done']:6d} {100 * r['test_accuracy']:8.2f}% "
                      f"{100 * r['best_val_accuracy']:8.2f}% {r['selected_epoch']:4d} {nnz:>14s} {r['train_seconds']:8.0f}")
+    return "\n".join(lines)
+
+
+def condition_table(rows):
+    """Test accuracy per condition (the run name without its seed): mean, SD and the seeds' values."""
+    import numpy as np
+
+    by = {}
+    for r in rows:
+        by.setdefault(r["name"].rsplit("_s", 1)[0], []).append(r)
+    lines = [f"{'condition':28s} {'n':>2s} {'test acc mean':>14s} {'sd':>6s}  per seed         {'train s':>8s}"]
+    for cond, rs in by.items():
+        acc = np.array([100 * r["test_accuracy"] for r in rs])
+        sd = acc.std(ddof=1) if acc.size > 1 else float("nan")
+        lines.append(f"{cond:28s} {acc.size:2d} {acc.mean():13.2f}% {sd:6.2f}  "
+                     f"{' '.join(f'{a:.1f}' for a in acc):16s} {np.mean([r['train_seconds'] for r in rs]):8.0f}")
     return "\n".join(lines)
 
 
@@ -244,6 +265,7 @@ def main(argv=None):
     ap.add_argument("--ei", action="store_true", help="then the E/I structure of the finished runs with delays "
                     "(bench/results/delays_ei.json)")
     ap.add_argument("--n-perm", type=int, default=500)
+    ap.add_argument("--ei-seeds", default=None, help="seeds of the E/I analysis (default: --seeds)")
     args = ap.parse_args(argv)
 
     import torch
@@ -295,8 +317,10 @@ def main(argv=None):
             write_results(group, rows, meta)
         if rows:
             print(table(rows))
+            print(condition_table(rows))
     if args.ei and not args.list:
-        names = [n for g in args.groups.split(",") if g != "t0_delays" for n in GROUPS[g](1, seeds)[1]]
+        ei_seeds = seeds if args.ei_seeds is None else [int(s) for s in args.ei_seeds.split(",")]
+        names = [n for g in args.groups.split(",") if g != "t0_delays" for n in GROUPS[g](1, ei_seeds)[1]]
         rows = ei_analysis(names, args.n_perm)
         path = write_results("ei", rows, {"n_perm": args.n_perm, "runs": names, "definitions":
                                           __import__("synsem_ephys.analysis.ei_structure",

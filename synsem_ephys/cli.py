@@ -315,6 +315,37 @@ def cmd_sweep(args):
     return min(res.n_failed, 100)
 
 
+def _strengths(flag):
+    def parse(text):
+        try:
+            values = [float(v) for v in str(text).split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers >= 0; got {text!r}") from None
+        if not values or any(not math.isfinite(v) or v < 0 for v in values):
+            raise argparse.ArgumentTypeError(f"expected comma-separated finite numbers >= 0; got {text!r}")
+        return values
+
+    parse.__name__ = f"{flag} strengths"
+    return parse
+
+
+def cmd_robustness(args):
+    from .train.robustness import evaluate_file
+
+    _existing_file(args.network, "network", "network (Network.save by the trainer)")
+    _out_dir(args.out)
+    with _flags({"path": "network", "network": "network", "jitter": "--jitter", "deletion": "--deletion",
+                 "insertion": "--insertion", "n_draws": "--draws", "split": "--split", "data_dir": "--data-dir"}):
+        table = evaluate_file(args.network, args.out, jitter=args.jitter, deletion=args.deletion,
+                              insertion=args.insertion, n_draws=args.draws, seed=args.seed, split=args.split,
+                              data_dir=args.data_dir, figure=not args.no_figure)
+    for row in table.rows:
+        print(f"{row.kind} {row.strength:g}: accuracy {row.accuracy_mean:.4f} (95 % CI {row.ci95_low:.4f}-{row.ci95_high:.4f}, "
+              f"{len(row.accuracies)} draws)")
+    print(f"table: {args.out}/robustness.json")
+    return 0
+
+
 def cmd_train(args):
     from pathlib import Path
 
@@ -415,6 +446,22 @@ def build_parser():
     parallel_args(q)
     common(q)
     q.set_defaults(func=cmd_sweep)
+    q = sub.add_parser("robustness", help="accuracy of a trained network under input jitter, spike deletion and insertion")
+    q.add_argument("network")
+    q.add_argument("--jitter", type=_strengths("--jitter"), default=[0.0, 0.05, 0.1, 0.2, 0.4, 0.8],
+                   help="jitter SDs in units of tau_syn (default 0,0.05,0.1,0.2,0.4,0.8)")
+    q.add_argument("--deletion", type=_strengths("--deletion"), default=[0.0, 0.1, 0.2, 0.4],
+                   help="deletion probabilities (default 0,0.1,0.2,0.4)")
+    q.add_argument("--insertion", type=_strengths("--insertion"), default=[0.0, 0.02, 0.05, 0.1],
+                   help="insertion probabilities (default 0,0.02,0.05,0.1)")
+    q.add_argument("--draws", type=_int_at_least(1), default=10, help="seeded draws per strength (default 10)")
+    q.add_argument("--seed", type=_int_at_least(0), default=0)
+    q.add_argument("--split", choices=("test", "train"), default="test")
+    q.add_argument("--data-dir", help="MNIST directory for an MNIST network")
+    q.add_argument("--no-figure", action="store_true")
+    q.add_argument("--out", required=True)
+    common(q)
+    q.set_defaults(func=cmd_robustness)
     q = sub.add_parser("train", help="train a network from a YAML config (or a bundled name: mnist_dale, yinyang)")
     q.add_argument("--config", required=True)
     q.add_argument("--out", required=True, help="output directory (checkpoints, network, metrics)")

@@ -75,3 +75,17 @@ def test_analyze_many_files_and_sweep_from_the_command_line(tmp_path, capsys):
     assert out.count("trained") == 4 and "over 2 seeds" in out
     assert main(["sweep", "--config", str(cfg), "--seeds", "2-1", "--out", str(tmp_path / "sw2")]) == 2
     assert "--seeds: expected" in capsys.readouterr().err
+
+
+def test_robustness_command_on_the_digits_network(tmp_path, capsys):
+    from synsem_ephys.demo import DATA_DIR
+
+    assert main(["robustness", str(DATA_DIR / "digits_dale.pt"), "--jitter", "0,0.2", "--deletion", "0.2",
+                 "--insertion", "0.05", "--draws", "2", "--no-figure", "--out", str(tmp_path / "rb")]) == 0
+    out = capsys.readouterr().out
+    assert "jitter 0.2: accuracy" in out and "deletion 0.2" in out and (tmp_path / "rb" / "robustness.json").is_file()
+    import pytest
+
+    with pytest.raises(SystemExit) as info:  # argparse's one-line error and exit status 2
+        main(["robustness", str(DATA_DIR / "digits_dale.pt"), "--jitter=-1", "--out", str(tmp_path / "x")])
+    assert info.value.code == 2 and "--jitter" in capsys.readouterr().err

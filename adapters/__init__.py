@@ -58,14 +58,19 @@ LOADERS = {
 }
 
 
-def get_loader(name):
-    """The loader function registered as ``name`` in :data:`LOADERS`."""
+def _resolve(registry, name, what):
+    """The function registered as ``name`` in ``registry`` (imported on first use); ``what`` names the argument."""
     from synsem_ephys.errors import input_error
 
-    if name not in LOADERS:
-        raise input_error("loader", f"one of {sorted(LOADERS)}", repr(name))
-    module, func = LOADERS[name].split(":")
+    if name not in registry:
+        raise input_error(what, f"one of {sorted(registry)}", repr(name))
+    module, func = registry[name].split(":")
     return getattr(importlib.import_module(f".{module}", __name__), func)
+
+
+def get_loader(name):
+    """The loader function registered as ``name`` in :data:`LOADERS`."""
+    return _resolve(LOADERS, name, "loader")
 
 
 def load(name, path, **options):
@@ -87,9 +92,4 @@ CONVERTERS = {
 
 def get_converter(name):
     """The converter function registered as ``name`` in :data:`CONVERTERS`."""
-    from synsem_ephys.errors import input_error
-
-    if name not in CONVERTERS:
-        raise input_error("converter", f"one of {sorted(CONVERTERS)}", repr(name))
-    module, func = CONVERTERS[name].split(":")
-    return getattr(importlib.import_module(f".{module}", __name__), func)
+    return _resolve(CONVERTERS, name, "converter")

@@ -19,14 +19,6 @@ from synsem_ephys.spec import DELAY_KINDS, NetworkSpec
 DATA = Path(__file__).resolve().parents[2] / "synsem_ephys" / "data"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def spec(delays=None, **kw):
     base = dict(n_inputs=6, hidden=((4, 2), (3, 1)), n_outputs=3, tau_syn_ms=5.0, tau_mem_ms=10.0)
     base.update(kw)

@@ -11,14 +11,6 @@ from synsem_ephys.train.rewiring import (EPSILON, MAX_SPARSITY, REGROW, Rewiring
                                          weight_units)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 SIGNS = [[0] * 6, [1, 1, 1, 1, -1, -1], [1, 1, 1, -1]]  # input matrix free, then Dale rows (4E+2I), (3E+1I)
 SHAPES = [(6, 6), (6, 4), (4, 3)]
 

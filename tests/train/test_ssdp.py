@@ -14,14 +14,6 @@ from synsem_ephys.train.trainer import CHECKPOINT_NAME, Trainer, train_from_conf
 INF = math.inf
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _loop(t_pre, t_post, a_plus, a_base, sigma, variant, sentinel, delays=None, signs=None, mask=None):
     """ΔW by the equations, one (sample, pre, post) triple at a time."""
     B, n_pre = t_pre.shape

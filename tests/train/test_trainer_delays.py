@@ -12,14 +12,6 @@ from synsem_ephys.train.trainer import CHECKPOINT_NAME, NETWORK_NAME, Trainer, n
     train_from_config  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 YY = dict(dataset="yinyang", train_size=300, test_size=200, hidden=[[30, 0]], epochs=2, batch_size=30, lr=0.01,
           weight_init_mean=[2.76, 7.36], weight_init_std=[1.47, 11.77], val_fraction=0.1, seed=1,
           delay_kind="synaptic", delay_max_ms=5.0, delay_init="uniform")

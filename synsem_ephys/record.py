@@ -16,6 +16,13 @@ absent time is ``+inf`` (decision time) or ``nan`` (stimulus onset). Trials may 
 Reserved trial columns (all optional): ``duration_ms`` (per-trial length), ``stimulus_onset_ms``
 (becomes the Neo Event "stimulus_onset"), ``source_start_ms`` (trial start in the source file).
 
+Continuous signals beside the spikes (position, head direction, stimulus waveforms, LFP) are
+``record.signals``, a mapping name -> :class:`Signal`, stored the way spikes and events are: the samples of
+each trial with trial-relative times (``0 <= t < duration of the trial``) and the trial of each sample, so that
+:meth:`SpikeRecord.select`, :meth:`SpikeRecord.window` and the per-trial view cut them with the trials. On the
+recording's own clock a sample lies at ``source_start_ms[trial] + t`` (the trial column). A record without
+signals is exactly what it was before signals existed (every file it writes is unchanged).
+
 The record is immutable: arrays are stored as read-only views. Nothing here imports torch.
 """
 
@@ -27,7 +34,7 @@ from .errors import input_error
 from .decision import decision_time
 from .spec import unit_name
 
-__all__ = ["CELL_TYPES", "UnitTable", "TrialTable", "EventTimes", "SpikeRecord"]
+__all__ = ["CELL_TYPES", "UnitTable", "TrialTable", "EventTimes", "Signal", "SpikeRecord"]
 
 #: Canonical cell types. "hidden" = a hidden unit without Dale's law; "unknown" = not stated by the source.
 CELL_TYPES = ("E", "I", "input", "output", "hidden", "unknown")
@@ -200,6 +207,241 @@ class EventTimes:
         object.__setattr__(self, "trial_index", _ro(self.trial_index, np.int64, "events.trial_index", n))
 
 
+def _regular_times(first_ms, counts, period_ms):
+    """Trial-relative times of regular pieces: ``first_ms[p] + k * period_ms``, k = 0 .. counts[p] - 1 (the one formula)."""
+    counts = np.asarray(counts, np.int64)
+    first = np.repeat(np.asarray(first_ms, np.float64), counts)
+    k = np.arange(int(counts.sum()), dtype=np.float64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return first + k * float(period_ms)
+
+
+def _piece_starts(trial_index):
+    """Index of the first sample of every trial's run of samples (samples are grouped by trial)."""
+    if not trial_index.size:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.concatenate([[True], trial_index[1:] != trial_index[:-1]]))
+
+
+@dataclass(frozen=True, eq=False)
+class Signal:
+    """A continuous signal beside the spikes (position, head direction, a stimulus waveform, LFP), cut into trials.
+
+    Samples are stored like spikes and events: per trial, with **trial-relative** times. Sample ``k`` has the
+    value ``values[k]`` (a row of channels), belongs to trial ``trial_index[k]`` and lies ``times_ms[k]`` ms after
+    that trial's start, ``0 <= times_ms[k] < duration of the trial``. Samples are grouped by trial (``trial_index``
+    does not decrease) and ascend in time within a trial. Trials that overlap on the recording's clock (aligned
+    windows) each hold their own copy of the shared samples; what lies between trials is not part of the record
+    (read a file with one trial spanning the session to keep everything). On the recording's own clock sample
+    ``k`` lies at ``source_start_ms[trial_index[k]] + times_ms[k]`` (the trial column, when the record has one).
+
+    Regular sampling (``sampling_rate_hz`` set) means, exactly, ``times_ms = t0_r + j * (1000 / sampling_rate_hz)``
+    for the ``j``-th sample of trial ``r`` (:func:`_regular_times`; build such signals with :meth:`regular` or
+    :meth:`cut`): every writer stores ``t0_r`` and the rate, every reader rebuilds the same floats.
+
+    Attributes
+    ----------
+    values : ndarray, shape (n_samples,) or (n_samples, n_channels)
+        Numbers (any numeric dtype, kept as given), physical units (``unit``).
+    trial_index : ndarray of int64, shape (n_samples,)
+    times_ms : ndarray of float64, shape (n_samples,)
+    sampling_rate_hz : float or None
+        None: irregular sampling (the times are the samples' own).
+    unit : str
+        Physical unit as the source spells it (``"m"``, ``"radians"``, ``"a.u."``).
+    channel_names : tuple of str
+        One per channel of a 2-D signal (may be empty); at most one for a 1-D signal.
+    description : str
+    kind : str
+        What the source called it: ``"TimeSeries"``, ``"SpatialSeries"``, ``"AnalogSignal"`` ... (written back to NWB
+        as a SpatialSeries when ``"SpatialSeries"``, else as a TimeSeries).
+    attrs : dict of str -> str, int, float or bool
+        Source attributes kept for writing back (``reference_frame``, ``nwb_path``, ``nwb_container``, ``comments``).
+    """
+
+    values: np.ndarray
+    trial_index: np.ndarray
+    times_ms: np.ndarray
+    sampling_rate_hz: float = None
+    unit: str = ""
+    channel_names: tuple = ()
+    description: str = ""
+    kind: str = "TimeSeries"
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        vals = np.asarray(self.values)
+        if vals.dtype.kind not in "biuf" or vals.ndim not in (1, 2):
+            raise input_error("signal.values", "a 1-D or 2-D array of numbers (n_samples[, n_channels])",
+                              f"dtype {vals.dtype}, shape {vals.shape}")
+        n = vals.shape[0]
+        view = vals.view()
+        view.flags.writeable = False
+        object.__setattr__(self, "values", view)
+        r = _ro(self.trial_index, np.int64, "signal.trial_index", n)
+        t = _ro(self.times_ms, np.float64, "signal.times_ms", n)
+        object.__setattr__(self, "trial_index", r)
+        object.__setattr__(self, "times_ms", t)
+        if n:
+            if np.any(r[1:] < r[:-1]):
+                raise input_error("signal.trial_index", "samples grouped by trial (non-decreasing trial_index)",
+                                  "a trial index that decreases", "Sort the samples by (trial, time).")
+            if not np.all(np.isfinite(t)):
+                raise input_error("signal.times_ms", "finite times", f"{int(np.sum(~np.isfinite(t)))} non-finite")
+            if np.any((t[1:] <= t[:-1]) & (r[1:] == r[:-1])):
+                raise input_error("signal.times_ms", "strictly increasing times within each trial", "repeated or "
+                                  "decreasing times")
+        rate = self.sampling_rate_hz
+        if rate is not None:
+            rate = float(rate)
+            if not (np.isfinite(rate) and rate > 0):
+                raise input_error("signal.sampling_rate_hz", "a finite float > 0 or None (irregular)", self.sampling_rate_hz)
+            if n:
+                first = _piece_starts(r)
+                counts = np.diff(np.append(first, n))
+                if not np.array_equal(_regular_times(t[first], counts, 1000.0 / rate), t):
+                    raise input_error("signal.times_ms", f"times t0 + k * {1000.0 / rate!r} ms in every trial "
+                                      "(regular sampling)", "other times",
+                                      "Build it with Signal.regular, or pass sampling_rate_hz=None (irregular).")
+        object.__setattr__(self, "sampling_rate_hz", rate)
+        object.__setattr__(self, "unit", str(self.unit or ""))
+        names = tuple(str(c) for c in (self.channel_names or ()))
+        width = vals.shape[1] if vals.ndim == 2 else 1
+        if names and len(names) != width:
+            raise input_error("signal.channel_names", f"{width} names (one per channel) or none", len(names))
+        object.__setattr__(self, "channel_names", names)
+        object.__setattr__(self, "description", str(self.description or ""))
+        object.__setattr__(self, "kind", str(self.kind or "TimeSeries"))
+        attrs = {}
+        for key, val in dict(self.attrs or {}).items():
+            if not isinstance(val, (str, int, float, bool, np.integer, np.floating, np.bool_)):
+                raise input_error(f"signal.attrs[{key!r}]", "a str, int, float or bool", type(val).__name__)
+            attrs[str(key)] = val.item() if isinstance(val, np.generic) else val
+        object.__setattr__(self, "attrs", attrs)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_samples(self):
+        return self.values.shape[0]
+
+    @property
+    def n_channels(self):
+        return self.values.shape[1] if self.values.ndim == 2 else 1
+
+    @property
+    def period_ms(self):
+        """``1000 / sampling_rate_hz`` (None for an irregular signal)."""
+        return None if self.sampling_rate_hz is None else 1000.0 / self.sampling_rate_hz
+
+    def trial_bounds(self, n_trials):
+        """``bounds[r]:bounds[r + 1]`` are the samples of trial ``r`` (shape (n_trials + 1,))."""
+        return np.searchsorted(self.trial_index, np.arange(int(n_trials) + 1), side="left")
+
+    def piece(self, trial):
+        """``(times_ms, values)`` of one trial."""
+        a, b = np.searchsorted(self.trial_index, [int(trial), int(trial) + 1])
+        return self.times_ms[a:b], self.values[a:b]
+
+    def _with(self, values, trial_index, times_ms):
+        return Signal(values, trial_index, times_ms, self.sampling_rate_hz, self.unit, self.channel_names,
+                      self.description, self.kind, self.attrs)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def regular(cls, values, sampling_rate_hz, start_ms=0.0, *, trials=None, counts=None, **fields):
+        """A regularly sampled signal: piece ``p`` (trial ``trials[p]``) has ``counts[p]`` samples from ``start_ms[p]``.
+
+        One piece by default (trial 0, every sample). ``fields`` are the other attributes (``unit``, ...).
+        """
+        vals = np.asarray(values)
+        rate = float(sampling_rate_hz)
+        if not (np.isfinite(rate) and rate > 0):
+            raise input_error("sampling_rate_hz", "a finite float > 0", sampling_rate_hz)
+        start = np.atleast_1d(np.asarray(start_ms, np.float64))
+        counts = np.array([vals.shape[0]] if counts is None else counts, np.int64)
+        trials = np.arange(counts.size) if trials is None else np.asarray(trials, np.int64)
+        if not (start.size == counts.size == trials.size) or counts.sum() != vals.shape[0] or np.any(counts < 0):
+            raise input_error("start_ms, trials, counts", f"one entry per piece, counts summing to {vals.shape[0]}",
+                              f"{start.size}, {trials.size}, {counts.size} entries summing to {int(counts.sum())}")
+        return cls(vals, np.repeat(trials, counts), _regular_times(start, counts, 1000.0 / rate), rate, **fields)
+
+    @classmethod
+    def cut(cls, values, starts_ms, stops_ms, *, times_ms=None, t_start_ms=None, sampling_rate_hz=None, **fields):
+        """Cut a signal on the recording's clock into the trials ``[starts_ms[r], stops_ms[r])``.
+
+        Give either the samples' own ``times_ms`` (irregular, ascending; returned signal irregular) or
+        ``t_start_ms`` and ``sampling_rate_hz`` (regular: sample ``k`` at ``t_start_ms + k * 1000 / rate``).
+        ``values`` may be a lazy array (an h5py dataset): only the pieces inside trials are read. A sample in
+        several trials is copied into each; trial-relative times of a regular trial follow :func:`_regular_times`
+        from the trial's first sample.
+
+        Returns
+        -------
+        (Signal, int)
+            The signal and the number of samples that lie in no trial.
+        """
+        starts, stops = np.asarray(starts_ms, np.float64), np.asarray(stops_ms, np.float64)
+        n = int(values.shape[0])
+        if times_ms is None:
+            rate = float(sampling_rate_hz)
+            period, t0 = 1000.0 / rate, float(t_start_ms)
+            grid = lambda k: t0 + np.asarray(k, np.float64) * period  # noqa: E731
+            lo = np.clip(np.ceil((starts - t0) / period).astype(np.int64), 0, n)
+            lo = np.where((lo > 0) & (grid(lo - 1) >= starts), lo - 1, lo)
+            lo = np.where((lo < n) & (grid(lo) < starts), lo + 1, lo)
+            first = np.where(lo < n, grid(lo) - starts, 0.0)
+            dur = stops - starts
+            cnt = np.clip(np.ceil((dur - first) / period).astype(np.int64), 0, None)
+            cnt = np.minimum(cnt, n - lo)
+            cnt = np.where((cnt > 0) & (first + (cnt - 1) * period >= dur), cnt - 1, cnt)
+            cnt = np.where((lo + cnt < n) & (first + cnt * period < dur), cnt + 1, cnt)
+            cnt = np.maximum(cnt, 0)
+            rel = _regular_times(first, cnt, period)
+        else:
+            t = np.asarray(times_ms, np.float64)
+            if t.shape != (n,):
+                raise input_error("times_ms", f"one time per sample ({n})", f"shape {t.shape}")
+            if np.any(t[1:] < t[:-1]):
+                raise input_error("times_ms", "ascending sample times", "unsorted times", "Sort the samples by time.")
+            rate = None
+            lo = np.searchsorted(t, starts, "left")
+            cnt = np.maximum(np.searchsorted(t, stops, "left") - lo, 0)
+            idx = np.repeat(lo, cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            r = np.repeat(np.arange(starts.size), cnt)
+            dur = stops - starts
+            rel = np.minimum(t[idx] - starts[r], np.nextafter(dur[r], 0)) if idx.size else np.zeros(0)
+        cover = np.zeros(n + 1, np.int64)
+        np.add.at(cover, lo, 1)
+        np.add.at(cover, lo + cnt, -1)
+        outside = int(np.sum(np.cumsum(cover)[:-1] == 0))
+        keep = np.flatnonzero(cnt > 0)
+        pieces = [np.asarray(values[int(lo[p]):int(lo[p] + cnt[p])]) for p in keep]
+        if pieces:
+            vals = np.concatenate(pieces, axis=0)
+        else:
+            shape = tuple(getattr(values, "shape", (0,)))
+            vals = np.zeros((0,) + shape[1:], dtype=getattr(values, "dtype", np.float64))
+        return cls(vals, np.repeat(np.arange(starts.size), cnt), rel, rate, **fields), outside
+
+    # ------------------------------------------------------------------ slicing (used by SpikeRecord)
+    def take_trials(self, trial_map):
+        """The samples of the trials with ``trial_map[r] >= 0``, renumbered ``trial_map[r]`` (in the new order)."""
+        new = trial_map[self.trial_index] if self.n_samples else np.zeros(0, np.int64)
+        keep = np.flatnonzero(new >= 0)
+        order = keep[np.argsort(new[keep], kind="stable")]
+        return self._with(self.values[order], new[order], self.times_ms[order])
+
+    def window(self, start_ms, stop_ms):
+        """The samples in ``[start_ms, stop_ms)`` of every trial, times from ``start_ms`` (a regular signal keeps its
+        formula from each trial's first sample; a last sample that the formula puts at ``stop_ms`` is dropped)."""
+        idx = np.flatnonzero((self.times_ms >= start_ms) & (self.times_ms < stop_ms))
+        r, t = self.trial_index[idx], self.times_ms[idx] - start_ms
+        if self.sampling_rate_hz is not None and idx.size:
+            first = _piece_starts(r)
+            t = _regular_times(t[first], np.diff(np.append(first, idx.size)), self.period_ms)
+            ok = t < stop_ms - start_ms
+            idx, r, t = idx[ok], r[ok], t[ok]
+        return self._with(self.values[idx], r, t)
+
 @dataclass(frozen=True, eq=False)
 class SpikeRecord:
     """Spikes of ``n_units`` units in ``n_trials`` trials as flat arrays (see the module docstring).
@@ -216,6 +458,8 @@ class SpikeRecord:
         Provenance: ``spec_json``, ``seed``, ``version``, ``source`` ... (JSON-serialisable to be written).
     events : dict of str -> EventTimes
         Other timed events (behaviour), trial-relative.
+    signals : dict of str -> Signal
+        Continuous signals, per trial with trial-relative times (see :class:`Signal`); empty by default.
     """
 
     times_ms: np.ndarray
@@ -226,6 +470,7 @@ class SpikeRecord:
     trial_duration_ms: float
     meta: dict = field(default_factory=dict)
     events: dict = field(default_factory=dict)
+    signals: dict = field(default_factory=dict)
 
     def __post_init__(self):
         n = len(np.asarray(self.times_ms))
@@ -269,6 +514,25 @@ class SpikeRecord:
                 _check_index(val.trial_index, len(self.trials), f"events[{key!r}].trial_index", "trials")
             ev[str(key)] = val
         object.__setattr__(self, "events", ev)
+        object.__setattr__(self, "signals", self._checked_signals())
+
+    def _checked_signals(self):
+        out = {}
+        d = self.trials.columns.get("duration_ms")
+        d = np.full(self.n_trials, self.trial_duration_ms) if d is None else np.asarray(d, float)
+        for key, sig in dict(self.signals or {}).items():
+            if not isinstance(key, str) or not key:
+                raise input_error("signals", "names that are non-empty str", repr(key))
+            if not isinstance(sig, Signal):
+                raise input_error(f"signals[{key!r}]", "a synsem_ephys.record.Signal", type(sig).__name__)
+            if sig.n_samples:
+                _check_index(sig.trial_index, self.n_trials, f"signals[{key!r}].trial_index", "trials")
+                late = sig.times_ms >= d[sig.trial_index]
+                if sig.times_ms.min() < 0 or np.any(late):
+                    raise input_error(f"signals[{key!r}].times_ms", "trial-relative times in [0, duration of the "
+                                      "trial)", f"{int(np.sum(late) + np.sum(sig.times_ms < 0))} samples outside")
+            out[key] = sig
+        return out
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -342,13 +606,18 @@ class SpikeRecord:
         if tmap is not None:
             events = {k: EventTimes(v.times_ms[tmap[v.trial_index] >= 0], tmap[v.trial_index][tmap[v.trial_index] >= 0])
                       for k, v in self.events.items()}
-        return SpikeRecord(self.times_ms[keep], u, r, utab, ttab, self.trial_duration_ms, dict(self.meta), events)
+        signals = self.signals
+        if tmap is not None:
+            signals = {k: v.take_trials(tmap) for k, v in self.signals.items()}
+        return SpikeRecord(self.times_ms[keep], u, r, utab, ttab, self.trial_duration_ms, dict(self.meta), events,
+                           signals)
 
     def window(self, start_ms, stop_ms, *, trials=None):
         """A new record of the spikes in ``[start_ms, stop_ms)`` of each trial, with time 0 at ``start_ms``.
 
         ``trials`` (optional rows) are selected first, as :meth:`select` does. The trial duration becomes
-        ``stop_ms - start_ms`` (a per-trial ``duration_ms`` column is dropped); events are cut the same way.
+        ``stop_ms - start_ms`` (a per-trial ``duration_ms`` column is dropped); events and signals are cut the
+        same way.
         The window must lie inside the trial: ``0 <= start_ms < stop_ms <= trial_duration_ms``.
         """
         start, stop = float(start_ms), float(stop_ms)
@@ -363,8 +632,9 @@ class SpikeRecord:
         events = {k: EventTimes(v.times_ms[(v.times_ms >= start) & (v.times_ms < stop)] - start,
                                 v.trial_index[(v.times_ms >= start) & (v.times_ms < stop)]) for k, v in r.events.items()}
         meta = dict(r.meta, window_ms=[start, stop])
+        signals = {k: v.window(start, stop) for k, v in r.signals.items()}
         return SpikeRecord(r.times_ms[keep] - start, r.unit_index[keep], r.trial_index[keep], r.units, trials_t,
-                           stop - start, meta, events)
+                           stop - start, meta, events, signals)
 
     # ------------------------------------------------------------------ construction
     @classmethod

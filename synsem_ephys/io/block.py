@@ -1,6 +1,11 @@
 """SpikeRecord <-> neo.Block, both directions, following the layout contract of :mod:`synsem_ephys.io.layout`.
 
-:func:`to_block` writes the canonical one-Segment Block. :func:`from_block` reads any Block: the canonical
+:func:`to_block` writes the canonical one-Segment Block. Its signals (only a record with signals has any):
+one ``AnalogSignal`` (regular) or ``IrregularlySampledSignal`` per signal and trial, on the Block's clock
+(``offset_r + t``), annotated ``signal_name``, ``trial`` and the exact trial-relative start ``trial_time_ms`` (regular)
+or times ``trial_times_ms``; the Block annotation ``signals_json`` describes every signal (unit as the source
+spells it, rate, dtype, channel names, kind, attributes). A canonical Block of another tool has its signals
+cut by the Epoch "trials". :func:`from_block` reads any Block: the canonical
 layout exactly, and any other layout (files of other tools, PyNN's ``get_data()``) as **one Segment per
 trial**:
 
@@ -13,6 +18,9 @@ trial**:
   whose duration is then widened by one ulp;
 - Segment annotations holding a scalar in every Segment become trial columns, the Segment name
   becomes the column ``segment_name``; Events become record events (by name);
+- ``AnalogSignal`` s (regular) and ``IrregularlySampledSignal`` s become record signals (by name, else
+  ``signal<k>`` by position): the samples inside each Segment's trial, trial-relative; samples outside are
+  counted in ``meta['n_signal_samples_outside_trials']``;
 - unit annotations are taken from the first Segment's trains through
   :func:`~synsem_ephys.io.layout.units_from_annotations` (the same rule as the canonical path); other
   annotations are not carried over.
@@ -20,16 +28,17 @@ trial**:
 
 
 import datetime
+import json
 
 import numpy as np
 
 from .. import __version__
 from ..errors import DataFormatError, input_error
-from ..record import EventTimes, SpikeRecord, TrialTable
+from ..record import EventTimes, Signal, SpikeRecord, TrialTable
 from ..units import to_float_ms, to_quantity_ms
 from . import layout as L
 
-__all__ = ["to_block", "from_block"]
+__all__ = ["to_block", "from_block", "signal_to_neo", "SIGNALS_ANNOTATION"]
 
 
 def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=None, rec_datetime=None):
@@ -68,6 +77,8 @@ def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=No
                event_names=list(record.events))
     if "seed" in meta and meta["seed"] is not None:
         ann["seed"] = int(meta["seed"])
+    if record.signals:  # only then: a Block without signals stays exactly what it was
+        ann[SIGNALS_ANNOTATION] = _signals_json(record)
     spec_json = L.spec_json(meta)
     if spec_json is not None:
         ann["spec_json"] = spec_json
@@ -114,6 +125,8 @@ def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=No
     for key, ev in record.events.items():
         seg.events.append(neo.Event(times=to_quantity_ms(offsets[ev.trial_index] + ev.times_ms), name=key,
                                     labels=np.full(len(ev.times_ms), key), array_annotations={"trial": np.asarray(ev.trial_index)}))
+    if record.signals:
+        _append_signals(seg, record, offsets)
     for pop in dict.fromkeys(units.population.tolist()):
         idx = np.flatnonzero(units.population == pop)
         group = neo.Group(objects=[seg.spiketrains[i] for i in idx], name=str(pop),
@@ -209,7 +222,11 @@ def _from_canonical(block):
         t = np.atleast_1d(to_float_ms(ev.times)) if len(ev) else np.zeros(0)
         r = np.asarray(ev.array_annotations.get("trial", np.searchsorted(starts, t, side="right") - 1), np.int64)
         events[ev.name] = EventTimes(t - starts[r] if t.size else t, r)
-    return SpikeRecord(cat(times, np.float64), cat(uidx, np.int64), cat(ridx, np.int64), units, trials, dur, meta, events)
+    signals, outside = _canonical_signals(block, seg, starts, durations, n_trials)
+    if outside:
+        meta = dict(meta, n_signal_samples_outside_trials=outside)
+    return SpikeRecord(cat(times, np.float64), cat(uidx, np.int64), cat(ridx, np.int64), units, trials, dur, meta, events,
+                       signals)
 
 
 def _trials_from_epoch(ep, ann, durations, dur):
@@ -246,7 +263,7 @@ def _from_segments(block, label_annotation):
         unit_names = [f"unit{i}" for i in range(counts.pop())]
     index = {n: i for i, n in enumerate(unit_names)}
     times, uidx, ridx, durations, starts = [], [], [], [], []
-    events = {}
+    events, sig_pieces, sig_fields, sig_outside = {}, {}, {}, {}
     for r, seg in enumerate(segs):
         t0, t1 = _segment_window(seg, r)
         dur = t1 - t0
@@ -265,6 +282,14 @@ def _from_segments(block, label_annotation):
             prev = events.setdefault(ev.name or "event", ([], []))
             prev[0].append(t - t0)
             prev[1].append(np.full(t.size, r))
+        for k, obj in enumerate(_neo_signals(seg)):  # each Segment's signals: the samples inside its trial
+            name = str(obj.name) if obj.name else f"signal{k}"
+            times, s0, rate, values = _neo_signal_arrays(obj)
+            piece, outside = Signal.cut(values, [t0], [t0 + dur], times_ms=times, t_start_ms=s0, sampling_rate_hz=rate)
+            sig_pieces.setdefault(name, []).append((r, piece))
+            sig_fields.setdefault(name, _foreign_fields(obj))
+            if outside:
+                sig_outside[name] = sig_outside.get(name, 0) + outside
     durations = np.asarray(durations)
     cols = {"segment_name": np.array([str(s.name or "") for s in segs]), "source_start_ms": np.asarray(starts)}
     if np.any(durations != durations.max()):
@@ -282,9 +307,12 @@ def _from_segments(block, label_annotation):
     trials = TrialTable(label, columns=cols, label_names=label_names)
     ev = {k: EventTimes(np.concatenate(a), np.concatenate(b)) for k, (a, b) in events.items()}
     meta = {"source": str(block.file_origin or block.name or "neo.Block"), "block_name": str(block.name or "")}
+    if sig_outside:
+        meta["n_signal_samples_outside_trials"] = sig_outside
+    signals = {name: _merge_pieces(p, sig_fields[name]) for name, p in sig_pieces.items()}
     cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
     return SpikeRecord(cat(times, float), cat(uidx, np.int64), cat(ridx, np.int64), units, trials,
-                       float(durations.max()), meta, ev)
+                       float(durations.max()), meta, ev, signals)
 
 
 def _segment_window(seg, r):
@@ -311,3 +339,143 @@ def _segment_columns(segs):
             if arr.dtype.kind in "biufU":
                 out[str(key)] = arr
     return out
+
+
+# ---------------------------------------------------------------------------------------------- signals
+#: Block annotation (JSON) describing the record's signals, written only when the record has signals.
+SIGNALS_ANNOTATION = "signals_json"
+
+
+def _neo_units(unit):
+    """The quantities unit of a signal's unit string, or dimensionless when quantities does not know it."""
+    import quantities as pq
+
+    try:
+        return pq.Quantity(1.0, unit).units if unit else pq.dimensionless
+    except Exception:  # noqa: BLE001 - quantities raises SyntaxError, LookupError, ValueError ... for "a.u."
+        return pq.dimensionless
+
+
+def signal_to_neo(signal, name, trial, offset_ms=0.0):
+    """The samples of one trial of ``signal`` as a neo ``AnalogSignal`` (regular) or ``IrregularlySampledSignal``.
+
+    Times are ``offset_ms + times_ms`` (0: trial-relative, as in the per-trial view; ``offset_r``: the canonical
+    Block). Annotations ``signal_name``, ``trial``, the exact trial-relative start ``trial_time_ms``
+    (regular) or times ``trial_times_ms`` (irregular), ``sampling_rate_hz`` and ``unit`` (as the source spells it);
+    ``channel_names`` as a per-channel array annotation. None when the trial has no samples.
+    """
+    import neo
+    import quantities as pq
+
+    t, v = signal.piece(trial)
+    if not t.size:
+        return None
+    v2 = v.reshape(v.shape[0], -1)
+    ann = dict(signal_name=str(name), trial=int(trial), unit=signal.unit, kind=signal.kind)
+    arr = {"channel_names": np.asarray(signal.channel_names)} if signal.channel_names else {}
+    units = _neo_units(signal.unit)
+    if signal.sampling_rate_hz is not None:
+        ann.update(trial_time_ms=float(t[0]), sampling_rate_hz=float(signal.sampling_rate_hz))
+        return neo.AnalogSignal(v2, units=units, sampling_rate=signal.sampling_rate_hz * pq.Hz,
+                                t_start=to_quantity_ms(offset_ms + float(t[0])), name=str(name),
+                                description=signal.description or None, array_annotations=arr, **ann)
+    ann["trial_times_ms"] = np.array(t, np.float64)
+    return neo.IrregularlySampledSignal(to_quantity_ms(offset_ms + t), v2, units=units, time_units=pq.ms,
+                                        name=str(name), description=signal.description or None,
+                                        array_annotations=arr, **ann)
+
+
+def _signals_json(record):
+    out = {}
+    for name, s in record.signals.items():
+        out[name] = dict(unit=s.unit, sampling_rate_hz=s.sampling_rate_hz, kind=s.kind, attrs=s.attrs,
+                         channel_names=list(s.channel_names), description=s.description, dtype=str(s.values.dtype),
+                         shape_tail=list(s.values.shape[1:]))
+    return json.dumps(out, sort_keys=True)
+
+
+def _append_signals(seg, record, offsets):
+    for name, sig in record.signals.items():
+        for r in np.unique(sig.trial_index).tolist():
+            seg_obj = signal_to_neo(sig, name, r, offsets[r])
+            (seg.analogsignals if sig.sampling_rate_hz is not None else seg.irregularlysampledsignals).append(seg_obj)
+
+
+def _neo_signals(seg):
+    return list(seg.analogsignals) + list(seg.irregularlysampledsignals)
+
+
+def _neo_signal_arrays(obj):
+    """``(times_ms or None, t_start_ms, rate_hz or None, values)`` of a neo signal."""
+    import neo
+
+    values = np.asarray(obj.magnitude)
+    if isinstance(obj, neo.AnalogSignal):
+        return None, float(to_float_ms(obj.t_start)), float(obj.sampling_rate.rescale("Hz").magnitude), values
+    return np.atleast_1d(to_float_ms(obj.times)), None, None, values
+
+
+def _foreign_fields(obj):
+    unit = obj.units.dimensionality.string if obj.units.dimensionality.string != "dimensionless" else ""
+    names = obj.array_annotations.get("channel_names")
+    return dict(unit=unit, description=str(obj.description or ""), kind=type(obj).__name__,
+                channel_names=tuple(str(c) for c in names) if names is not None else ())
+
+
+def _foreign_name(obj, k, taken):
+    name = str(obj.name) if obj.name else f"signal{k}"
+    while name in taken:
+        name += f"_{k}"
+    return name
+
+
+def _merge_pieces(pieces, fields):
+    """One Signal from per-trial pieces ``[(trial, Signal), ...]`` (regular when every piece has one rate)."""
+    pieces = sorted(pieces, key=lambda p: p[0])
+    rates = {p.sampling_rate_hz for _, p in pieces}
+    vals = [p.values for _, p in pieces]
+    if len({v.shape[1:] for v in vals}) > 1:
+        raise input_error("block signals", "pieces of one signal with the same channels",
+                          sorted({v.shape[1:] for v in vals}), cls=DataFormatError)
+    values = np.concatenate(vals, axis=0)
+    trial = np.concatenate([np.full(p.n_samples, r, np.int64) for r, p in pieces])
+    times = np.concatenate([p.times_ms for _, p in pieces])
+    rate = rates.pop() if len(rates) == 1 else None
+    return Signal(values, trial, times, rate, **fields)
+
+
+def _canonical_signals(block, seg, starts, durations, n_trials):
+    """Signals of a canonical Block: ours from their annotations, exactly; foreign ones cut by the trials."""
+    spec = json.loads(block.annotations[SIGNALS_ANNOTATION]) if SIGNALS_ANNOTATION in block.annotations else {}
+    pieces = {name: [] for name in spec}
+    foreign, meta = {}, {}
+    for k, obj in enumerate(_neo_signals(seg)):
+        name = obj.annotations.get("signal_name")
+        if name in spec and "trial" in obj.annotations:
+            d = spec[name]
+            r = int(obj.annotations["trial"])
+            vals = np.asarray(obj.magnitude).astype(d["dtype"], copy=False).reshape((-1, *d["shape_tail"]))
+            if "trial_time_ms" in obj.annotations:
+                p = Signal.regular(vals, d["sampling_rate_hz"], obj.annotations["trial_time_ms"])
+            else:
+                p = Signal(vals, np.zeros(vals.shape[0], np.int64), np.asarray(obj.annotations["trial_times_ms"], float))
+            pieces[name].append((r, p))
+            continue
+        times, t0, rate, values = _neo_signal_arrays(obj)
+        sig, outside = Signal.cut(values, starts, starts + durations, times_ms=times, t_start_ms=t0,
+                                  sampling_rate_hz=rate, **_foreign_fields(obj))
+        name = _foreign_name(obj, k, set(spec) | set(foreign))
+        foreign[name] = sig
+        if outside:
+            meta[name] = outside
+    out = {}
+    for name, d in spec.items():
+        fields = dict(unit=d["unit"], channel_names=tuple(d["channel_names"]), description=d["description"],
+                      kind=d["kind"], attrs=d["attrs"])
+        if pieces[name]:
+            out[name] = _merge_pieces(pieces[name], fields)
+        else:
+            out[name] = Signal(np.zeros((0, *d["shape_tail"]), d["dtype"]), np.zeros(0, np.int64), np.zeros(0),
+                               d["sampling_rate_hz"], **fields)
+    out.update(foreign)
+    return out, meta

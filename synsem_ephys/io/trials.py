@@ -3,7 +3,9 @@
 Only the trials asked for are ever turned into SpikeTrain objects (one object per unit per
 trial costs ~0.7 ms and 4 KiB, so 10,000 trials x 1,610 units must never be built at once). Each
 SpikeTrain holds trial-relative times in ms on ``[0, trial_duration_ms)``, so all trials share one
-``t_start``/``t_stop`` as unitary-event analysis requires.
+``t_start``/``t_stop`` as unitary-event analysis requires. :meth:`TrialView.signal` gives a record signal's
+samples of the same trial on the same trial-relative clock (a neo ``AnalogSignal`` or
+``IrregularlySampledSignal``), e.g. for ``elephant.sta.spike_triggered_average``.
 """
 
 from collections.abc import Sequence
@@ -58,6 +60,22 @@ class TrialView(Sequence):
         if i not in self._cache:
             self._cache[i] = self._build(i)
         return self._cache[i]
+
+    def signal(self, i, name):
+        """The samples of record signal ``name`` in trial item ``i``, trial-relative (ms), as a neo signal.
+
+        An ``AnalogSignal`` for a regular signal, an ``IrregularlySampledSignal`` otherwise; None when the trial
+        has no samples of it.
+        """
+        from .block import signal_to_neo
+
+        rec = self._record
+        if name not in rec.signals:
+            raise input_error("name", f"a signal of the record, among {sorted(rec.signals)}", repr(name))
+        i = int(i)
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"trial view index {i} out of range for {len(self)} trials")
+        return signal_to_neo(rec.signals[name], name, int(self.trials[i]), 0.0)
 
     def _build(self, i):
         import neo

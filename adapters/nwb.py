@@ -16,6 +16,7 @@ times as ``BehavioralEvents``::
     load_nwb(path)                                            # trials = the trials table, label = "type"
     load_nwb(path, align="lick_left_times", window_ms=(200.0, 300.0))   # one trial per left lick
     load_nwb(path, trials=False)                              # the whole session as one trial
+    load_nwb(path, trials=False, signals="all")               # with position, head direction ... as signals
 """
 
 from synsem_ephys.io.nwb import LABEL_COLUMNS, POPULATION_COLUMNS, read_nwb
@@ -26,7 +27,7 @@ __all__ = ["load_nwb", "LABEL_COLUMNS", "POPULATION_COLUMNS"]
 
 
 def load_nwb(path, *, label_column="auto", population_column="auto", events=True, trials=None, align=None,
-             window_ms=None, units=None):
+             window_ms=None, units=None, signals=None):
     """Load an NWB file into a SpikeRecord.
 
     Parameters
@@ -54,6 +55,11 @@ def load_nwb(path, *, label_column="auto", population_column="auto", events=True
         Windows may overlap (a spike then appears in every window holding it).
     units : str, optional
         Name or path of the Units table (default ``nwb.units``).
+    signals : None, False, "all" or list of str
+        Continuous signals (TimeSeries, SpatialSeries such as position or head direction, LFP) as
+        ``record.signals``, cut into the trials: None reads none from a third-party file (as fast as without
+        signals) and those written from a file of synsem_ephys; "all" every numeric series that is not an
+        event series; a list names them (:mod:`synsem_ephys.io.nwb.signals`).
 
     Returns
     -------
@@ -66,4 +72,4 @@ def load_nwb(path, *, label_column="auto", population_column="auto", events=True
     import_optional("pynwb", "NWB files")
     path = require_path(path, "NWB")
     return read_nwb(path, label_column=label_column, population_column=population_column, events=events,
-                    trials=trials, align=align, window_ms=window_ms, units=units)
+                    trials=trials, align=align, window_ms=window_ms, units=units, signals=signals)

@@ -287,9 +287,9 @@ class Signal:
                                   "a trial index that decreases", "Sort the samples by (trial, time).")
             if not np.all(np.isfinite(t)):
                 raise input_error("signal.times_ms", "finite times", f"{int(np.sum(~np.isfinite(t)))} non-finite")
-            if np.any((t[1:] <= t[:-1]) & (r[1:] == r[:-1])):
-                raise input_error("signal.times_ms", "strictly increasing times within each trial", "repeated or "
-                                  "decreasing times")
+            if np.any((t[1:] < t[:-1]) & (r[1:] == r[:-1])):
+                raise input_error("signal.times_ms", "ascending times within each trial", "decreasing times",
+                                  "Sort the samples by (trial, time).")
         rate = self.sampling_rate_hz
         if rate is not None:
             rate = float(rate)

@@ -37,10 +37,11 @@ from ...record import EventTimes, SpikeRecord, TrialTable, UnitTable
 from ...units import ms_from_s
 from .. import layout as L
 from ._common import EXACT_TIME, EXACT_TRIAL, FILE_FIELDS, NWB_LAYOUT, POPULATION_COLUMNS, _UNIT_FIELD_COLUMN, _catalogue, _column_values, _descriptions, _find, _kind, _ragged_values, _table_columns
+from .signals import check_signals, drop_signal_events, read_our_signals, read_signals
 from .windows import _occurrences, _windows
 
 def read_nwb(path, *, label_column=None, population_column=None, events=True, trials=None, align=None,
-             window_ms=None, units=None):
+             window_ms=None, units=None, signals=None):
     """Read an NWB file (written by :func:`write_nwb` or third-party) into a SpikeRecord.
 
     Parameters
@@ -69,6 +70,11 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True, tr
         ``(pre, post)``, both >= 0 ms: the window ``[t_event - pre, t_event + post)``; required with ``align``.
     units : str, optional
         Name or path of the Units table (default ``nwb.units``, else the only Units table of the file).
+    signals : None, False, "all" or list of str
+        Continuous signals (TimeSeries, SpatialSeries ...; :mod:`synsem_ephys.io.nwb.signals`), cut into the
+        trials: None = none from a third-party file (fast, as before), those written from a file of this
+        package; False none; "all" every numeric non-event series of acquisition, processing and stimulus;
+        a list names them. A series read as a signal is not also read as events.
 
     Returns
     -------
@@ -86,7 +92,8 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True, tr
     import pynwb
 
     _check_options(label_column, population_column, events, trials, align, window_ms, units)
-    options = (label_column, population_column, events, trials, align, window_ms, units)
+    check_signals(signals)
+    options = (label_column, population_column, events, trials, align, window_ms, units, signals)
     if isinstance(path, pynwb.NWBFile):
         return _read_file(path, path.container_source or path.identifier, *options)
     path = existing_file(path, "NWB")
@@ -102,11 +109,12 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True, tr
         io.close()
 
 
-def _read_file(nwb, path, label_column, population_column, events, trials, align, window_ms, units):
+def _read_file(nwb, path, label_column, population_column, events, trials, align, window_ms, units, signals):
     notes = _our_notes(nwb.notes)
     if notes and notes.get("nwb_layout") == NWB_LAYOUT and trials is None and align is None and units is None:
-        return _read_ours(nwb, path, notes, events)
-    return _read(nwb, path, notes, label_column, population_column, events, trials, align, window_ms, units)
+        return _read_ours(nwb, path, notes, events, signals)
+    return _read(nwb, path, notes, label_column, population_column, events, trials, align, window_ms, units,
+                 signals)
 
 
 def _check_options(label_column, population_column, events, trials, align, window_ms, units):
@@ -142,7 +150,7 @@ def _our_notes(notes):
 
 
 # ---------------------------------------------------------------------- files of ours
-def _read_ours(nwb, path, notes, events):
+def _read_ours(nwb, path, notes, events, signals):
     table = nwb.units
     t_ms, ends = _ragged_values(table, EXACT_TIME)
     trial = _ragged_values(table, EXACT_TRIAL)[0].astype(np.int64)
@@ -162,11 +170,12 @@ def _read_ours(nwb, path, notes, events):
         if events is True or (events and kind in events):
             et = _find(nwb, where, ("EventsTable",), "events")[1]
             ev[kind] = EventTimes(_ragged_values(et, EXACT_TIME)[0], _ragged_values(et, EXACT_TRIAL)[0].astype(np.int64))
-    return SpikeRecord(t_ms, unit_of, trial, units, trials, float(notes["trial_duration_ms"]), notes["meta"], ev)
+    return SpikeRecord(t_ms, unit_of, trial, units, trials, float(notes["trial_duration_ms"]), notes["meta"], ev,
+                      read_our_signals(nwb, notes, signals))
 
 
 # ---------------------------------------------------------------------- any file
-def _read(nwb, path, notes, label_column, population_column, events, trials, align, window_ms, units):
+def _read(nwb, path, notes, label_column, population_column, events, trials, align, window_ms, units, signals):
     upath, utab = _units_table(nwb, units)
     flat_s = np.asarray(utab["spike_times"].target.data[:], float)
     ends = np.asarray(utab["spike_times"].data[:], np.int64)
@@ -186,13 +195,16 @@ def _read(nwb, path, notes, label_column, population_column, events, trials, ali
         units_t = _units(utab, ucols, uskipped, population_column)
     meta = dict(notes["meta"]) if notes else _file_meta(nwb, path)
     ev, ev_meta = _events(nwb, events, win, descr) if events else ({}, {})
+    sig, sig_meta = read_signals(nwb, signals, win["start_ms"], win["stop_ms"], descr)
+    ev, ev_meta = drop_signal_events(ev, ev_meta, sig_meta.get("signal_sources", {}).values())
     if not notes:
         meta.update(units_table=upath, trials_source=win["source"], n_spikes_outside_trials=outside,
                     n_spikes_in_several_trials=several, skipped_unit_columns=uskipped,
                     skipped_trial_columns=win["skipped"], descriptions=descr, **win["meta"], **ev_meta)
         if utab.resolution is not None and np.isfinite(utab.resolution) and utab.resolution > 0:
             meta["units_resolution_s"] = float(utab.resolution)
-    return SpikeRecord(times, unit_of[occ], rr, units_t, win["trials"], win["trial_duration_ms"], meta, ev)
+    return SpikeRecord(times, unit_of[occ], rr, units_t, win["trials"], win["trial_duration_ms"], dict(meta, **sig_meta),
+                       ev, sig)
 
 
 def _file_meta(nwb, path):

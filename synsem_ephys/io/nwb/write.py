@@ -12,6 +12,8 @@ reproduce trial-relative milliseconds exactly (``(offset + t) / 1000 * 1000 - of
 ~1e-13 ms), so the record's own numbers are stored too, as the ragged Units columns
 :data:`EXACT_TRIAL` and :data:`EXACT_TIME` (and the same two columns in each EventsTable):
 :func:`read_nwb` prefers them for files of this package, which therefore round-trip bit-exactly.
+Signals become TimeSeries / SpatialSeries on the same clock, with their exact trial pieces in
+``processing/synsem_ephys/signal_pieces`` (:mod:`synsem_ephys.io.nwb.signals`).
 Writes are atomic.
 """
 
@@ -27,6 +29,7 @@ from ...optional import require
 from ...record import SpikeRecord
 from ...units import s_from_ms
 from .. import layout as L
+from .signals import add_to_file, write_signals
 from ._common import EXACT_TIME, EXACT_TRIAL, FILE_FIELDS, NWB_LAYOUT, _SPEC_COLUMNS, _TRIAL_DESCRIPTIONS, _UNIT_DESCRIPTIONS, _UNIT_FIELD_COLUMN, _events_table_class
 
 def write_nwb(record, path, *, subject=None, session_start_time=None, identifier=None, session_description=None,
@@ -84,6 +87,9 @@ def write_nwb(record, path, *, subject=None, session_start_time=None, identifier
     trials, notes["trial_fields"], notes["trial_columns"] = _write_trials(record, starts, durations, descr, meta)
     notes["trials_table"] = f"intervals/{trials.name}"
     event_tables, notes["events"] = _write_events(record, starts, overlap, descr)
+    sig_series, sig_table, sig_notes = write_signals(record, starts, overlap, _nwb_name)
+    if sig_notes:  # only a record with signals: the notes of any other record stay as they were
+        notes["signals"] = sig_notes
     notes["meta"] = meta
     kwargs = {f: meta[f] for f in FILE_FIELDS[4:] if meta.get(f) not in (None, "", [])}
     kwargs.update({k: v for k, v in file_fields.items() if v is not None})
@@ -105,6 +111,7 @@ def write_nwb(record, path, *, subject=None, session_start_time=None, identifier
         nwb.add_time_intervals(trials)
     for table in event_tables:
         nwb.add_events_table(table)
+    add_to_file(nwb, sig_series, starts, sig_table, notes)
     with atomic_path(path, ".nwb") as tmp:
         with pynwb.NWBHDF5IO(tmp, "w") as io:
             io.write(nwb)

@@ -10,6 +10,8 @@ dispersion        spike-time SD / IQR / median per layer and trial (all spikes, 
 information       information gain of a unit about the class when active, bias-corrected (shuffle / Miller-Madow)
 complexity        Elephant complexity / Synchrotool cross-check of the dispersion measures (lazy Elephant)
 units             per-unit table (rate, CV, ISI violations, IG, preferred condition) and PSTH per condition
+signals           spikes against a record signal: Elephant's spike-triggered average, occupancy-normalised tuning
+                  curves, Skaggs information with a circular-shift null
 pathways          class-specific activity of a network's pathway units (pathways: :mod:`synsem_ephys.graph`)
 ei_structure      spatio-temporal E/I structure of weights with delays (centroid offsets, Moran's I, E vs I delay
                   distributions, arrival order) against delay- and Dale-preserving sign-shuffle nulls
@@ -40,6 +42,9 @@ _LAZY = {
     "arrival_order": "ei_structure", "weight_delay_maps": "ei_structure", "receptive_field_centres": "ei_structure",
     "synapse_types": "ei_structure", "weighted_w1_ks": "ei_structure",
     "UnitStats": "units", "unit_table": "units", "Psth": "units", "psth": "units", "auto_bin_ms": "units",
+    "SIGNAL_DEFINITIONS": "signals", "TuningCurves": "signals", "tuning_curves": "signals",
+    "SignalInformation": "signals", "signal_information": "signals", "skaggs_information": "signals",
+    "SpikeTriggeredAverage": "signals", "spike_triggered_average": "signals",
 }
 
 __all__ = list(_LAZY)

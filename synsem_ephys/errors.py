@@ -59,8 +59,13 @@ def input_error(argument, expected, got, fix=None, cls=ValueError):
         How to fix it.
     cls : type
         Exception class to instantiate.
+
+    The exception carries ``argument`` as its attribute of that name, so that a caller can tell an error in
+    an argument it passed from one raised deeper down (e.g. by a record check on a damaged file's contents).
     """
     msg = f"{argument}: expected {expected}; got {got}."
     if fix:
         msg += f" {fix}"
-    return cls(msg)
+    exc = cls(msg)
+    exc.argument = argument
+    return exc

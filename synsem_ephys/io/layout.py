@@ -36,7 +36,7 @@ from ..record import CELL_TYPES, UnitTable
 __all__ = ["LAYOUT", "UNIT_ANNOTATIONS", "UNIT_DEFAULTS", "UNIT_FIELDS", "TRIAL_FIELDS", "TRIAL_TIME_ANNOTATION", "TRIALS_EPOCH", "STIMULUS_EVENT", "PROVENANCE_KEYS", "LIST_ANNOTATIONS", "default_gap_ms",
            "trial_offsets_ms", "unit_annotations", "units_from_annotations", "label_strings", "meta_json",
            "spec_json", "block_layout_ok", "is_ours", "common_window_ms", "assert_block_follows_layout",
-           "parse_meta"]
+           "parse_meta", "PAYLOAD_CHECKSUM", "record_checksum", "check_record_checksum"]
 
 #: Value of the Block annotation ``synsem_layout`` (and of the NWB notes' key) written by this package.
 LAYOUT = "synsem_ephys.trials_end_to_end.v1"
@@ -128,6 +128,70 @@ def meta_json(meta):
         return json_dumps(meta, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise input_error("record.meta", "a JSON-serialisable dict", f"{exc}") from exc
+
+
+#: Name of the annotation / notes key holding :func:`record_checksum` in files written by this package.
+PAYLOAD_CHECKSUM = "payload_sha256"
+
+
+def _hash_array(h, name, values):
+    arr = np.asarray(values)
+    h.update(name.encode() + b"\0")
+    if arr.dtype.kind in "USO":
+        items = [str(v).encode("utf-8") for v in arr.tolist()]
+        h.update(np.array([len(b) for b in items], dtype="<i8").tobytes())
+        h.update(b"".join(items))
+    elif arr.dtype.kind in "b":
+        h.update(b"b" + arr.astype("u1").tobytes())
+    elif arr.dtype.kind in "iu":
+        h.update(b"i" + arr.astype("<i8").tobytes())
+    else:
+        h.update(b"f" + np.ascontiguousarray(arr, dtype="<f8").tobytes())
+
+
+def record_checksum(record):
+    """SHA-256 (hex) of what a file of a record must give back: spikes, unit and trial tables, events.
+
+    Independent of the order in which the spikes are stored (they are hashed sorted by trial, unit, time)
+    and of the numpy dtypes a file format chooses (integers as int64, floats as float64, strings as UTF-8);
+    ``meta`` is not part of it. Writers of this package store it as :data:`PAYLOAD_CHECKSUM`, and readers
+    compare it with the record they rebuilt (:func:`check_record_checksum`): a bit flip in a file format
+    without checksums of its own (HDF5) is then an error instead of a silently different recording.
+    """
+    import hashlib
+
+    h = hashlib.sha256(b"synsem_ephys.record.v1\0")
+    order = np.lexsort((record.times_ms, record.unit_index, record.trial_index))
+    _hash_array(h, "trial_duration_ms", [record.trial_duration_ms])
+    for name in ("times_ms", "unit_index", "trial_index"):
+        _hash_array(h, name, getattr(record, name)[order])
+    for f in UNIT_FIELDS:
+        _hash_array(h, f"units.{f}", getattr(record.units, f))
+    for key in sorted(record.units.columns):
+        _hash_array(h, f"units.columns.{key}", record.units.columns[key])
+    for f in TRIAL_FIELDS:
+        _hash_array(h, f"trials.{f}", getattr(record.trials, f))
+    _hash_array(h, "trials.label_names", np.asarray(list(record.trials.label_names), dtype=str))
+    for key in sorted(record.trials.columns):
+        _hash_array(h, f"trials.columns.{key}", record.trials.columns[key])
+    for key in sorted(record.events):
+        ev = record.events[key]
+        o = np.lexsort((ev.times_ms, ev.trial_index))
+        _hash_array(h, f"events.{key}.times_ms", ev.times_ms[o])
+        _hash_array(h, f"events.{key}.trial_index", ev.trial_index[o])
+    return h.hexdigest()
+
+
+def check_record_checksum(record, stored, path, what):
+    """DataFormatError naming ``path`` if ``stored`` (a checksum read from the file, or None) is not the record's."""
+    if stored is None:
+        return record
+    if not isinstance(stored, str) or stored != record_checksum(record):
+        raise input_error("path", f"a {what} file whose contents match the checksum stored in it",
+                          f"{path}, whose recording differs from its {PAYLOAD_CHECKSUM}",
+                          "The file was damaged after it was written: write it again from its source.",
+                          cls=DataFormatError)
+    return record
 
 
 def spec_json(meta):

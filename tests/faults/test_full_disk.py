@@ -132,19 +132,7 @@ print("AFTER OK")
 """
 
 
-def _nwb_in_process():
-    """Whether the NWB writer still runs HDF5 in this process (a module or a package of modules)."""
-    from pathlib import Path
-
-    from synsem_ephys.io import nwb
-
-    files = [Path(nwb.__file__)] if not hasattr(nwb, "__path__") else sorted(Path(nwb.__path__[0]).glob("*.py"))
-    return not any("write_path_atomic" in f.read_text() for f in files)
-
-
-@pytest.mark.parametrize("fmt", ["nix", pytest.param("nwb", marks=pytest.mark.xfail(
-    _nwb_in_process(), strict=True, reason="io/nwb.py writes with atomic_path in this process: HDF5 prints hundreds "
-    "of tracebacks and segfaults at exit after ENOSPC; it needs _files.write_path_atomic as write_nix"))])
+@pytest.mark.parametrize("fmt", ["nix", "nwb"])
 def test_hdf5_writer_on_a_full_disk_does_not_crash_the_process(fmt, small_fs, tmp_path, python):
     full = small_fs("256k")
     r = python(_HDF5_SCRIPT, fmt, full, tmp_path)

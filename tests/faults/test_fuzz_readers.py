@@ -259,11 +259,7 @@ def _fuzz(fmt, profile, originals, tmp_path):
     run()
 
 
-_NWB_KNOWN = pytest.mark.xfail(strict=False, reason="io/nwb (another developer's): damaged files reach the caller as "
-                               "KeyError, TypeError, OSError (h5py) or ValueError (record checks) instead of a "
-                               "DataFormatError naming the file, and HDF5 loops forever on some (read them through "
-                               "_files.call_isolated with a timeout, as read_nix_record)")
-_PARAMS = [pytest.param(f, marks=[_NWB_KNOWN] if f == "nwb" else []) for f in FORMATS]
+_PARAMS = list(FORMATS)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="reads each mutated file in a forked child")

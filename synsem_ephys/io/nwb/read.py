@@ -25,13 +25,14 @@ The file's metadata (identifier, session start, subject, ...: :data:`FILE_FIELDS
 its tables and columns are kept in ``meta``, so that :func:`write_nwb` can write them back.
 """
 
+import contextlib
 import datetime
 import json
 
 import numpy as np
 
-from ..._files import existing_file
-from ...errors import DataFormatError, input_error
+from ..._files import ChildProcessDied, call_isolated, existing_file
+from ...errors import DataFormatError, DataMissingError, input_error
 from ...optional import require
 from ...record import EventTimes, SpikeRecord, TrialTable, UnitTable
 from ...units import ms_from_s
@@ -41,7 +42,7 @@ from .signals import check_signals, drop_signal_events, read_our_signals, read_s
 from .windows import _occurrences, _windows
 
 def read_nwb(path, *, label_column=None, population_column=None, events=True, trials=None, align=None,
-             window_ms=None, units=None, signals=None):
+             window_ms=None, units=None, signals=None, timeout_s=None):
     """Read an NWB file (written by :func:`write_nwb` or third-party) into a SpikeRecord.
 
     Parameters
@@ -75,6 +76,10 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True, tr
         trials: None = none from a third-party file (fast, as before), those written from a file of this
         package; False none; "all" every numeric non-event series of acquisition, processing and stimulus;
         a list names them. A series read as a signal is not also read as events.
+    timeout_s : float, optional
+        A file path is read in a forked child process where the platform allows it
+        (:func:`synsem_ephys._files.call_isolated`): HDF5 loops forever or crashes on some damaged files.
+        How long the read may take before the file is taken as damaged; default 120 s plus 2 s per MB.
 
     Returns
     -------
@@ -86,7 +91,13 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True, tr
 
     Raises
     ------
-    DataMissingError, DataFormatError, ValueError
+    DataMissingError
+        If ``path`` does not exist.
+    DataFormatError
+        If the file cannot be read as NWB, its tables contradict each other, it hangs or crashes HDF5, or
+        (files of this package) its recording differs from the checksum stored in it; the message names it.
+    ValueError
+        An argument is wrong (the message names it, and lists what the file offers where that helps).
     """
     require("pynwb", "reading NWB files")
     import pynwb
@@ -97,16 +108,51 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True, tr
     if isinstance(path, pynwb.NWBFile):
         return _read_file(path, path.container_source or path.identifier, *options)
     path = existing_file(path, "NWB")
+    if timeout_s is None:
+        timeout_s = 120.0 + 2.0 * path.stat().st_size / 1e6
+    try:
+        return call_isolated(_read_path, path, options, timeout_s=timeout_s)
+    except ChildProcessDied as exc:
+        what = (f"did not finish within {timeout_s:g} s" if exc.timed_out else
+                f"crashed the HDF5 library ({exc.signal_name or exc})")
+        raise input_error("path", "a readable NWB file", f"{path}, whose reading {what}",
+                          "The file is damaged: write it again, or pass a larger timeout_s if it is only slow.",
+                          cls=DataFormatError) from exc
+
+
+#: Arguments of read_nwb: an error naming one of them is about the call, not about the file.
+_OPTIONS = frozenset({"label_column", "population_column", "events", "trials", "align", "window_ms", "units",
+                      "signals"})
+
+
+def _read_path(path, options):
+    """Open and read ``path`` (in the child of call_isolated); any error of the libraries or of the record's
+    checks on what the file holds becomes a DataFormatError naming the file."""
+    import pynwb
+
     try:
         io = pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True)
         nwb = io.read()
     except Exception as exc:  # h5py OSError for non-HDF5/truncated files, hdmf errors for non-NWB HDF5
-        raise input_error("path", "an NWB (HDF5) file", f"{path} ({type(exc).__name__}: {exc})",
+        raise input_error("path", "an NWB (HDF5) file", f"{path} ({type(exc).__name__}: {_short(exc)})",
                           "Check the file is complete and really NWB.", cls=DataFormatError) from exc
     try:
         return _read_file(nwb, path, *options)
+    except Exception as exc:
+        if isinstance(exc, (DataFormatError, DataMissingError)) or getattr(exc, "argument", None) in _OPTIONS:
+            raise
+        raise input_error("path", "an NWB file whose tables are consistent",
+                          f"{path}, whose reading failed ({type(exc).__name__}: {_short(exc)})",
+                          "The file is damaged or not written by the NWB standard's rules.",
+                          cls=DataFormatError) from exc
     finally:
-        io.close()
+        with contextlib.suppress(Exception):
+            io.close()
+
+
+def _short(exc, limit=300):
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _read_file(nwb, path, label_column, population_column, events, trials, align, window_ms, units, signals):
@@ -170,8 +216,11 @@ def _read_ours(nwb, path, notes, events, signals):
         if events is True or (events and kind in events):
             et = _find(nwb, where, ("EventsTable",), "events")[1]
             ev[kind] = EventTimes(_ragged_values(et, EXACT_TIME)[0], _ragged_values(et, EXACT_TRIAL)[0].astype(np.int64))
-    return SpikeRecord(t_ms, unit_of, trial, units, trials, float(notes["trial_duration_ms"]), notes["meta"], ev,
+    rec = SpikeRecord(t_ms, unit_of, trial, units, trials, float(notes["trial_duration_ms"]), notes["meta"], ev,
                       read_our_signals(nwb, notes, signals))
+    if events is True:  # the checksum covers every event series
+        L.check_record_checksum(rec, notes.get(L.PAYLOAD_CHECKSUM), path, "NWB")
+    return rec
 
 
 # ---------------------------------------------------------------------- any file

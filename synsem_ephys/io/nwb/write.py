@@ -14,7 +14,9 @@ reproduce trial-relative milliseconds exactly (``(offset + t) / 1000 * 1000 - of
 :func:`read_nwb` prefers them for files of this package, which therefore round-trip bit-exactly.
 Signals become TimeSeries / SpatialSeries on the same clock, with their exact trial pieces in
 ``processing/synsem_ephys/signal_pieces`` (:mod:`synsem_ephys.io.nwb.signals`).
-Writes are atomic.
+Writes are atomic, in a forked child process where the platform allows it (HDF5 cannot survive a full disk
+in its own process: :func:`synsem_ephys._files.write_path_atomic`), and the file's ``notes`` hold the
+record's :func:`~synsem_ephys.io.layout.record_checksum`, which :func:`read_nwb` checks.
 """
 
 import datetime
@@ -23,7 +25,7 @@ import uuid
 
 import numpy as np
 
-from ..._files import atomic_path, existing_file
+from ..._files import existing_file, write_path_atomic
 from ...errors import input_error
 from ...optional import require
 from ...record import SpikeRecord
@@ -91,6 +93,7 @@ def write_nwb(record, path, *, subject=None, session_start_time=None, identifier
     if sig_notes:  # only a record with signals: the notes of any other record stay as they were
         notes["signals"] = sig_notes
     notes["meta"] = meta
+    notes[L.PAYLOAD_CHECKSUM] = L.record_checksum(record)
     kwargs = {f: meta[f] for f in FILE_FIELDS[4:] if meta.get(f) not in (None, "", [])}
     kwargs.update({k: v for k, v in file_fields.items() if v is not None})
     start = _datetime(session_start_time, "session_start_time") or _datetime(
@@ -112,10 +115,16 @@ def write_nwb(record, path, *, subject=None, session_start_time=None, identifier
     for table in event_tables:
         nwb.add_events_table(table)
     add_to_file(nwb, sig_series, starts, sig_table, notes)
-    with atomic_path(path, ".nwb") as tmp:
-        with pynwb.NWBHDF5IO(tmp, "w") as io:
-            io.write(nwb)
+    write_path_atomic(path, lambda tmp: _write_file(nwb, tmp), suffix=".nwb")
     return existing_file(path, "NWB")
+
+
+def _write_file(nwb, tmp):
+    """Runs in the forked child of write_path_atomic: HDF5 cannot survive a full disk in its process."""
+    import pynwb
+
+    with pynwb.NWBHDF5IO(str(tmp), "w") as io:
+        io.write(nwb)
 
 
 def _clock(record, clock, gap_ms):
@@ -182,7 +191,15 @@ def _vector(name, values, description):
     from hdmf.common import VectorData
 
     v = np.asarray(values)
-    return VectorData(name=name, description=description, data=v.tolist() if v.dtype.kind in "US" else v)
+    if v.dtype.kind in "US":  # hdmf writes str lists; an empty one needs a dtype it can infer: variable-length str
+        return VectorData(name=name, description=description, data=v.tolist() if v.size else np.zeros(0, dtype=_h5_str()))
+    return VectorData(name=name, description=description, data=v)
+
+
+def _h5_str():
+    import h5py
+
+    return h5py.string_dtype("utf-8")
 
 
 def _ragged(name, values, ends, description):

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from ..decision import predict
-from ..errors import SpecError
+from ..errors import SpecError, input_error
 from ..spec import NetworkSpec
 from .kernels import Kernel
 from .ttfs import spike_times
@@ -233,7 +233,14 @@ class Network(nn.Module):
         from .. import __version__
 
         t_in = torch.as_tensor(input_times_ms, dtype=self.weights[0].dtype, device=self.weights[0].device)
-        layers = [[] for _ in range(self.spec.n_layers + 1)]
+        sizes = self.spec.layer_sizes
+        if t_in.ndim != 2 or t_in.shape[1] != sizes[0]:
+            raise input_error("input_times_ms", f"an array of shape (n_trials, {sizes[0]}) (one row per trial)",
+                              f"shape {tuple(t_in.shape)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise input_error("batch_size", "an int >= 1", repr(batch_size))
+        empty = torch.empty(0, dtype=t_in.dtype).numpy().dtype
+        layers = [[np.zeros((0, n), dtype=empty)] for n in sizes]  # 0 trials give an empty record
         for i in range(0, t_in.shape[0], batch_size):
             x = t_in[i : i + batch_size]
             layers[0].append(x.cpu().numpy())

@@ -186,6 +186,18 @@ def test_record_is_a_spike_record_with_every_layer():
     assert set(rec.units.cell_type) >= {"input", "E", "I", "output"}
 
 
+def test_record_of_zero_trials_is_an_empty_record_and_bad_shapes_name_the_argument():
+    net = Network(small_spec(), seed=2)
+    n_in = small_spec().layer_sizes[0]
+    rec = net.record(np.zeros((0, n_in)))
+    assert rec.n_trials == 0 and rec.n_spikes == 0 and rec.n_units == sum(small_spec().layer_sizes)
+    for bad in (np.zeros(n_in), np.zeros((2, n_in + 1))):
+        with pytest.raises(ValueError, match=r"^input_times_ms: expected an array of shape \(n_trials, "):
+            net.record(bad)
+    with pytest.raises(ValueError, match="^batch_size:"):
+        net.record(np.zeros((2, n_in)), batch_size=0)
+
+
 def test_weights_numpy_round_trips_through_from_weights():
     spec = NetworkSpec(6, hidden=((4, 2),), n_outputs=3)
     net = Network(spec, seed=3)

@@ -187,13 +187,21 @@ def test_mnist_dir_resolution_order(tmp_path, monkeypatch):
 
 def test_mnist_dir_missing_names_all_places(tmp_path, monkeypatch):
     monkeypatch.setattr(ds.mnist, "_repo_default_mnist", lambda: tmp_path / "repo_default")
-    monkeypatch.setenv("SYNSEM_MNIST_DIR", str(tmp_path / "env1"))
-    monkeypatch.setenv("SYNSEM_DATA", str(tmp_path / "env2"))
+    monkeypatch.delenv("SYNSEM_MNIST_DIR", raising=False)
+    monkeypatch.delenv("SYNSEM_DATA", raising=False)
     with pytest.raises(DataMissingError) as info:
         ds.mnist_dir()
     msg = str(info.value)
-    for part in ("SYNSEM_MNIST_DIR", "env1", "SYNSEM_DATA", "env2", "repo_default", "download_mnist"):
+    for part in ("SYNSEM_MNIST_DIR", "SYNSEM_DATA", "repo_default", "download_mnist"):
         assert part in msg
+    # a variable that is set but names no directory is an error naming it, not a fall-through to the next place
+    (tmp_path / "repo_default").mkdir()
+    monkeypatch.setenv("SYNSEM_DATA", str(tmp_path / "env2"))
+    with pytest.raises(DataMissingError, match="SYNSEM_DATA.*env2"):
+        ds.mnist_dir()
+    monkeypatch.setenv("SYNSEM_MNIST_DIR", str(tmp_path / "env1"))
+    with pytest.raises(DataMissingError, match="SYNSEM_MNIST_DIR.*env1"):
+        ds.mnist_dir()
     # an explicit argument that does not exist is an error, not a silent fallback
     monkeypatch.setenv("SYNSEM_MNIST_DIR", str(tmp_path))
     with pytest.raises(DataMissingError, match="data_dir"):

@@ -54,8 +54,8 @@ def mnist_dir(data_dir=None):
 
     Order: the argument ``data_dir``; the environment variable ``SYNSEM_MNIST_DIR``;
     ``$SYNSEM_DATA/mnist``; ``<repository>/../shared/data/mnist``.  The first candidate that is
-    given is used if it is a directory; an explicitly given argument that does not exist is an error
-    (it is never silently replaced by a fallback).
+    given (the argument, or a variable that is set) is used if it is a directory and is an error otherwise:
+    it is never silently replaced by a later candidate.
 
     Returns
     -------
@@ -76,20 +76,26 @@ def mnist_dir(data_dir=None):
             "Pass the directory that holds train-images-idx3-ubyte[.gz] etc."
         )
     env = os.environ.get("SYNSEM_MNIST_DIR")
-    if env:
-        tried.append(f"$SYNSEM_MNIST_DIR={env}")
-        if Path(env).expanduser().is_dir():
-            return Path(env).expanduser()
-    else:
-        tried.append("$SYNSEM_MNIST_DIR (unset)")
+    if env:  # a variable the user set is as explicit as the argument: never replaced by a later candidate
+        p = Path(env).expanduser()
+        if p.is_dir():
+            return p
+        raise DataMissingError(
+            f"environment variable SYNSEM_MNIST_DIR: expected a directory with the MNIST IDX files; got {env!r}, "
+            "which is not a directory. Set it to the directory holding train-images-idx3-ubyte[.gz] etc., or unset it."
+        )
+    tried.append("$SYNSEM_MNIST_DIR (unset)")
     env = os.environ.get("SYNSEM_DATA")
     if env:
         p = Path(env).expanduser() / "mnist"
-        tried.append(f"$SYNSEM_DATA/mnist={p}")
         if p.is_dir():
             return p
-    else:
-        tried.append("$SYNSEM_DATA/mnist (SYNSEM_DATA unset)")
+        raise DataMissingError(
+            f"environment variable SYNSEM_DATA: expected a directory with an mnist/ folder of the MNIST IDX files; "
+            f"got {env!r}, where {str(p)!r} is not a directory. Put the files there, set SYNSEM_MNIST_DIR to "
+            "where they are, or fetch them with synsem_ephys.train.data.download_mnist(dir)."
+        )
+    tried.append("$SYNSEM_DATA/mnist (SYNSEM_DATA unset)")
     p = _repo_default_mnist()
     tried.append(str(p))
     if p.is_dir():

@@ -237,7 +237,8 @@ def _read_options(args):
 
 
 _READ_FLAGS = {"trials": "--trials", "align": "--align", "window_ms": "--window-ms", "label_column": "--label-column",
-               "population_column": "--population-column", "labels": "--label-column"}
+               "population_column": "--population-column", "labels": "--label-column", "signal": "--signal",
+               "signals": "--signal"}
 
 
 def cmd_analyze(args):
@@ -263,7 +264,7 @@ def cmd_analyze(args):
     if len(args.recording) == 1 and args.jobs == 1 and args.executor == "process":
         with _flags({"path": "recording", "out_dir": "--out", **_READ_FLAGS}):
             rep = analyze_file(args.recording[0], args.out, weights=weights, signs=signs, options=options,
-                               progress=not args.no_progress, read_options=read or None)
+                               progress=not args.no_progress, read_options=read or None, signal=args.signal)
         print(f"report: {rep.html}\nsummary: {rep.out_dir / 'summary.json'}")
         return 0
     if weights is not None:
@@ -274,7 +275,7 @@ def cmd_analyze(args):
     try:
         with _flags({"out_dir": "--out", **_READ_FLAGS}):
             res = analyze_many(args.recording, args.out, options=options, executor=executor,
-                               read_options=read or None)
+                               read_options=read or None, signal=args.signal)
     finally:
         if executor is not None:
             executor.shutdown()
@@ -432,6 +433,9 @@ def build_parser():
                    help="NWB with --align: the window around each event")
     q.add_argument("--label-column", help="the trials column (or 'tags') giving each trial's class")
     q.add_argument("--population-column", help="NWB: the units column giving each unit's population")
+    q.add_argument("--signal", metavar="NAME", help="a continuous signal of the recording (NWB: a TimeSeries or "
+                                                   "SpatialSeries such as position): adds its tuning curves and "
+                                                   "information to the report")
     parallel_args(q)
     q.add_argument("--no-progress", action="store_true")
     common(q)

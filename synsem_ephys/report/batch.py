@@ -33,12 +33,13 @@ class BatchResult:
 
 
 def _one(task):
-    path, out, options, graphml, read_options = task
+    path, out, options, graphml, read_options, signal = task
     from .run import analyze_file
 
     t0 = time.perf_counter()
     try:
-        rep = analyze_file(path, out, options=options, progress=False, graphml=graphml, read_options=read_options)
+        rep = analyze_file(path, out, options=options, progress=False, graphml=graphml, read_options=read_options,
+                           signal=signal)
     except Exception as exc:  # noqa: BLE001 - one file's failure is reported, the others finish
         return {"file": str(path), "report": None, "error": f"{type(exc).__name__}: {exc}",
                 "seconds": round(time.perf_counter() - t0, 3)}
@@ -57,7 +58,7 @@ def _names(paths):
     return [f"{s}_{k}" if stems.count(s) > 1 else s for k, s in enumerate(stems)]
 
 
-def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, read_options=None):
+def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, read_options=None, signal=None):
     """Report on every recording in ``paths`` and write the combined table (see the module docstring).
 
     Parameters
@@ -72,6 +73,8 @@ def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, r
     graphml : bool
     read_options : dict, optional
         Passed to :func:`synsem_ephys.io.read_recording` for every file.
+    signal : str, optional
+        A signal every file holds: the tuning-curve section (:func:`~synsem_ephys.report.analyze_file`).
 
     Returns
     -------
@@ -82,7 +85,7 @@ def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, r
         raise input_error("paths", "at least one recording file", "none")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = [(p, out / name, options, graphml, read_options) for p, name in zip(paths, _names(paths))]
+    tasks = [(p, out / name, options, graphml, read_options, signal) for p, name in zip(paths, _names(paths))]
     rows = map_tasks(_one, tasks, executor=executor)
     keys = list(dict.fromkeys(k for r in rows for k in r))
     buf = _io.StringIO()

@@ -9,7 +9,7 @@ import numpy as np
 from ..optional import require
 
 __all__ = ["CELL_COLOURS", "raster_figure", "dispersion_figure", "ig_figure", "pathway_figure", "accuracy_figure",
-           "psth_figure"]
+           "psth_figure", "tuning_figure"]
 
 CELL_COLOURS = {"E": "#c0392b", "I": "#2471a3", "input": "#7f8c8d", "output": "#27ae60", "hidden": "#8e44ad",
                 "unknown": "#555555"}
@@ -253,5 +253,33 @@ def psth_figure(psth, path, *, max_units=16):
         axes[0].legend(fontsize=6, ncol=1 + k // 8)
     more = f"; first {n_units} of {len(psth.unit_names)} units" if len(psth.unit_names) > n_units else ""
     fig.suptitle(f"PSTH per condition, {psth.bin_ms:g} ms bins{more}", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def tuning_figure(info, path, *, max_units=16):
+    """Tuning curves (:class:`~synsem_ephys.analysis.signals.SignalInformation`): one panel per unit (the first
+    ``max_units``), rate per bin of the signal's value, the occupancy shaded behind, information and p in the title."""
+    tc = info.tuning
+    n_units = min(len(tc.unit_names), int(max_units))
+    n_cols = min(4, max(n_units, 1))
+    n_rows = max(1, -(-n_units // n_cols))
+    fig = _figure(3.4 * n_cols, 2.6 * n_rows + 0.6)
+    axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
+    width = np.diff(tc.edges)
+    occ = tc.occupancy_s / tc.occupancy_s.max() if tc.occupancy_s.size and tc.occupancy_s.max() > 0 else tc.occupancy_s
+    for u in range(n_units):
+        ax = axes[u]
+        top = np.nanmax(tc.rate_hz[u]) if np.any(np.isfinite(tc.rate_hz[u])) else 1.0
+        ax.bar(tc.centres, occ * (top if top > 0 else 1.0), width=width, color="#dddddd", label="occupancy (scaled)")
+        ax.plot(tc.centres, tc.rate_hz[u], "o-", lw=1, ms=3, color="#2471a3")
+        ax.set_title(f"{tc.unit_names[u]}: {info.bits_per_spike[u]:.2f} bits/spike, p {info.p_value[u]:.3g}", fontsize=8)
+        ax.set_xlabel(f"{tc.signal} ({tc.unit})" if tc.unit else tc.signal, fontsize=8)
+        ax.set_ylabel("rate (Hz)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[n_units:]:
+        ax.set_axis_off()
+    more = f"; first {n_units} of {len(tc.unit_names)} units" if len(tc.unit_names) > n_units else ""
+    fig.suptitle(f"Tuning to {tc.signal} (channel {tc.channel}), {tc.edges.size - 1} bins{more}", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

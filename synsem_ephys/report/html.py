@@ -60,6 +60,23 @@ def _units_section(s):
     return "\n".join(out)
 
 
+def _signal_section(s):
+    """Tuning curves against the named signal and their information (only when a signal is named)."""
+    g = s["signal"]
+    d = g["definitions"]
+    out = [f"<h2>Tuning to {html.escape(g['name'])}</h2>",
+           f"<p>Signal <code>{html.escape(g['name'])}</code> ({html.escape(g['unit'] or 'no unit')}, channel "
+           f"{g['channel']}), {len(g['bin_edges']) - 1} equal bins. Spikes: {html.escape(g['spikes'])}. "
+           f"Occupancy: {html.escape(d['occupancy'])}. Value of a spike: {html.escape(d['spike_value'])}. "
+           f"Rate: {html.escape(d['rate'])}. <span class='eq'>{html.escape(d['information'])}</span>. "
+           f"Null: {html.escape(d['null'])} ({g['n_shuffles']} shuffles, shifts of at least {g['min_shift_ms']:g} ms); "
+           f"p = {html.escape(d['p_value'])}.</p>", _img(s, "tuning", "tuning curves")]
+    out.append(_table(["unit", "peak rate (Hz)", "preferred bin", "preferred value", "bits/spike", "bits/s", "p"],
+                      [[r["unit"], r["signal_peak_rate_hz"], r["signal_preferred_bin"], r["signal_preferred_value"],
+                        r["signal_bits_per_spike"], r["signal_bits_per_s"], r["signal_info_p_value"]] for r in g["rows"]]))
+    return "\n".join(out)
+
+
 def render_html(summary, meta=None):
     """The report page as a string."""
     s, meta = summary, dict(meta or {})
@@ -85,6 +102,8 @@ def render_html(summary, meta=None):
         h.append("<h2>Classification</h2>" + _img(s, "accuracy", "confusion matrix"))
     if s.get("units"):
         h.append(_units_section(s))
+    if s.get("signal"):
+        h.append(_signal_section(s))
     # ---- synchrony
     d = s["dispersion"]
     layered = s.get("has_layers", True)

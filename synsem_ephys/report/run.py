@@ -18,6 +18,12 @@ The report chooses its sections by what the recording holds: a recording without
 condition instead of the plots across depth (its dispersion table per group stays); a layered network keeps
 the depth plots and has ``"units": null``.
 
+With a signal named (``signal=NAME``, the CLI's ``--signal``), the report adds the tuning curve of every
+unit against it and its Skaggs information with the circular-shift p-value
+(:mod:`synsem_ephys.analysis.signals`; spikes: "any", or the response window when ``active`` is one), as
+the figure ``tuning.png``, the ``summary.json`` key ``"signal"`` and, for the per-unit table, the columns
+:data:`SIGNAL_COLUMNS`; without a named signal nothing of it appears.
+
 The "expected science" (Kurth, Oberste-Frielinghaus et al. 2025) is checked, not assumed, in
 :mod:`synsem_ephys.report.checks`; :mod:`~synsem_ephys.report.summary` is the one view model from which
 ``summary.json`` and ``report.html`` are rendered; :mod:`~synsem_ephys.report.figures` draws the PNGs.
@@ -41,11 +47,14 @@ from .checks import science_checks
 from .summary import summary_dict
 
 __all__ = ["ReportOptions", "AnalysisResult", "Report", "analyze", "write_report", "analyze_file",
-           "SUMMARY_NAME", "HTML_NAME", "UNITS_NAME"]
+           "SUMMARY_NAME", "HTML_NAME", "UNITS_NAME", "SIGNAL_COLUMNS"]
 
 SUMMARY_NAME = "summary.json"
 HTML_NAME = "report.html"
 UNITS_NAME = "units.csv"
+#: Per-unit columns added to ``units.csv`` when a signal is named (tuning curve and information).
+SIGNAL_COLUMNS = ("signal_peak_rate_hz", "signal_preferred_bin", "signal_preferred_value", "signal_bits_per_spike",
+                  "signal_bits_per_s", "signal_info_p_value")
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,7 @@ class AnalysisResult:
     units: object = None
     psth: object = None
     has_layers: bool = True
+    signal: object = None
 
 
 @dataclass(frozen=True)
@@ -217,7 +227,8 @@ def _signs_and_spec(record, weights, signs, spec):
     return ws, signs, spec
 
 
-def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, options=None, progress=False):
+def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, options=None, progress=False, signal=None,
+            signal_bins=20):
     """Run every analysis on ``source`` and return an :class:`AnalysisResult` (no files).
 
     Parameters
@@ -233,11 +244,25 @@ def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, optio
     options : ReportOptions, optional
     progress : bool or callable
         Print one line per step to stderr, or call ``progress(step, n_steps, name, seconds)``.
+    signal : str, optional
+        A signal of the record (``record.signals``): adds the tuning curves and their information.
+    signal_bins : int
+        Equal bins over the signal's range (its first channel) for the tuning curves.
     """
-    return _analyze(source, weights, signs, spec, accuracy, options, progress)[0]
+    return _analyze(source, weights, signs, spec, accuracy, options, progress, signal, signal_bins)[0]
 
 
-def _analyze(source, weights, signs, spec, accuracy, options, progress):
+def _signal_information(record, name, bins, active, opts):
+    from ..analysis.signals import signal_information
+
+    if name not in record.signals:
+        raise input_error("signal", f"a signal of the recording, among {sorted(record.signals) or 'none (it has no signals)'}",
+                          repr(name))
+    window = active if not isinstance(active, str) else "any"
+    return signal_information(record, name, bins=bins, active=window, n_shuffles=opts.n_shuffles, seed=opts.seed)
+
+
+def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=None, signal_bins=20):
     """``analyze`` plus what ``write_report`` needs again: (result, record, groups, (weights, signs, spec))."""
     from ..analysis import describe_definition
     from ..analysis.pathways import pathway_activity, pathway_null
@@ -250,7 +275,9 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
     ws, signs, spec = _signs_and_spec(record, weights, signs, spec)
     groups = unit_groups(record)
     has_layers = groups.by == "layer"
-    bar = _Progress(progress, 5 + (ws is not None) + (opts.complexity_trials > 0) + (not has_layers))
+    if signal is not None and signal not in record.signals:  # before any work
+        _signal_information(record, signal, signal_bins, "any", opts)
+    bar = _Progress(progress, 5 + (ws is not None) + (opts.complexity_trials > 0) + (not has_layers) + (signal is not None))
     has_decision = bool(np.any(np.isfinite(record.trials.decision_time_ms)))
     packet = opts.packet
     if packet == "auto":
@@ -291,6 +318,10 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
                            min_spikes=opts.min_spikes, min_active_trials=opts.min_active_trials,
                            correction=opts.correction, n_shuffles=opts.n_shuffles, seed=opts.seed, information=ig)
         hist = psth(record, labels=opts.labels, bin_ms=opts.psth_bin_ms)
+    sig_info = None
+    if signal is not None:
+        bar.step(f"tuning curves and information about signal {signal!r} ({opts.n_shuffles} circular shifts)")
+        sig_info = _signal_information(record, signal, signal_bins, active, opts)
     pw = ov = pa = ov_alt = nul = None
     if ws is not None:
         bar.step(f"class pathways ({opts.pathway_method}) and their null ({opts.n_pathway_shuffles} shuffles)")
@@ -315,7 +346,7 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress):
     acc = _accuracy(record) if accuracy is None else float(accuracy)
     res = AnalysisResult(str(record.meta.get("source", "")), record.n_units, record.n_trials, record.n_spikes,
                          record.trial_duration_ms, groups.names, acc, disp, packets, packets_all, ig, ig_sum, ig2,
-                         ig2_sum, pw, ov, pa, ov_alt, nul, cx, (), opts, {}, units, hist, has_layers)
+                         ig2_sum, pw, ov, pa, ov_alt, nul, cx, (), opts, {}, units, hist, has_layers, sig_info)
     res = replace(res, checks=science_checks(res, groups))
     bar.done()
     return replace(res, seconds=dict(bar.seconds)), record, groups, (ws, signs, spec)
@@ -335,7 +366,7 @@ def _complexity(record, opts):
 
 # ------------------------------------------------------------------------------------------ files
 def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True,
-                 options=None, graphml=True):
+                 options=None, graphml=True, signal=None, signal_bins=20):
     """Analyse ``source`` and write ``out_dir/report.html``, ``summary.json`` and the PNG figures.
 
     Parameters
@@ -349,6 +380,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
         One line per step on stderr, or a callable (see :func:`analyze`).
     graphml : bool
         Also write ``pathways.graphml`` when weights are given.
+    signal, signal_bins
+        See :func:`analyze`: the tuning-curve section and its figure ``tuning.png``.
 
     Returns
     -------
@@ -359,7 +392,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    res, record, groups, (ws, sg, sp) = _analyze(source, weights, signs, spec, accuracy, options, progress)
+    res, record, groups, (ws, sg, sp) = _analyze(source, weights, signs, spec, accuracy, options, progress, signal,
+                                                 signal_bins)
     t0 = time.perf_counter()
     if progress is True:
         print("writing figures, summary and report.html ...", file=sys.stderr, flush=True)
@@ -373,7 +407,9 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     upath = None
     if res.units is not None:
         figs["psth"] = rf.psth_figure(res.psth, out / "psth.png")
-        upath = write_text_atomic(out / UNITS_NAME, units_csv(res.units))
+        upath = write_text_atomic(out / UNITS_NAME, units_csv(res.units, res.signal))
+    if res.signal is not None:
+        figs["tuning"] = rf.tuning_figure(res.signal, out / "tuning.png")
     if res.information is not None:
         figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png",
                                            more=[res.information_secondary])
@@ -408,16 +444,29 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     return Report(out, hpath, spath, figs, gpath, res, upath)
 
 
-def units_csv(units):
+def signal_rows(info):
+    """Per-unit values of a :class:`~synsem_ephys.analysis.signals.SignalInformation` (keys :data:`SIGNAL_COLUMNS`)."""
+    tc = info.tuning
+    return [{"signal_peak_rate_hz": float(tc.peak_rate_hz[i]), "signal_preferred_bin": int(tc.preferred_bin[i]),
+             "signal_preferred_value": float(tc.preferred_value[i]), "signal_bits_per_spike": float(info.bits_per_spike[i]),
+             "signal_bits_per_s": float(info.bits_per_s[i]), "signal_info_p_value": float(info.p_value[i])}
+            for i in range(tc.unit_names.size)]
+
+
+def units_csv(units, signal=None):
     """The per-unit table (:class:`~synsem_ephys.analysis.units.UnitStats`) as CSV text, one row per unit
-    (columns :attr:`~synsem_ephys.analysis.units.UnitStats.COLUMNS`; NaN as an empty field)."""
+    (columns :attr:`~synsem_ephys.analysis.units.UnitStats.COLUMNS`, and :data:`SIGNAL_COLUMNS` when a
+    :class:`~synsem_ephys.analysis.signals.SignalInformation` is given; NaN as an empty field)."""
     import csv
     import io
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(units.COLUMNS), lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=list(units.COLUMNS) + (list(SIGNAL_COLUMNS) if signal is not None else []),
+                       lineterminator="\n")
     w.writeheader()
-    for row in units.rows():
+    extra = signal_rows(signal) if signal is not None else [{}] * len(units.rows())
+    for row, more in zip(units.rows(), extra):
+        row = dict(row, **more)
         w.writerow({k: ("" if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()})
     return buf.getvalue()
 
@@ -432,7 +481,7 @@ def _raster_trial(record, trial):
 
 
 def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True, options=None, read_options=None,
-                 graphml=True):
+                 graphml=True, signal=None, signal_bins=20):
     """Read a recording file (``.nix`` written by synsem_ephys, or ``.nwb``) and write its report.
 
     Read with :func:`synsem_ephys.io.read_recording` (``read_options`` are passed to it, e.g. ``trials``,
@@ -442,13 +491,16 @@ def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy
     several seconds" makes almost every unit active in every trial.
 
     Parameters are those of :func:`write_report`; the network spec for pathways is taken from the
-    file's provenance (``meta['spec']``) when ``spec`` and ``signs`` are not given.
+    file's provenance (``meta['spec']``) when ``spec`` and ``signs`` are not given. With ``signal``, an
+    ``.nwb`` file is read with ``signals="all"`` unless ``read_options`` say otherwise.
     """
     from ..io.files import read_recording
 
     opts = dict(read_options or {})
     if Path(path).suffix.lower() == ".nwb":
         opts = {"label_column": "auto", "population_column": "auto", **opts}
+        if signal is not None:
+            opts.setdefault("signals", "all")
     record = read_recording(path, **opts)
     return write_report(record, out_dir, weights=weights, signs=signs, spec=spec, accuracy=accuracy,
-                        progress=progress, options=options, graphml=graphml)
+                        progress=progress, options=options, graphml=graphml, signal=signal, signal_bins=signal_bins)

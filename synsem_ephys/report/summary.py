@@ -31,6 +31,18 @@ def _units_block(res):
                                             "definition": h.definition}}
 
 
+def _signal_block(info):
+    """Tuning curves against the named signal and their information, with the definitions."""
+    from .run import signal_rows
+
+    tc = info.tuning
+    rows = [dict(unit=str(u), **r) for u, r in zip(tc.unit_names, signal_rows(info))]
+    return {"name": tc.signal, "unit": tc.unit, "channel": tc.channel, "bin_edges": tc.edges,
+            "occupancy_s": tc.occupancy_s, "spikes": tc.definition, "n_shuffles": info.n_shuffles,
+            "min_shift_ms": info.min_shift_ms, "seed": info.seed,
+            "definitions": {**tc.definitions, **info.definitions}, "rows": rows}
+
+
 def summary_dict(res):
     """The machine-readable summary of an :class:`AnalysisResult` (JSON-ready; NaN -> null)."""
     d = res.dispersion
@@ -66,6 +78,8 @@ def summary_dict(res):
            "pathways": None, "complexity": None,
            "checks": [asdict(c) for c in res.checks], "options": asdict(res.options), "seconds": res.seconds,
            "has_layers": bool(res.has_layers), "units": _units_block(res)}
+    if res.signal is not None:  # only with a named signal: other summaries keep their keys
+        out["signal"] = _signal_block(res.signal)
     if res.pathways is not None:
         pw, ov, pa = res.pathways, res.overlap, res.pathway_activity
         out["pathways"] = {"method": pw.method, "parameters": pw.parameters, "dale": pw.dale, "layers": list(pw.layers),

@@ -284,8 +284,8 @@ def _from_segments(block, label_annotation):
             prev[1].append(np.full(t.size, r))
         for k, obj in enumerate(_neo_signals(seg)):  # each Segment's signals: the samples inside its trial
             name = str(obj.name) if obj.name else f"signal{k}"
-            times, s0, rate, values = _neo_signal_arrays(obj)
-            piece, outside = Signal.cut(values, [t0], [t0 + dur], times_ms=times, t_start_ms=s0, sampling_rate_hz=rate)
+            sig_t, sig_t0, rate, values = _neo_signal_arrays(obj)
+            piece, outside = Signal.cut(values, [t0], [t0 + dur], times_ms=sig_t, t_start_ms=sig_t0, sampling_rate_hz=rate)
             sig_pieces.setdefault(name, []).append((r, piece))
             sig_fields.setdefault(name, _foreign_fields(obj))
             if outside:
@@ -391,7 +391,7 @@ def _signals_json(record):
         out[name] = dict(unit=s.unit, sampling_rate_hz=s.sampling_rate_hz, kind=s.kind, attrs=s.attrs,
                          channel_names=list(s.channel_names), description=s.description, dtype=str(s.values.dtype),
                          shape_tail=list(s.values.shape[1:]))
-    return json.dumps(out, sort_keys=True)
+    return json.dumps(out)  # in the record's order
 
 
 def _append_signals(seg, record, offsets):

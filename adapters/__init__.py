@@ -12,6 +12,7 @@ missing optional dependency only matters for the loader that needs it).
 
 Loaders
 -------
+any              NIX, NWB or spike-time text, told apart by content (text needs its time unit)
 nwb              NWB files (pynwb): units, trials and their columns, events; label column found automatically
 neo              any file neo.io reads (one Segment per trial, or the canonical layout)
 spiketimes       any spike-time text files: one unit per file or (time, unit) lines, s/ms/us/samples, trial starts
@@ -47,6 +48,7 @@ __all__ = ["DATA_ENV", "data_dir", "require_path", "LOADERS", "get_loader", "loa
 
 #: name -> "module:function" of every loader (``load_*(path, **options) -> SpikeRecord``).
 LOADERS = {
+    "any": "any_file:read_any",
     "nwb": "nwb:load_nwb",
     "neo": "neo_generic:load_neo",
     "spiketimes": "spiketimes_text:load_spiketimes",

@@ -236,7 +236,8 @@ def _read_options(args):
     return opts
 
 
-_READ_FLAGS = {"trials": "--trials", "align": "--align", "window_ms": "--window-ms", "label_column": "--label-column",
+_READ_FLAGS = {"time_unit": "--time-unit", "sampling_rate_hz": "--sampling-rate-hz", "trials": "--trials", "align": "--align",
+               "window_ms": "--window-ms", "label_column": "--label-column",
                "population_column": "--population-column", "labels": "--label-column", "signal": "--signal",
                "signals": "--signal"}
 
@@ -245,8 +246,24 @@ def cmd_analyze(args):
     from .parallel import make_executor
     from .report import analyze_file, analyze_many
 
+    from pathlib import Path
+
+    from .io.files import recording_kind
+
+    kinds = {}
     for path in args.recording:
-        _existing_file(path, "recording", "recording (.nix or .nwb)")
+        if not Path(path).is_dir():
+            _existing_file(path, "recording", "recording (.nix, .nwb or spike-time text)")
+        kinds[path] = recording_kind(path)
+    text = [p for p, k in kinds.items() if k in ("text", "directory")]
+    if text and args.time_unit is None:
+        raise _argument_error("--time-unit", "the time unit of the spike-time text files (s, ms, us or samples)",
+                              f"none for {text[0]}")
+    if args.time_unit is not None and len(text) < len(kinds):
+        raise _argument_error("--time-unit", "spike-time text recordings only (NIX and NWB files state their unit)",
+                              [p for p in kinds if p not in text])
+    if args.sampling_rate_hz is not None and args.time_unit != "samples":
+        raise _argument_error("--sampling-rate-hz", "--time-unit samples with it", f"--time-unit {args.time_unit}")
     weights = signs = None
     if args.network:
         from .sim import Network
@@ -258,13 +275,20 @@ def cmd_analyze(args):
     _out_dir(args.out)
     options = _report_options(args)
     read = _read_options(args)
-    if read and any(not str(p).lower().endswith(".nwb") for p in args.recording):
+    if read and any(k != "NWB" for k in kinds.values()):
         raise _argument_error("--trials/--align/--window-ms/--label-column/--population-column",
-                              "NWB recordings (.nwb) only", [p for p in args.recording if not str(p).lower().endswith(".nwb")])
+                              "NWB recordings only", [p for p, k in kinds.items() if k != "NWB"])
+    reader = None
+    if text:
+        from .adapters.any_file import read_any
+
+        reader = read_any
+        read = {"time_unit": args.time_unit, "sampling_rate_hz": args.sampling_rate_hz}
     if len(args.recording) == 1 and args.jobs == 1 and args.executor == "process":
         with _flags({"path": "recording", "out_dir": "--out", **_READ_FLAGS}):
             rep = analyze_file(args.recording[0], args.out, weights=weights, signs=signs, options=options,
-                               progress=not args.no_progress, read_options=read or None, signal=args.signal)
+                               progress=not args.no_progress, read_options=read or None, signal=args.signal,
+                               reader=reader)
         print(f"report: {rep.html}\nsummary: {rep.out_dir / 'summary.json'}")
         return 0
     if weights is not None:
@@ -275,7 +299,7 @@ def cmd_analyze(args):
     try:
         with _flags({"out_dir": "--out", **_READ_FLAGS}):
             res = analyze_many(args.recording, args.out, options=options, executor=executor,
-                               read_options=read or None, signal=args.signal)
+                               read_options=read or None, signal=args.signal, reader=reader)
     finally:
         if executor is not None:
             executor.shutdown()
@@ -416,7 +440,8 @@ def build_parser():
     q.add_argument("--no-progress", action="store_true")
     common(q)
     q.set_defaults(func=cmd_demo)
-    q = sub.add_parser("analyze", help="all analyses of recordings (.nix from synsem_ephys, or .nwb) -> OUT/report.html; "
+    q = sub.add_parser("analyze", help="all analyses of recordings (.nix from synsem_ephys, .nwb, spike-time text) -> "
+                                       "OUT/report.html; "
                                        "several files: one report each and a summary table")
     q.add_argument("recording", nargs="+")
     q.add_argument("--out", required=True)
@@ -433,6 +458,10 @@ def build_parser():
                    help="NWB with --align: the window around each event")
     q.add_argument("--label-column", help="the trials column (or 'tags') giving each trial's class")
     q.add_argument("--population-column", help="NWB: the units column giving each unit's population")
+    q.add_argument("--time-unit", choices=("s", "ms", "us", "samples"),
+                   help="spike-time text files: the unit of their numbers (required for them; a text file does not "
+                        "say). One time per line (one unit per file; a directory of them) or 'time unit' per line")
+    q.add_argument("--sampling-rate-hz", type=_float(positive=True), default=None, help="with --time-unit samples")
     q.add_argument("--signal", metavar="NAME", help="a continuous signal of the recording (NWB: a TimeSeries or "
                                                    "SpatialSeries such as position): adds its tuning curves and "
                                                    "information to the report")

@@ -33,13 +33,13 @@ class BatchResult:
 
 
 def _one(task):
-    path, out, options, graphml, read_options, signal = task
+    path, out, options, graphml, read_options, signal, reader = task
     from .run import analyze_file
 
     t0 = time.perf_counter()
     try:
         rep = analyze_file(path, out, options=options, progress=False, graphml=graphml, read_options=read_options,
-                           signal=signal)
+                           signal=signal, reader=reader)
     except Exception as exc:  # noqa: BLE001 - one file's failure is reported, the others finish
         return {"file": str(path), "report": None, "error": f"{type(exc).__name__}: {exc}",
                 "seconds": round(time.perf_counter() - t0, 3)}
@@ -58,7 +58,8 @@ def _names(paths):
     return [f"{s}_{k}" if stems.count(s) > 1 else s for k, s in enumerate(stems)]
 
 
-def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, read_options=None, signal=None):
+def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, read_options=None, signal=None,
+                 reader=None):
     """Report on every recording in ``paths`` and write the combined table (see the module docstring).
 
     Parameters
@@ -75,6 +76,9 @@ def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, r
         Passed to :func:`synsem_ephys.io.read_recording` for every file.
     signal : str, optional
         A signal every file holds: the tuning-curve section (:func:`~synsem_ephys.report.analyze_file`).
+    reader : callable, optional
+        ``reader(path, **read_options) -> SpikeRecord`` instead of :func:`synsem_ephys.io.read_recording`
+        (e.g. :func:`synsem_ephys.adapters.any_file.read_any` for spike-time text files); it must pickle.
 
     Returns
     -------
@@ -85,7 +89,7 @@ def analyze_many(paths, out_dir, *, options=None, executor=None, graphml=True, r
         raise input_error("paths", "at least one recording file", "none")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = [(p, out / name, options, graphml, read_options, signal) for p, name in zip(paths, _names(paths))]
+    tasks = [(p, out / name, options, graphml, read_options, signal, reader) for p, name in zip(paths, _names(paths))]
     rows = map_tasks(_one, tasks, executor=executor)
     keys = list(dict.fromkeys(k for r in rows for k in r))
     buf = _io.StringIO()

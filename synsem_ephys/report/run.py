@@ -481,7 +481,7 @@ def _raster_trial(record, trial):
 
 
 def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True, options=None, read_options=None,
-                 graphml=True, signal=None, signal_bins=20):
+                 graphml=True, signal=None, signal_bins=20, reader=None):
     """Read a recording file (``.nix`` written by synsem_ephys, or ``.nwb``) and write its report.
 
     Read with :func:`synsem_ephys.io.read_recording` (``read_options`` are passed to it, e.g. ``trials``,
@@ -492,15 +492,20 @@ def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy
 
     Parameters are those of :func:`write_report`; the network spec for pathways is taken from the
     file's provenance (``meta['spec']``) when ``spec`` and ``signs`` are not given. With ``signal``, an
-    ``.nwb`` file is read with ``signals="all"`` unless ``read_options`` say otherwise.
+    ``.nwb`` file is read with ``signals="all"`` unless ``read_options`` say otherwise. NWB is told by the
+    file's content (:func:`synsem_ephys.io.files.recording_kind`), not its suffix.
+
+    ``reader``: a callable ``reader(path, **read_options) -> SpikeRecord`` used instead of
+    :func:`~synsem_ephys.io.read_recording`, e.g. :func:`synsem_ephys.adapters.any_file.read_any`, which also
+    reads spike-time text files (it must pickle, for :func:`analyze_many` on a process pool).
     """
-    from ..io.files import read_recording
+    from ..io.files import read_recording, recording_kind
 
     opts = dict(read_options or {})
-    if Path(path).suffix.lower() == ".nwb":
+    if recording_kind(path) == "NWB":
         opts = {"label_column": "auto", "population_column": "auto", **opts}
         if signal is not None:
             opts.setdefault("signals", "all")
-    record = read_recording(path, **opts)
+    record = (reader or read_recording)(path, **opts)
     return write_report(record, out_dir, weights=weights, signs=signs, spec=spec, accuracy=accuracy,
                         progress=progress, options=options, graphml=graphml, signal=signal, signal_bins=signal_bins)

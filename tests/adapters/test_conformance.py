@@ -49,6 +49,12 @@ def _nix_file(tmp_path_factory, name, write):
     return path
 
 
+def _write_time_unit_csv(path):
+    rng = np.random.default_rng(7)  # 6 units, Poisson-like, seconds as a sorting tool's CSV export would write
+    rows = sorted((float(t), int(u)) for u in range(6) for t in rng.uniform(0.0, 20.0, rng.integers(20, 60)))
+    path.write_text("# spike_time_s,unit\n" + "".join(f"{t:.6f},{u}\n" for t, u in rows))
+
+
 def _write_other_tool(path):
     with neo.io.NixIO(str(path), mode="ow") as io:
         io.write_block(_multi_segment_block())
@@ -65,6 +71,7 @@ SOURCES = {
                                             for k in range(1, 11)],
                    {"time_unit": "samples", "sampling_rate_hz": 15000.0, "trials": [30000.0 * r for r in range(25)],
                     "trial_duration_ms": 30000.0}),
+    "any_text": ("any", lambda f: _nix_file(f, "sorted.csv", _write_time_unit_csv), {"time_unit": "s"}),
     "kramer": ("kramer_stn", lambda f: ephys_dir() / "kramer_stn" / "10_spikes-1.mat", {}),
     "neo_multisegment": ("neo", lambda f: _nix_file(f, "other.nix", _write_other_tool), {"label_annotation": "odour"}),
     "neo_canonical": ("neo", lambda f: _nix_file(f, "sim.nix", lambda p: write_nix(sim_record(n_trials=5, seed=4)[0], p)),

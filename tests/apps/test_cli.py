@@ -89,3 +89,25 @@ def test_robustness_command_on_the_digits_network(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:  # argparse's one-line error and exit status 2
         main(["robustness", str(DATA_DIR / "digits_dale.pt"), "--jitter=-1", "--out", str(tmp_path / "x")])
     assert info.value.code == 2 and "--jitter" in capsys.readouterr().err
+
+
+def test_analyze_spike_time_text_files_by_content(tmp_path, capsys):
+    g = np.random.default_rng(3)
+    rows = sorted((float(t), int(u)) for u in range(4) for t in g.uniform(0.0, 20.0, 30))
+    csv = tmp_path / "sorting_export.csv"
+    csv.write_text("# time_s,unit\n" + "".join(f"{t:.6f},{u}\n" for t, u in rows))
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    for u in range(3):
+        (cells / f"cell{u}").write_text("\n".join(f"{t:.3f}" for t in np.sort(g.uniform(0, 5000, 40))))
+    assert main(["analyze", str(csv), "--out", str(tmp_path / "a"), "--time-unit", "s", "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["n_units"] == 4 and summary["n_spikes"] == len(rows)
+    assert main(["analyze", str(cells), "--out", str(tmp_path / "b"), "--time-unit", "ms", "--no-progress"]) == 0
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["n_units"] == 3
+    capsys.readouterr()
+    for argv, flag in ((["--no-progress"], "--time-unit"), (["--time-unit", "s", "--trials", "trials"], "--trials"),
+                       (["--time-unit", "s", "--sampling-rate-hz", "3"], "--sampling-rate-hz")):
+        assert main(["analyze", str(csv), "--out", str(tmp_path / "c")] + argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"error: {flag}" in err[0], err

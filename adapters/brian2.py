@@ -16,6 +16,10 @@ Trials (see :func:`synsem_ephys.adapters.populations.record_from_populations` fo
   ``Network.restore()`` also empties the monitors: with store / restore, read each run's monitors
   before restoring, or cut one long run into trials by their start times instead.
 
+Versions: Brian2 2.9 does not import with numpy >= 2.4 (``ndarray.ptp`` is gone) and Brian2 >= 2.10 needs
+Python >= 3.12; the ``[brian2]`` extra takes Brian2 2.9 with numpy < 2.4 on Python 3.11 and Brian2 >= 2.10
+otherwise (tested with Brian2 2.9.0 and numpy 2.2.6 / 2.3.5, ``bench/bench_cross_simulator.py``).
+
 Seconds become ms through :func:`synsem_ephys.units.ms_from_s`; the run's end (``clock.t_``) is rounded
 to 1e-9 ms so that 0.03 s reads 30 ms, not 30.000000000000004 ms. Every spike is kept.
 """

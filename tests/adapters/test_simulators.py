@@ -29,8 +29,10 @@ def import_or_skip(name, package=None):
     except Exception as exc:  # installed but broken, e.g. brian2 2.9 on numpy >= 2.4 (no ndarray.ptp)
         import numpy
 
+        hint = (" (on Python 3.11 run these tests in an environment of pip install -e '.[test,brian2]', which takes "
+                "Brian2 2.9 with numpy < 2.4)" if name == "brian2" else "")
         pytest.skip(f"{name} is installed but does not import with numpy {numpy.__version__}: "
-                    f"{type(exc).__name__}: {exc}")
+                    f"{type(exc).__name__}: {exc}{hint}")
 
 
 def _spikes(rec):

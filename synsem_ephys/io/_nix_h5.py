@@ -721,7 +721,7 @@ class _Reader:
                 arrays[name] = v
                 continue
             n = len(values)
-            v = tuple(values)  # numpy scalars or str, as nixio gives them
+            v = list(values)  # numpy scalars or str, as neo's reader lists nixio's values
             if not n:
                 v = [] if definition == EMPTY else ("" if kind == "s" else v)
             elif n == 1:

@@ -27,6 +27,7 @@ _LAZY = {
     "as_record": "_common", "UnitGroups": "_common", "unit_groups": "_common", "describe_definition": "_common",
     "DEFINITIONS": "_common", "spike_mask": "_common",
     "STTCResult": "sttc", "sttc_matrix": "sttc", "sttc_matrix_trials": "sttc", "sttc_matrix_spiketrains": "sttc",
+    "ConditionSTTC": "sttc", "sttc_by_condition": "sttc",
     "SpikeTimeStats": "dispersion", "Dispersion": "dispersion", "PulsePackets": "dispersion",
     "spike_time_stats": "dispersion", "pulse_packets": "dispersion",
     "synthetic_packets": "dispersion", "SPREADS": "dispersion",

@@ -33,7 +33,8 @@ import numpy as np
 
 from ..errors import input_error
 
-__all__ = ["STTCResult", "sttc_matrix", "sttc_matrix_trials", "sttc_matrix_spiketrains"]
+__all__ = ["STTCResult", "ConditionSTTC", "sttc_matrix", "sttc_matrix_trials", "sttc_matrix_spiketrains",
+           "sttc_by_condition"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,89 @@ def sttc_matrix_trials(record, dt_ms, units=None, trials=None):
     dur = np.asarray(record.trials.columns.get("duration_ms", np.full(record.n_trials, record.trial_duration_ms)), float)
     return _sttc(record.times_ms, record.unit_index, record.trial_index, record.n_units, dt_ms,
                  np.zeros(record.n_trials), dur)
+
+
+@dataclass(frozen=True, eq=False)
+class ConditionSTTC:
+    """STTC matrices of the same units, one per condition (the trials of one class label).
+
+    Attributes
+    ----------
+    sttc : ndarray, shape (n_conditions, n_units, n_units)
+        :func:`sttc_matrix_trials` over the trials of each condition (every trial its own window).
+    mean_pair : ndarray, shape (n_conditions,)
+        Mean over the off-diagonal pairs with a finite STTC (NaN if none).
+    n_trials : ndarray of int64, shape (n_conditions,)
+    class_names : tuple of str
+    unit_rows : ndarray of int64
+        Rows of the record's unit table, in the matrices' order.
+    unit_names : ndarray of str
+    dt_ms : float
+    definition : str
+        Which spikes count, the windows and the null (none).
+    """
+
+    sttc: np.ndarray
+    mean_pair: np.ndarray
+    n_trials: np.ndarray
+    class_names: tuple
+    unit_rows: np.ndarray
+    unit_names: np.ndarray
+    dt_ms: float
+    definition: str
+
+
+def sttc_by_condition(record, dt_ms, *, labels=None, units=None, max_units=None):
+    """STTC of all pairs of units per condition: every spike of a trial counts, each trial its own window.
+
+    Parameters
+    ----------
+    record : SpikeRecord
+    dt_ms : float
+        Coincidence window (ms), > 0.
+    labels : None, str or array of int
+        The conditions (:func:`~synsem_ephys.analysis.information.class_labels`: None = the trials' label);
+        unlabelled trials (-1) are left out; a record without any labelled trial is one condition, "all trials".
+    units : array of int, optional
+        Unit rows (default: all, or the ``max_units`` with the most spikes).
+    max_units : int, optional
+        Keep at most this many units, those with the most spikes in the labelled trials (ties: lower row).
+
+    Returns
+    -------
+    ConditionSTTC
+    """
+    from .information import class_labels
+
+    if isinstance(dt_ms, bool) or not isinstance(dt_ms, (int, float, np.floating)) or not np.isfinite(dt_ms) or dt_ms <= 0:
+        raise input_error("dt_ms", "a finite number > 0 (ms)", repr(dt_ms))
+    lab, names = class_labels(record, labels)
+    if not np.any(lab >= 0):  # no labelled trial: all trials are one condition
+        lab, names = np.zeros(record.n_trials, np.int64), ("all trials",)
+    classes = np.unique(lab[lab >= 0])
+    if units is None:
+        counts = np.bincount(record.unit_index[lab[record.trial_index] >= 0], minlength=record.n_units)
+        rows = np.arange(record.n_units)
+        if max_units is not None and record.n_units > int(max_units):
+            rows = np.sort(np.argsort(-counts, kind="stable")[: int(max_units)])
+    else:
+        rows = np.asarray(units, np.int64)
+    mats, means, n_tr = [], [], []
+    off = ~np.eye(rows.size, dtype=bool)
+    for c in classes:
+        trials = np.flatnonzero(lab == c)
+        m = sttc_matrix_trials(record, float(dt_ms), units=rows, trials=trials).sttc
+        vals = m[off]
+        vals = vals[np.isfinite(vals)]
+        mats.append(m)
+        means.append(float(vals.mean()) if vals.size else float("nan"))
+        n_tr.append(trials.size)
+    k = rows.size
+    class_names = tuple(names[int(c)] if int(c) < len(names) else str(int(c)) for c in classes)
+    definition = (f"STTC (Cutts & Eglen 2014), window +-{float(dt_ms):g} ms, every spike of the trial counts, each trial "
+                  "its own window (no coincidence across trials), trials grouped by condition; no null")
+    return ConditionSTTC(np.array(mats).reshape(len(classes), k, k), np.array(means, float), np.array(n_tr, np.int64),
+                         class_names, rows, np.asarray(record.units.name)[rows], float(dt_ms), definition)
 
 
 def sttc_matrix_spiketrains(spiketrains, dt_ms):

@@ -78,7 +78,8 @@ class UnitStats:
     preferred_name : ndarray of str
         Its class name ("" for -1).
     ig, ig_p_value : ndarray
-        Information gain about the class and its shuffle p-value (NaN when not computable).
+        Information gain about the class and its shuffle p-value (NaN when not computable:
+        :meth:`ig_missing_reason` says why).
     class_names : tuple of str
     total_duration_ms : float
         Sum of the trials' durations.
@@ -113,7 +114,19 @@ class UnitStats:
 
     #: Column names of :meth:`rows` (and of the report's ``units.csv``), in order.
     COLUMNS = ("unit", "population", "cell_type", "n_spikes", "rate_hz", "cv_isi", "n_isi", "isi_violation_fraction",
-               "n_isi_violations", "n_active_trials", "ig", "ig_p_value", "preferred", "p_active_preferred")
+               "n_isi_violations", "n_active_trials", "ig", "ig_p_value", "ig_missing_reason", "preferred",
+               "p_active_preferred")
+
+    def ig_missing_reason(self, i):
+        """Why unit ``i`` has no IG (NaN), in words; "" when it has one."""
+        if np.isfinite(self.ig[i]):
+            return ""
+        if len(self.class_names) < 2:
+            return f"fewer than 2 conditions among the labelled trials ({len(self.class_names)})"
+        if self.n_active[i] < self.min_active_trials:
+            return (f"active in {int(self.n_active[i])} labelled trials, fewer than min_active_trials = "
+                    f"{self.min_active_trials}")
+        return "not computed"
 
     def rows(self):
         """One dict per unit with the keys :attr:`COLUMNS` (plain Python values; NaN stays NaN)."""
@@ -126,7 +139,7 @@ class UnitStats:
                         "isi_violation_fraction": float(self.isi_violation_fraction[i]),
                         "n_isi_violations": int(self.n_isi_violations[i]), "n_active_trials": int(self.n_active[i]),
                         "ig": float(self.ig[i]), "ig_p_value": float(self.ig_p_value[i]),
-                        "preferred": str(self.preferred_name[i]),
+                        "ig_missing_reason": self.ig_missing_reason(i), "preferred": str(self.preferred_name[i]),
                         "p_active_preferred": float(self.p_active[i, k]) if k >= 0 else float("nan")})
         return out
 

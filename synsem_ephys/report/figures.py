@@ -9,7 +9,7 @@ import numpy as np
 from ..optional import require
 
 __all__ = ["CELL_COLOURS", "raster_figure", "dispersion_figure", "ig_figure", "pathway_figure", "accuracy_figure",
-           "psth_figure", "tuning_figure"]
+           "psth_figure", "tuning_figure", "sttc_figure"]
 
 CELL_COLOURS = {"E": "#c0392b", "I": "#2471a3", "input": "#7f8c8d", "output": "#27ae60", "hidden": "#8e44ad",
                 "unknown": "#555555"}
@@ -254,6 +254,31 @@ def psth_figure(psth, path, *, max_units=16):
     more = f"; first {n_units} of {len(psth.unit_names)} units" if len(psth.unit_names) > n_units else ""
     fig.suptitle(f"PSTH per condition, {psth.bin_ms:g} ms bins{more}", fontsize=10)
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def sttc_figure(cond, path, *, max_conditions=6):
+    """STTC matrix per condition (:class:`~synsem_ephys.analysis.sttc.ConditionSTTC`): one heat map per
+    condition (the first ``max_conditions``), the same units and colour scale (-1..1) in each."""
+    k = min(len(cond.class_names), int(max_conditions))
+    n_cols = min(3, max(k, 1))
+    n_rows = max(1, -(-k // n_cols))
+    fig = _figure(3.6 * n_cols + 0.8, 3.3 * n_rows + 0.6)
+    axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
+    im = None
+    for c in range(k):
+        ax = axes[c]
+        im = ax.imshow(np.ma.masked_invalid(cond.sttc[c]), vmin=-1.0, vmax=1.0, cmap="RdBu_r", interpolation="nearest")
+        ax.set_title(f"{cond.class_names[c]} ({int(cond.n_trials[c])} trials, mean {cond.mean_pair[c]:.3f})", fontsize=8)
+        ax.set_xlabel("unit", fontsize=8)
+        ax.set_ylabel("unit", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[k:]:
+        ax.set_axis_off()
+    if im is not None:
+        fig.colorbar(im, ax=list(axes[:k]), label="STTC", shrink=0.8)
+    more = f"; first {k} of {len(cond.class_names)} conditions" if len(cond.class_names) > k else ""
+    fig.suptitle(f"STTC per condition, +-{cond.dt_ms:g} ms, {cond.unit_rows.size} most active units{more}", fontsize=10)
     return _save(fig, path)
 
 

@@ -47,6 +47,18 @@ def _units_section(s):
            + (f" and its p-value from {u['n_shuffles']} label shuffles" if u["n_shuffles"] else "")
            + f", units active in fewer than {u['min_active_trials']} trials have none. Preferred condition: "
            f"{html.escape(dfn['preferred'])}, with P(active | preferred).</p>"]
+    missing = {}
+    for r in u["rows"]:
+        why = r.get("ig_missing_reason")
+        if why:
+            key = why.split(",")[0] if why.startswith("active in") else why
+            missing.setdefault("active in fewer than min_active_trials labelled trials" if why.startswith("active in")
+                               else key, []).append(r["unit"])
+    if missing:
+        out.append("<p>No IG (empty cells) for " + "; ".join(
+            f"{len(v)} unit{'s' if len(v) != 1 else ''}: {html.escape(k)}" for k, v in missing.items())
+            + (f" (min_active_trials = {u['min_active_trials']}; lower it with --min-active-trials)"
+               if any(k.startswith("active in") for k in missing) else "") + ".</p>")
     out.append(_table(["unit", "population", "spikes", "rate (Hz)", "CV ISI", f"ISI < {u['refractory_ms']:g} ms",
                        "active trials", "IG", "p", "preferred", "P(active | pref.)"],
                       [[r["unit"], r["population"], r["n_spikes"], r["rate_hz"], r["cv_isi"], r["isi_violation_fraction"],
@@ -57,6 +69,14 @@ def _units_section(s):
         out.append(f"<p>PSTH per condition ({len(p['class_names'])}: "
                    f"{html.escape(', '.join(p['class_names'][:20]))}{' ...' if len(p['class_names']) > 20 else ''}): "
                    f"{html.escape(p['definition'])}; {p['bin_ms']:g} ms bins.</p>" + _img(s, "psth", "PSTH per condition"))
+    c = u.get("sttc")
+    if c:
+        out.append(f"<h3>STTC per condition</h3><p>{html.escape(c['definition'])}; {len(c['units'])} units (the most "
+                   "active in the labelled trials); matrices in summary.json.</p>")
+        out.append(_table(["condition", "trials", "mean STTC over pairs"],
+                          [[name, n, m] for name, n, m in zip(c["class_names"], c["n_trials"], c["mean_pair"])]))
+        if "sttc" in s.get("figures", {}):
+            out.append(_img(s, "sttc", "STTC per condition"))
     return "\n".join(out)
 
 

@@ -96,6 +96,9 @@ class ReportOptions:
         Per-unit table of a recording without layers: an ISI shorter than this is a violation (1.5 ms).
     psth_bin_ms : float or "auto"
         Bin of the PSTH per condition ("auto": 1-2-5 steps, at most 150 bins per trial).
+    sttc_dt_ms, sttc_max_units : float, int
+        Recording without layers: STTC window and the most active units shown in the STTC matrix per
+        condition (:func:`~synsem_ephys.analysis.sttc.sttc_by_condition`).
     """
 
     packet: object = "auto"
@@ -119,6 +122,8 @@ class ReportOptions:
     min_effect_ig: float = 0.1
     refractory_ms: float = 1.5
     psth_bin_ms: object = "auto"
+    sttc_dt_ms: float = 10.0
+    sttc_max_units: int = 40
 
     @classmethod
     def paper(cls, **changes):
@@ -160,6 +165,7 @@ class AnalysisResult:
     psth: object = None
     has_layers: bool = True
     signal: object = None
+    sttc: object = None
 
 
 @dataclass(frozen=True)
@@ -309,15 +315,19 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=N
         ig2_sum = summarize_by_group(ig2, record)
     else:
         bar.step("information gain, secondary (skipped)")
-    units = hist = None
+    units = hist = cond_sttc = None
     if not has_layers:
         from ..analysis.units import psth, unit_table
 
-        bar.step(f"per-unit table and PSTH per condition (refractory {opts.refractory_ms:g} ms)")
+        bar.step(f"per-unit table, PSTH and STTC per condition (refractory {opts.refractory_ms:g} ms, "
+                 f"STTC window {opts.sttc_dt_ms:g} ms)")
         units = unit_table(record, active=active, labels=opts.labels, refractory_ms=opts.refractory_ms,
                            min_spikes=opts.min_spikes, min_active_trials=opts.min_active_trials,
                            correction=opts.correction, n_shuffles=opts.n_shuffles, seed=opts.seed, information=ig)
         hist = psth(record, labels=opts.labels, bin_ms=opts.psth_bin_ms)
+        from ..analysis.sttc import sttc_by_condition
+
+        cond_sttc = sttc_by_condition(record, opts.sttc_dt_ms, labels=opts.labels, max_units=opts.sttc_max_units)
     sig_info = None
     if signal is not None:
         bar.step(f"tuning curves and information about signal {signal!r} ({opts.n_shuffles} circular shifts)")
@@ -346,7 +356,8 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=N
     acc = _accuracy(record) if accuracy is None else float(accuracy)
     res = AnalysisResult(str(record.meta.get("source", "")), record.n_units, record.n_trials, record.n_spikes,
                          record.trial_duration_ms, groups.names, acc, disp, packets, packets_all, ig, ig_sum, ig2,
-                         ig2_sum, pw, ov, pa, ov_alt, nul, cx, (), opts, {}, units, hist, has_layers, sig_info)
+                         ig2_sum, pw, ov, pa, ov_alt, nul, cx, (), opts, {}, units, hist, has_layers, sig_info,
+                         cond_sttc)
     res = replace(res, checks=science_checks(res, groups))
     bar.done()
     return replace(res, seconds=dict(bar.seconds)), record, groups, (ws, signs, spec)
@@ -408,6 +419,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     if res.units is not None:
         figs["psth"] = rf.psth_figure(res.psth, out / "psth.png")
         upath = write_text_atomic(out / UNITS_NAME, units_csv(res.units, res.signal))
+    if res.sttc is not None and res.sttc.unit_rows.size >= 2:
+        figs["sttc"] = rf.sttc_figure(res.sttc, out / "sttc.png")
     if res.signal is not None:
         figs["tuning"] = rf.tuning_figure(res.signal, out / "tuning.png")
     if res.information is not None:

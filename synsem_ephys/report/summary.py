@@ -28,7 +28,15 @@ def _units_block(res):
                 "preferred": "the class with the highest P(active | class), ties to the lowest"},
             "rows": u.rows(),
             "psth": None if h is None else {"bin_ms": h.bin_ms, "class_names": list(h.class_names),
-                                            "definition": h.definition}}
+                                            "definition": h.definition},
+            "sttc": None if res.sttc is None else _sttc_block(res.sttc)}
+
+
+def _sttc_block(c):
+    """STTC per condition: the definition, the units, the mean over pairs and the matrices (NaN -> null)."""
+    return {"definition": c.definition, "dt_ms": c.dt_ms, "class_names": list(c.class_names),
+            "n_trials": c.n_trials.tolist(), "units": c.unit_names.tolist(), "mean_pair": c.mean_pair.tolist(),
+            "matrices": np.round(c.sttc, 4).tolist()}
 
 
 def _signal_block(info):

@@ -149,3 +149,26 @@ def test_sttc_input_errors():
     b = neo.SpikeTrain([1.0], units="ms", t_stop=20.0)
     with pytest.raises(ValueError, match=r"spiketrains\[1\] .*: expected t_start 0.0 ms and t_stop"):
         sttc_matrix_spiketrains([a, b], 1.0)
+
+
+def test_sttc_by_condition_is_the_trials_sttc_of_each_condition_on_the_most_active_units():
+    from synsem_ephys.analysis.sttc import sttc_by_condition
+
+    rec, _ = sim_record(n_trials=30, seed=5)
+    lab = rec.trials.label
+    res = sttc_by_condition(rec, 2.0, max_units=7)
+    counts = np.bincount(rec.unit_index, minlength=rec.n_units)
+    assert res.unit_rows.size == 7 and set(counts[res.unit_rows]) <= set(np.sort(counts)[-7:])
+    assert list(res.class_names) == [str(c) for c in np.unique(lab)] or len(res.class_names) == np.unique(lab).size
+    for k, c in enumerate(np.unique(lab)):
+        direct = sttc_matrix_trials(rec, 2.0, units=res.unit_rows, trials=np.flatnonzero(lab == c)).sttc
+        np.testing.assert_array_equal(res.sttc[k], direct)
+        off = direct[~np.eye(7, dtype=bool)]
+        assert res.mean_pair[k] == pytest.approx(np.nanmean(off)) and res.n_trials[k] == np.sum(lab == c)
+    unlabelled = SpikeRecord(rec.times_ms, rec.unit_index, rec.trial_index, rec.units,
+                             TrialTable(np.full(rec.n_trials, -1)), rec.trial_duration_ms)
+    one = sttc_by_condition(unlabelled, 2.0)
+    assert one.class_names == ("all trials",) and one.n_trials.tolist() == [rec.n_trials]
+    np.testing.assert_array_equal(one.sttc[0], sttc_matrix_trials(rec, 2.0).sttc)
+    with pytest.raises(ValueError, match="^dt_ms:"):
+        sttc_by_condition(rec, 0.0)

@@ -56,6 +56,17 @@ def test_locust_report_has_the_unit_table_and_psth_and_no_depth_plots(tmp_path):
     assert "ISI &lt; 1.5 ms" in html and "Synchronisation across depth" not in html and "dispersion.png" not in html
     assert "<h2>Synchronisation per group</h2>" in html  # the dispersion table stays
     assert s["dispersion"]["by_group"][0]["group"] == "tetB"
+    # STTC per condition: the same units in every condition's matrix, named definition, figure
+    c = u["sttc"]
+    assert c["class_names"] == u["class_names"] and len(c["matrices"]) == 3 and c["dt_ms"] == 10.0
+    assert "every spike of the trial counts" in c["definition"] and "no null" in c["definition"]
+    assert len(c["units"]) == min(rec.n_units, 40) and len(c["matrices"][0]) == len(c["units"])
+    assert "STTC per condition" in html and rep.figures["sttc"].read_bytes()[:8] == PNG_MAGIC
+    # a unit without IG says why
+    missing = [r for r in u["rows"] if r["ig"] is None]
+    assert all("min_active_trials = 5" in r["ig_missing_reason"] for r in missing)
+    assert all(r["ig_missing_reason"] == "" for r in u["rows"] if r["ig"] is not None)
+    assert not missing or "No IG (empty cells) for" in html
 
 
 def test_dandi_report_rates_over_the_trials_durations(tmp_path):

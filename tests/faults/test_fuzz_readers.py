@@ -3,8 +3,8 @@
 (a crash or a hang of a reader is a failure here, not the end of the test run).
 
 The only outcomes allowed: a project error (a SynsemError subclass, with a message) or a correct read. A
-correct read is one equal to what was written (network, checkpoint: checksummed; IDX: gzip's CRC), or for
-the formats without checksums a readable file: NIX and NWB (HDF5 keeps no checksum of the data, so a flip in a
+correct read is one equal to what was written (network, checkpoint, NIX: checksummed; IDX: gzip's CRC), or for
+the formats without checksums a readable file: NWB (HDF5 keeps no checksum of the data, so a flip in a
 spike time reads as another spike time; counted, not refused) and YAML (text: a flipped digit is another
 valid config). The default run tries a few examples per format; ``-m slow_faults`` tries many more.
 """
@@ -123,7 +123,7 @@ def _read_yaml(path):
 
 #: format -> (file name, reader, equality of two reads or None where any successful read is correct)
 FORMATS = {
-    "nix": ("rec.nix", _read_nix, None),
+    "nix": ("rec.nix", _read_nix, _records_equal),  # the file holds a SHA-256 of its payload
     "nwb": ("rec.nwb", _read_nwb, _records_equal),  # files of ours carry a checksum of the record
     "idx-images": ("t10k-images-idx3-ubyte.gz", _read_idx, _arrays_equal),
     "idx-labels": ("t10k-labels-idx1-ubyte.gz", _read_idx, _arrays_equal),
@@ -132,7 +132,7 @@ FORMATS = {
     "yaml": ("mnist_dale.yaml", _read_yaml, None),
 }
 #: formats read back as what was written whenever they are readable (their flips must be detected)
-CHECKED = {"idx-images", "idx-labels", "network", "checkpoint"}
+CHECKED = {"idx-images", "idx-labels", "network", "checkpoint", "nix"}
 
 
 @pytest.fixture(scope="module")

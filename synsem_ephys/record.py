@@ -617,7 +617,8 @@ class SpikeRecord:
 
         ``trials`` (optional rows) are selected first, as :meth:`select` does. The trial duration becomes
         ``stop_ms - start_ms`` (a per-trial ``duration_ms`` column is dropped); events and signals are cut the
-        same way.
+        same way; the trial columns ``source_start_ms`` (the trial's start on the source clock) and
+        ``stimulus_onset_ms`` (trial-relative) move with the new time 0.
         The window must lie inside the trial: ``0 <= start_ms < stop_ms <= trial_duration_ms``.
         """
         start, stop = float(start_ms), float(stop_ms)
@@ -627,6 +628,9 @@ class SpikeRecord:
         r = self if trials is None else self.select(trials=trials)
         keep = (r.times_ms >= start) & (r.times_ms < stop)
         cols = {k: v for k, v in r.trials.columns.items() if k != "duration_ms"}
+        for key in ("source_start_ms", "stimulus_onset_ms"):  # the new time 0 is start_ms into each trial
+            if key in cols and cols[key].dtype.kind == "f":
+                cols[key] = cols[key] + start if key == "source_start_ms" else cols[key] - start
         trials_t = TrialTable(r.trials.label, r.trials.prediction, r.trials.decision_time_ms - start, cols,
                               r.trials.label_names)
         events = {k: EventTimes(v.times_ms[(v.times_ms >= start) & (v.times_ms < stop)] - start,

@@ -150,7 +150,7 @@ def _hash_array(h, name, values):
 
 
 def record_checksum(record):
-    """SHA-256 (hex) of what a file of a record must give back: spikes, unit and trial tables, events.
+    """SHA-256 (hex) of what a file of a record must give back: spikes, unit and trial tables, events, signals.
 
     Independent of the order in which the spikes are stored (they are hashed sorted by trial, unit, time)
     and of the numpy dtypes a file format chooses (integers as int64, floats as float64, strings as UTF-8);
@@ -179,6 +179,16 @@ def record_checksum(record):
         o = np.lexsort((ev.times_ms, ev.trial_index))
         _hash_array(h, f"events.{key}.times_ms", ev.times_ms[o])
         _hash_array(h, f"events.{key}.trial_index", ev.trial_index[o])
+    for key in sorted(getattr(record, "signals", {}) or {}):
+        sig = record.signals[key]
+        o = np.lexsort((sig.times_ms, sig.trial_index))
+        values = np.asarray(sig.values)
+        _hash_array(h, f"signals.{key}.shape", list(values.shape))
+        _hash_array(h, f"signals.{key}.values", values[o].ravel())
+        _hash_array(h, f"signals.{key}.times_ms", sig.times_ms[o])
+        _hash_array(h, f"signals.{key}.trial_index", sig.trial_index[o])
+        rate = sig.sampling_rate_hz
+        _hash_array(h, f"signals.{key}.rate_unit_channels", [str(rate), sig.unit, *map(str, sig.channel_names)])
     return h.hexdigest()
 
 

@@ -87,3 +87,16 @@ def test_an_argument_error_stays_about_the_argument(tmp_path):
     with pytest.raises(ValueError, match="^population_column:") as info:
         read_nwb(path, population_column="no_such_column")
     assert not isinstance(info.value, DataFormatError)
+
+
+def test_reading_a_subset_skips_the_checksum_and_a_window_keeps_the_source_clock(tmp_path):
+    rec, _ = sim_record(n_trials=3)
+    starts = np.array([0.0, 1000.0, 5000.0])
+    rec = SpikeRecord(rec.times_ms, rec.unit_index, rec.trial_index, rec.units,
+                      TrialTable(rec.trials.label, columns={"source_start_ms": starts}), rec.trial_duration_ms, rec.meta)
+    path = _write(rec, tmp_path / "r.nwb")
+    assert read_nwb(path, events=False).n_spikes == rec.n_spikes  # a subset of the events: no checksum to compare
+    win = rec.window(5.0, 20.0)
+    np.testing.assert_array_equal(win.trials.columns["source_start_ms"], starts + 5.0)
+    back = read_nwb(_write(win, tmp_path / "w.nwb"), trials="trials")  # the general reader, on the file's clock
+    np.testing.assert_allclose(np.sort(back.times_ms), np.sort(win.times_ms), atol=1e-9)

@@ -218,7 +218,7 @@ def _read_ours(nwb, path, notes, events, signals):
             ev[kind] = EventTimes(_ragged_values(et, EXACT_TIME)[0], _ragged_values(et, EXACT_TRIAL)[0].astype(np.int64))
     rec = SpikeRecord(t_ms, unit_of, trial, units, trials, float(notes["trial_duration_ms"]), notes["meta"], ev,
                       read_our_signals(nwb, notes, signals))
-    if events is True:  # the checksum covers every event series
+    if events is True and (signals is None or signals == "all"):  # the checksum covers every event and signal
         L.check_record_checksum(rec, notes.get(L.PAYLOAD_CHECKSUM), path, "NWB")
     return rec
 

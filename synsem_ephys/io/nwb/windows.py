@@ -29,7 +29,8 @@ def _windows(nwb, flat_s, trials, align, window_ms, label_column, notes):
     descr = _descriptions(table)
     descr[""] = str(table.description or "")
     if notes:  # a file of an earlier version of this package: labels and columns restored
-        tt = TrialTable(cols["label"], cols["prediction"], cols["decision_time_ms"],
+        get = {f: cols[f] for f in notes.get("trial_fields", ()) if f in cols}  # only the fields it wrote
+        tt = TrialTable(get.get("label", np.full(len(start_ms), -1)), get.get("prediction"), get.get("decision_time_ms"),
                         {c: cols[c] for c in notes["trial_columns"]}, tuple(notes["label_names"]))
         return dict(start_ms=start_ms, stop_ms=stop_ms, duration_ms=dur, trials=tt, source=where, skipped=skipped,
                     meta={}, descriptions={}, trial_duration_ms=float(notes["trial_duration_ms"]))

@@ -26,7 +26,8 @@ Sparse connectivity (config ``sparsity``, :mod:`.rewiring`): a random mask at th
 calibration); L1 pressure ``rewire_l1`` added to the gradients before the step; after the step (and Dale's
 clamp) dormant synapses are set to 0, signs kept and, with ``rewire_regrow``, synapses whose magnitude reached 0
 removed and as many regrown; after each weight bump dormant synapses are set to 0 again. Masks, signs, the step
-counter and the rewiring's random stream are checkpointed.
+counter and the rewiring's random stream are checkpointed; ``keep_best`` restores the best epoch's masks with its
+weights.
 
 Randomness comes from ``config.seed``: the network's weight initialisation
 (``Network(spec, seed=config.seed)``, unless ``init_network`` gives the starting weights) and three
@@ -318,6 +319,7 @@ class Trainer:
         self._bump_value = c.weight_bump_value
         self.ssdp = None if c.ssdp_variant is None else SSDP(c, len(self.network.weights))
         self.best = None  # (epoch, val_accuracy, [weights]) of the best validation epoch so far
+        self.best_masks = None  # with sparsity: the rewiring masks of that epoch
         if ck is not None:
             self._restore(ck, resume_from, allow_schedule_change)
 
@@ -453,6 +455,8 @@ class Trainer:
         self.history.append(m)
         if math.isfinite(val_acc) and (self.best is None or val_acc > self.best[1]):
             self.best = (self.epochs_done, val_acc, [W.detach().clone() for W in self._params()])
+            if self.rewiring is not None:  # the best epoch's connectivity goes with its weights
+                self.best_masks = [m.clone() for m in self.rewiring.masks]
         return m
 
     # ----------------------------------------------------------------------------------- state
@@ -469,6 +473,8 @@ class Trainer:
         if self.best is not None:
             tensors.update({f"best.{i}": W for i, W in enumerate(self.best[2])})
             state["best"] = {"epoch": self.best[0], "val_accuracy": self.best[1]}
+            if self.best_masks is not None:
+                tensors.update({f"best.mask.{l}": m for l, m in enumerate(self.best_masks)})
         if self.ssdp is not None:
             state["ssdp"] = self.ssdp.state()
         if self.rewiring is not None:
@@ -531,6 +537,9 @@ class Trainer:
             self.ssdp.load_state(ck.state.get("ssdp"))
         self.best = None if best is None else (int(best["epoch"]), float(best["val_accuracy"]),
                                                [ck.tensors[f"best.{i}"].clone() for i in range(len(self._params()))])
+        # masks of the best epoch (checkpoints written before they were kept have none: the last epoch's stay)
+        self.best_masks = None if best is None or self.rewiring is None or "best.mask.0" not in ck.tensors else \
+            [ck.tensors[f"best.mask.{l}"].to(torch.bool).to(self.device).clone() for l in range(len(self.network.weights))]
         return self.epochs_done
 
     # ----------------------------------------------------------------------------------- loop
@@ -561,6 +570,8 @@ class Trainer:
             with torch.no_grad():
                 for W, B in zip(self._params(), self.best[2]):
                     W.copy_(B)
+            if self.best_masks is not None:  # and its connectivity: the masks match the weights kept
+                self.rewiring.masks = [m.clone() for m in self.best_masks]
         test_loss, test_acc = self.evaluate("test")
         if self.out_dir is not None:
             summary = {"history": [asdict(m) for m in self.history], "test_loss": test_loss,

@@ -270,3 +270,36 @@ def test_resume_with_rewiring_equals_uninterrupted(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(full.network.weights, resumed.network.weights))
     assert [m.rewiring for m in full.history] == [m.rewiring for m in resumed.history]
     assert sum(m.rewiring["regrown"] for m in full.history) > 0
+
+
+def test_keep_best_restores_the_best_epochs_masks(tmp_path, monkeypatch):
+    # validation accuracy falling epoch by epoch: epoch 1 is the best, the masks move on after it
+    from synsem_ephys.train.checkpoint import load_checkpoint
+    from synsem_ephys.train.trainer import CHECKPOINT_NAME, Trainer
+
+    base = dict(YY, epochs=3, sparsity=[0.5, 0.75], rewire_regrow="random", rewire_l1=0.05, lr=0.05, keep_best=True)
+    tr = Trainer(TrainConfig(**base), tmp_path, progress=False)
+    evaluate = tr.evaluate
+
+    def falling(split="val"):
+        return (0.0, 1.0 - 0.1 * tr.epochs_done) if split == "val" else evaluate(split)
+
+    monkeypatch.setattr(tr, "evaluate", falling)
+    tr.train_epoch()
+    want = [m.clone() for m in tr.rewiring.masks]
+    want_w = [W.detach().clone() for W in tr.network.weights]
+    tr.train_epoch()
+    ck_path = tmp_path / "after2.pt"
+    tr.save_checkpoint(ck_path)
+    tr.fit()
+    last = load_checkpoint(tmp_path / CHECKPOINT_NAME)  # the last epoch's masks
+    assert tr.best[0] == 1 and not all(torch.equal(last.tensors[f"mask.{l}"], m) for l, m in enumerate(want))
+    assert all(torch.equal(a, b) for a, b in zip(tr.network.weights, want_w))
+    assert all(torch.equal(a, b) for a, b in zip(tr.rewiring.masks, want))
+    assert tr.rewiring.violations(tr.network.weights) == {"active_count": 0, "dormant_nonzero": 0, "sign": 0}
+    # the best masks travel in the checkpoint: a resumed run restores them too
+    ck = load_checkpoint(ck_path)
+    assert all(torch.equal(ck.tensors[f"best.mask.{l}"], m) for l, m in enumerate(want))
+    again = Trainer(TrainConfig(**base), tmp_path / "again", progress=False, resume_from=ck_path)
+    again.fit()
+    assert all(torch.equal(a, b) for a, b in zip(again.rewiring.masks, want))

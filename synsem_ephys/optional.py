@@ -20,8 +20,8 @@ snntorch   snntorch                      running snnTorch networks (``adapters.s
 nir        nir                           ``adapters.nir`` (NIR graphs in and out)
 pynapple   pynapple                      ``adapters.pynapple`` (TsGroup + IntervalSet, both ways)
 spikeinterface spikeinterface            ``adapters.spikeinterface`` (sortings in)
-brian2     brian2 (Python >= 3.12)       ``adapters.brian2``; not in ``all``: no release imports with
-                                         numpy >= 2.4 on Python 3.11
+brian2     brian2 (2.9 on 3.11)          ``adapters.brian2``; not in ``all``: on Python 3.11 only Brian2 2.9
+                                         installs, which needs numpy < 2.4 (it would cap everyone's numpy)
 all        all of the above              everything; the README's two commands install it
 =========  ============================  ===================================================================
 

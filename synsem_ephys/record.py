@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import input_error
-from .decision import decision_time
+from .decision import decision_time, predict
 from .spec import unit_name
 
 __all__ = ["CELL_TYPES", "UnitTable", "TrialTable", "EventTimes", "Signal", "SpikeRecord"]
@@ -639,6 +639,46 @@ class SpikeRecord:
         signals = {k: v.window(start, stop) for k, v in r.signals.items()}
         return SpikeRecord(r.times_ms[keep] - start, r.unit_index[keep], r.trial_index[keep], r.units, trials_t,
                            stop - start, meta, events, signals)
+
+    def with_decisions(self, output=None):
+        """A new record whose trials' ``prediction`` and ``decision_time_ms`` come from its own output units.
+
+        The rule of :mod:`synsem_ephys.decision`: the decision is the class of the earliest output spike (the
+        unit's position among ``output``), its time that spike's time; -1 / +inf where no output unit fired.
+        For records of other simulators (NEST, Brian2, spike tensors), which carry no decisions.
+
+        Parameters
+        ----------
+        output : None, str or array of int
+            The output units: rows of the unit table, or a population name; None: the units of cell type
+            ``"output"``, else the population ``"output"``.
+        """
+        if output is None:
+            rows = np.flatnonzero(self.units.cell_type == "output")
+            if not rows.size:
+                rows = np.flatnonzero(self.units.population == "output")
+            what = "units of cell type or population 'output'"
+        elif isinstance(output, str):
+            rows = np.flatnonzero(self.units.population == output)
+            what = f"units of population {output!r}"
+        else:
+            rows = np.asarray(output, np.int64)
+            what = "unit rows"
+            if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= self.n_units)):
+                raise input_error("output", f"unit rows in [0, {self.n_units})", repr(output))
+        if not rows.size:
+            pops = sorted(set(self.units.population.tolist()))
+            raise input_error("output", f"{what} (the populations are {pops})", "none",
+                              "Name the output population: with_decisions(output=NAME).")
+        t_out = np.full((self.n_trials, rows.size), np.inf)
+        pos = np.full(self.n_units, -1)
+        pos[rows] = np.arange(rows.size)
+        sel = pos[self.unit_index] >= 0
+        np.minimum.at(t_out, (self.trial_index[sel], pos[self.unit_index[sel]]), self.times_ms[sel])
+        tr = self.trials
+        trials = TrialTable(tr.label, predict(t_out), decision_time(t_out), tr.columns, tr.label_names)
+        return SpikeRecord(self.times_ms, self.unit_index, self.trial_index, self.units, trials, self.trial_duration_ms,
+                           dict(self.meta, decisions_from=what), self.events, self.signals)
 
     # ------------------------------------------------------------------ construction
     @classmethod

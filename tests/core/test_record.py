@@ -130,3 +130,21 @@ def test_window_cuts_every_trial_and_shifts_time_zero():
     np.testing.assert_array_equal(w.trials.decision_time_ms, sub.trials.decision_time_ms - 5.0)
     with pytest.raises(ValueError, match=r"start_ms, stop_ms: expected 0 <= start_ms < stop_ms"):
         rec.window(10.0, 5.0)
+
+
+def test_with_decisions_takes_the_earliest_output_spike_of_each_trial():
+    units = UnitTable(np.array(["h0", "o0", "o1", "o2"]), np.array(["hidden", "output", "output", "output"]),
+                      np.array([1, 2, 2, 2]), np.array(["E", "output", "output", "output"]), np.arange(4), np.arange(4))
+    # trial 0: o2 first (class 2); trial 1: o0 and o1 tie -> the lower (0), a hidden spike earlier does not count;
+    # trial 2: no output spike -> -1 / inf; several spikes of one output: its first counts
+    t = np.array([5.0, 3.0, 7.0, 1.0, 4.0, 4.0, 2.0, 9.0, 8.0])
+    u = np.array([1, 3, 3, 0, 1, 2, 0, 2, 2])
+    r = np.array([0, 0, 0, 1, 1, 1, 2, 0, 0])
+    rec = SpikeRecord(t, u, r, units, TrialTable(np.array([2, 0, 1])), 10.0)
+    d = rec.with_decisions()
+    assert d.trials.prediction.tolist() == [2, 0, -1]
+    assert d.trials.decision_time_ms.tolist() == [3.0, 4.0, np.inf]
+    assert d.meta["decisions_from"] == "units of cell type or population 'output'"
+    assert rec.with_decisions(output=[0]).trials.prediction.tolist() == [-1, 0, 0]
+    with pytest.raises(ValueError, match="^output: expected units of population 'readout'"):
+        rec.with_decisions(output="readout")

@@ -137,6 +137,11 @@ class Dispersion:
         ``"decision"``, ``"window"`` or ``"none"``.
     decision_time_ms : ndarray of float64
         Per-trial decision time (+inf = none).
+    spikes : str
+        Which spikes of a unit in a trial count: ``"all"`` or ``"first"``.
+    max_spikes_per_unit_trial : int
+        Most spikes one unit fired in one trial among those counted: above 1 (recordings of neurons that fire
+        more than once), a packet's ``a`` counts spikes, not units, and ``a_fraction`` may exceed 1.
     """
 
     group_names: tuple
@@ -147,9 +152,22 @@ class Dispersion:
     packet_definition: str
     packet_kind: str
     decision_time_ms: np.ndarray
+    spikes: str = "all"
+    max_spikes_per_unit_trial: int = 1
 
 
-def dispersion(source, *, packet="decision", group_by="auto"):
+def _first_spikes(record):
+    """Mask of each unit's first spike in each trial (ties: the first in the record's order)."""
+    order = np.lexsort((record.times_ms, record.unit_index, record.trial_index))
+    key = record.trial_index[order] * max(record.n_units, 1) + record.unit_index[order]
+    first = np.ones(order.size, bool)
+    first[1:] = key[1:] != key[:-1]
+    mask = np.zeros(record.n_spikes, bool)
+    mask[order[first]] = True
+    return mask
+
+
+def dispersion(source, *, packet="decision", group_by="auto", spikes="all"):
     """Spike-time dispersion per group (layer or population) and trial.
 
     Parameters
@@ -160,23 +178,37 @@ def dispersion(source, *, packet="decision", group_by="auto"):
         (first output spike; trials without one have an empty packet), those in a window of trial
         time, or none.
     group_by : {"auto", "layer", "population"}
+    spikes : {"all", "first"}
+        Every spike counts, or only each unit's first spike in each trial (the time-to-first-spike code;
+        for recordings of neurons that fire several times, e.g. from other simulators). With ``"all"`` on such
+        a recording, the packet's ``a`` counts spikes, not units (``Dispersion.max_spikes_per_unit_trial``).
 
     Returns
     -------
     Dispersion
     """
     record = as_record(source, "source")
+    if spikes not in ("all", "first"):
+        raise input_error("spikes", "'all' or 'first' (each unit's first spike in each trial)", repr(spikes))
     groups = unit_groups(record, group_by)
-    all_stats = _stats(record, groups, np.ones(record.n_spikes, bool))
+    base = np.ones(record.n_spikes, bool) if spikes == "all" else _first_spikes(record)
+    counted = np.bincount(record.trial_index[base] * max(record.n_units, 1) + record.unit_index[base],
+                          minlength=record.n_trials * max(record.n_units, 1))
+    most = int(counted.max()) if counted.size else 0
+    all_stats = _stats(record, groups, base)
     pk, desc, kind = None, "none", "none"
     if packet is not None:
         if isinstance(packet, str) and packet not in ("decision", "before_decision"):
             raise input_error("packet", "'decision', a window (start_ms, stop_ms) or None", repr(packet))
-        pk = _stats(record, groups, spike_mask(record, packet, "packet"))
+        pk = _stats(record, groups, spike_mask(record, packet, "packet") & base)
         desc = describe_definition(packet)
         kind = "decision" if isinstance(packet, str) else "window"
+        if spikes == "first":
+            desc += ", each unit's first spike of the trial only"
+        elif most > 1:
+            desc += f" (units fire up to {most} times in a trial: a counts spikes, not units)"
     return Dispersion(groups.names, groups.layer, groups.sizes().astype(np.int64), all_stats, pk, desc, kind,
-                      np.asarray(record.trials.decision_time_ms))
+                      np.asarray(record.trials.decision_time_ms), spikes, most)
 
 
 @dataclass(frozen=True, eq=False)

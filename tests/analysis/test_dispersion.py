@@ -134,3 +134,24 @@ def test_elephant_complexity_cross_check():
     assert np.all(c.n_spikes == n)
     assert np.all(c.peak_complexity[0] > 2 * c.peak_complexity[1])
     assert np.all(c.mean_spike_complexity[0] > 2 * c.mean_spike_complexity[1])
+
+
+def test_spikes_first_keeps_each_units_first_spike_and_several_spikes_are_named():
+    from synsem_ephys.analysis.dispersion import dispersion, pulse_packets
+    from synsem_ephys.record import SpikeRecord, TrialTable, UnitTable
+
+    # two units, two trials; unit 0 fires 3 times in trial 0
+    t = np.array([2.0, 1.0, 6.0, 3.0, 4.0, 5.0])
+    u = np.array([0, 0, 0, 1, 0, 1])
+    r = np.array([0, 0, 0, 0, 1, 1])
+    rec = SpikeRecord(t, u, r, UnitTable.simple(2), TrialTable(np.zeros(2, int)), 10.0)
+    d_all = dispersion(rec, packet=(0.0, 10.0))
+    d_first = dispersion(rec, packet=(0.0, 10.0), spikes="first")
+    assert d_all.max_spikes_per_unit_trial == 3 and d_first.max_spikes_per_unit_trial == 1
+    assert "a counts spikes, not units" in d_all.packet_definition
+    assert "first spike of the trial only" in d_first.packet_definition
+    assert d_all.packet.count.tolist() == [[4, 2]] and d_first.packet.count.tolist() == [[2, 2]]
+    assert d_first.packet.mean_ms[0, 0] == pytest.approx(2.0)  # unit 0's first (1.0) and unit 1's (3.0)
+    assert pulse_packets(d_all).a_fraction[0] == pytest.approx(1.5) and pulse_packets(d_first).a_fraction[0] == 1.0
+    with pytest.raises(ValueError, match="^spikes:"):
+        dispersion(rec, spikes="last")

@@ -23,6 +23,7 @@ its *active* synapses (``W_ij != 0``):
   ``moran_space`` over the presynaptic index is trivially high there: give ``space`` (receptive-field centres).
 * **E vs I delay distributions** (pooled over the matrix, ``|W|``-weighted): means, Wasserstein-1 distance
   ``int |F_E - F_I| dx`` and Kolmogorov-Smirnov distance ``sup |F_E - F_I|`` of the weighted CDFs.
+* **delays of a recording**: :func:`record_delays` reads them from a record's provenance (``meta["delays_ms"]``).
 * **arrival order** (:func:`arrival_order`, needs spikes): per trial ``b`` and spiking unit ``j`` the causal
   set ``C = {i : W_ij != 0, a_bij = t_bi + D_ij < T_bj}``; ``delta_arrival_bj`` = ``|W|``-weighted mean arrival of
   its I inputs minus that of its E inputs (ms), for pairs with both in ``C``.
@@ -52,7 +53,7 @@ import numpy as np
 from ..errors import input_error
 
 __all__ = ["EIStructure", "ArrivalOrder", "NullTest", "EI_DEFINITIONS", "EI_NULLS", "ei_statistics", "arrival_order",
-           "weight_delay_maps", "receptive_field_centres", "synapse_types", "weighted_w1_ks"]
+           "weight_delay_maps", "receptive_field_centres", "synapse_types", "weighted_w1_ks", "record_delays"]
 
 #: The named definitions (see the module docstring).
 EI_DEFINITIONS = {
@@ -197,6 +198,48 @@ def _inputs(weights, delays, signs, space):
     if c.shape != (n_pre,) or not np.all(np.isfinite(c)):
         raise input_error("space", f"one finite coordinate per presynaptic unit ({n_pre})", f"shape {c.shape}")
     return w, d, np.sign(s), c
+
+
+def record_delays(meta, spec=None):
+    """The delays a recording's provenance holds: per weight matrix a float64 ``(n_pre, n_post)`` array (axonal and
+    dendritic delays broadcast) or None for a matrix without delays; None when the record has no delays.
+
+    ``meta``: ``record.meta`` of a recording of a network with delays (:meth:`synsem_ephys.sim.Network.record`
+    writes ``meta["delays_ms"]``; Neo, NIX and NWB files of this package keep it). ``spec``: the network's
+    :class:`~synsem_ephys.spec.NetworkSpec` (default: the one in ``meta``), for the matrices' shapes.
+    """
+    from ..io.layout import spec_json
+    from ..spec import NetworkSpec
+
+    if not isinstance(meta, dict):
+        raise input_error("meta", "a record's meta dict", type(meta).__name__)
+    raw = meta.get("delays_ms")
+    if raw is None:
+        return None
+    if spec is None:
+        text = spec_json(meta)
+        if text is None:
+            raise input_error("spec", "the network's NetworkSpec (the record's meta holds delays but no spec)", None)
+        spec = NetworkSpec.from_json(text)
+    if not isinstance(spec, NetworkSpec):
+        raise input_error("spec", "a NetworkSpec", type(spec).__name__)
+    sizes = spec.layer_sizes
+    if not isinstance(raw, (list, tuple)) or len(raw) != spec.n_layers:
+        raise input_error("meta['delays_ms']", f"a list of {spec.n_layers} entries (one per weight matrix)",
+                          type(raw).__name__ if not isinstance(raw, (list, tuple)) else f"{len(raw)} entries")
+    out = []
+    for l, d in enumerate(raw):
+        if d is None:
+            out.append(None)
+            continue
+        shape = (sizes[l], sizes[l + 1])
+        try:
+            a = np.broadcast_to(np.asarray(d, dtype=np.float64), shape).copy()
+        except ValueError:
+            raise input_error(f"meta['delays_ms'][{l}]", f"delays broadcastable to {shape}",
+                              f"shape {np.shape(d)}") from None
+        out.append(_matrix(f"meta['delays_ms'][{l}]", a, shape))
+    return out
 
 
 def synapse_types(weights, signs=None):

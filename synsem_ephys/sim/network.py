@@ -19,9 +19,18 @@ w.r.t. ``theta``). Initialisation (``delay_init``): ``"normal"`` ``theta ~ N(0, 
 DelGrad's default), ``"uniform"`` ``d ~ U(0, d_max)``, ``"half"`` ``d = d_max / 2``; drawn from a stream of its
 own (seeded by ``seed``), so the weights equal those of the same spec without delays. A network without delays
 runs exactly the code it ran before delays existed (bit-identical outputs).
+
+Rounded delays (evaluation on a time grid, as Mészáros et al. 2024 evaluate with integer delay taps): with
+``net.round_delays_ms = q`` (or inside ``with net.rounded_delays(q):``) every delay is the nearest point of the
+grid ``k q`` within ``[0, d_max]``, ``d_q = min(round(d / q), floor(d_max / q)) q`` (``torch.round``: halves to
+even), in the forward, :meth:`delays_numpy`, :meth:`membrane_trace` and :meth:`record` (whose meta then says
+``round_delays_ms``); the parameters ``theta`` are not changed and the rounded delays carry no gradient.
+None (default) = the continuous delays.
 """
 
+import contextlib
 import json
+import math
 import os
 
 import numpy as np
@@ -120,6 +129,7 @@ class Network(nn.Module):
                 else:
                     theta = torch.zeros(shape, dtype=torch.float64)
                 self.delay_theta[str(l)] = nn.Parameter(theta.to(dtype=dtype, device=device))
+        self.round_delays_ms = None  # evaluation on a time grid (module docstring); None = continuous delays
         for l in range(spec.n_layers):
             self.register_buffer(f"_sign{l}", torch.tensor(spec.presyn_signs(l), dtype=torch.int8, device=device),
                                  persistent=False)
@@ -136,7 +146,33 @@ class Network(nn.Module):
         key = str(int(layer))
         if key not in self.delay_theta:
             return None
-        return self.spec.delay_max_ms[int(layer)] * torch.sigmoid(self.delay_theta[key])
+        d_max = self.spec.delay_max_ms[int(layer)]
+        d = d_max * torch.sigmoid(self.delay_theta[key])
+        q = self.round_delays_ms
+        if q is None:
+            return d
+        top = math.floor(d_max / q * (1 + 1e-12))  # the last grid point within [0, d_max]
+        return torch.clamp(torch.round(d.detach() / q), max=top) * q
+
+    def __setattr__(self, name, value):
+        if name == "round_delays_ms" and value is not None:
+            ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+                and math.isfinite(float(value)) and float(value) > 0
+            if not ok:
+                raise input_error("round_delays_ms", "None or a positive grid step in ms", repr(value), cls=SpecError)
+            value = float(value)
+        super().__setattr__(name, value)
+
+    @contextlib.contextmanager
+    def rounded_delays(self, round_delays_ms):
+        """Context in which the delays are rounded to the grid ``round_delays_ms`` (ms; None = not rounded):
+        ``with net.rounded_delays(1.0): acc = ...``. The previous setting comes back on leaving."""
+        old = self.round_delays_ms
+        self.round_delays_ms = round_delays_ms
+        try:
+            yield self
+        finally:
+            self.round_delays_ms = old
 
     @torch.no_grad()
     def set_delays_(self, layer, delays_ms):
@@ -227,7 +263,11 @@ class Network(nn.Module):
     def record(self, input_times_ms, *, labels=None, trial_duration_ms=None, meta=None, batch_size=1000):
         """Simulate and return a :class:`~synsem_ephys.record.SpikeRecord` (numpy; leaves torch here).
 
-        Input units are part of the record (layer 0). Predictions are the earliest output spike.
+        Input units are part of the record (layer 0). Predictions are the earliest output spike. The record's meta
+        holds the spec (``"spec"``, JSON) and, for a network with delays, its delays (``"delays_ms"``: per weight
+        matrix None or the delays in ms as nested lists, shaped as :meth:`delays_ms` returns them, rounded when
+        :attr:`round_delays_ms` is set, which ``"round_delays_ms"`` then says), so that files written from the record
+        (Neo, NIX, NWB) carry them; :func:`synsem_ephys.analysis.ei_structure.record_delays` reads them back.
         """
         from ..record import SpikeRecord
         from .. import __version__
@@ -249,6 +289,11 @@ class Network(nn.Module):
         mats = [np.concatenate(m, axis=0) for m in layers]
         pred = predict(mats[-1])
         info = {"spec": self.spec.to_json(), "package_version": __version__, "source": "synsem_ephys.sim"}
+        if len(self.delay_theta):
+            info["delays_ms"] = [None if d is None else d.detach().cpu().to(torch.float64).tolist()
+                                 for d in (self.delays_ms(l) for l in range(self.spec.n_layers))]
+            if self.round_delays_ms is not None:
+                info["round_delays_ms"] = self.round_delays_ms
         info.update(meta or {})
         return SpikeRecord.from_layer_times(mats, self.spec.populations(), labels=labels, predictions=pred,
                                             trial_duration_ms=trial_duration_ms, meta=info)

@@ -113,8 +113,8 @@ class TrainConfig:
         Fraction of the training set held out for validation, in [0, 1).
     keep_best : bool
         At the end of training keep the weights of the epoch with the best validation accuracy
-        (early stopping by selection; needs ``val_fraction > 0``) instead of the last epoch's. The
-        best weights are tracked in every run and checkpoint, so this may be changed on ``--resume``.
+        (early stopping by selection; needs ``val_fraction > 0``) instead of the last epoch's (with
+        ``sparsity``, its rewiring masks too). The best weights are tracked in every run and checkpoint, so this may be changed on ``--resume``.
     seed : int
         Seeds the weight initialisation, mini-batch order and input noise.
     data_seed : int
@@ -168,6 +168,14 @@ class TrainConfig:
     delay_init : {"normal", "uniform", "half"}
         Initial delays: ``theta ~ N(0, 0.25^2)`` (about ``delay_max_ms / 2``), ``d ~ U(0, delay_max_ms)``
         or ``d = delay_max_ms / 2``; drawn from their own stream, so the initial weights are those without delays.
+    delay_l2 : float
+        L2 penalty ``alpha_d * sum_l mean((d_l / tau_syn_ms)^2)`` on the learned delays (DelGrad's regulariser; the
+        mean over a matrix's delay parameters, delays in units of ``tau_syn_ms``); 0 = none. Needs delays.
+    eval_round_delays_ms : float or None
+        Validation and test (and so the best-epoch choice) with every delay rounded to the nearest point of the
+        grid ``k * eval_round_delays_ms`` in ``[0, delay_max_ms]`` (Mészáros et al. 2024 evaluate with integer
+        delay taps); training uses the continuous delays; the saved network keeps them. None = no rounding.
+        Needs delays.
     sparsity : float or tuple of float or None
         Sparse connectivity (:mod:`.rewiring`): per weight matrix (one float = every matrix) the fraction
         ``p`` of absent synapses, in ``[0, 1 - 2^-9]`` (the levels ``1 - 2^-k``); exactly
@@ -190,6 +198,10 @@ class TrainConfig:
     rewire_sign : {"init", "presynaptic"}
         Fixed signs of free rows (the input matrix; every matrix without Dale's law): the initial weight's
         sign per synapse, or one random sign per presynaptic unit (~50:50).
+    rewire_temperature : float
+        DEEP R's Langevin temperature ``T`` (:mod:`.rewiring`): noise ``sqrt(2 eta_l T u_l) N(0, 1)`` on the active
+        magnitudes after every step while rewiring (``eta_l`` the matrix's learning rate); 0 = none (Mészáros et
+        al. 2024). Needs ``rewire_regrow``.
     dtype : {"float64", "float32"}
         Floating type of the simulation.
     ssdp_variant : {"faithful", "no_silent", "causal", "sign_aware"} or None
@@ -254,12 +266,15 @@ class TrainConfig:
     delay_max_ms: tuple = None
     delay_lr_factor: float = 0.5
     delay_init: str = "normal"
+    delay_l2: float = 0.0
+    eval_round_delays_ms: float = None
     sparsity: tuple = None
     rewire_regrow: str = None
     rewire_l1: float = 0.0
     rewire_every: int = 1
     rewire_t_end: float = 1.0
     rewire_sign: str = "init"
+    rewire_temperature: float = 0.0
     dtype: str = "float64"
     ssdp_variant: str = None
     ssdp_a_plus: float = 3e-3
@@ -308,6 +323,15 @@ class TrainConfig:
         if self.delay_max_ms is not None and self.delay_kind in ("none", ("none",) * n_layers):
             raise _err("delay_max_ms", "null without delays (delay_kind 'none')", self.delay_max_ms,
                        "Set delay_kind too, or drop delay_max_ms.")
+
+        no_delays = self.delay_kind in ("none", ("none",) * n_layers)
+        for key in ("delay_l2", "eval_round_delays_ms"):
+            if no_delays and getattr(self, key) not in (None, 0.0):
+                raise _err(key, "its default (0 / null) without delays (delay_kind 'none')", getattr(self, key),
+                           "Set delay_kind too, or drop the key.")
+        if self.rewire_temperature > 0 and self.rewire_regrow is None:
+            raise _err("rewire_temperature", "0 without rewire_regrow (a fixed mask has no removal)",
+                       self.rewire_temperature, "Set rewire_regrow, or drop rewire_temperature.")
 
         if self.sparsity is None and (self.rewire_regrow is not None or self.rewire_l1 > 0):
             raise _err("sparsity", "a sparsity (a float or one per weight matrix) with rewire_regrow or rewire_l1",
@@ -603,10 +627,11 @@ _CONSTRAINTS = (
     ("init_network", "path", "a network file path or null", True),
     ("delay_kind", "choices", DELAY_KINDS, False), ("delay_max_ms", "per_layer", ("keep", "positive", None), True),
     ("delay_lr_factor", "non-negative", None, False), ("delay_init", "choice", DELAY_INITS, False),
+    ("delay_l2", "non-negative", None, False), ("eval_round_delays_ms", "positive", None, True),
     ("sparsity", "per_layer", ("broadcast", "non-negative", 1 - 2.0 ** -9), True),
     ("rewire_regrow", "choice", REWIRE_REGROW, True), ("rewire_l1", "non-negative", None, False),
     ("rewire_every", "int", 1, False), ("rewire_t_end", "below", (True, 1.0, True, "a fraction in (0, 1]"), False),
-    ("rewire_sign", "choice", ("init", "presynaptic"), False),
+    ("rewire_sign", "choice", ("init", "presynaptic"), False), ("rewire_temperature", "non-negative", None, False),
     ("dtype", "choice", ("float64", "float32"), False),
     ("ssdp_variant", "choice", ("faithful", "no_silent", "causal", "sign_aware"), True),
     ("ssdp_a_plus", "non-negative", None, False), ("ssdp_base_ratio", "non-negative", None, False),

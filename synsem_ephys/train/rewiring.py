@@ -19,6 +19,11 @@ the trainer: in a time-to-first-spike network single synapses that strong reach 
 
 Every training step, after the optimiser step (and Dale's clamp), :meth:`Rewiring.step_`:
 
+0. with a temperature ``T > 0`` (DEEP R's Langevin noise, Bellec et al. 2018; Mészáros et al. use ``T = 0``) and
+   while ``step < t_end_steps``: ``theta <- theta + sqrt(2 eta_l T u_l) nu`` on the active synapses, ``nu ~ N(0, 1)``
+   from the rewiring's generator, ``eta_l`` the matrix's learning rate of the step (``lrs``) and ``u_l`` its weight
+   unit (below): DEEP R's ``sqrt(2 eta T) nu`` for the magnitude in units of ``u_l``, so ``T`` is in the units of
+   the loss, as ``l1``. ``T = 0`` draws nothing (the run is bit-identical to one without the option);
 1. ``W <- W * m`` (a dormant synapse stays 0 whatever its gradient or weight bumping did);
 2. with rewiring: ``theta = max(s * W, 0)``, ``W <- s * theta`` (a sign never changes);
 3. on a rewiring step (every ``every``-th step, while ``step < t_end_steps``), DEEP R removal: the active
@@ -130,10 +135,12 @@ class Rewiring:
         Seed of the rewiring's generator (initial masks, presynaptic signs, random regrowth).
     rescale : bool
         Divide the initial active weights by ``1 - p_l`` (default False).
+    temperature : float
+        DEEP R's Langevin temperature ``T >= 0`` (step 0 of the module docstring; 0 = none). Needs ``regrow``.
     """
 
     def __init__(self, sparsity, regrow, presyn_signs, units, *, l1=0.0, every=1, t_end_steps=None,
-                 sign_mode="init", seed=0, rescale=False):
+                 sign_mode="init", seed=0, rescale=False, temperature=0.0):
         if regrow is not None and regrow not in REGROW:
             raise input_error("regrow", f"None or one of {list(REGROW)}", repr(regrow))
         if sign_mode not in SIGN_MODES:
@@ -145,10 +152,16 @@ class Rewiring:
                 raise input_error("sparsity", f"fractions in [0, {MAX_SPARSITY}] (1 - 2^-9)", list(sparsity))
         if int(every) < 1:
             raise input_error("every", "an integer >= 1", every)
+        if not (math.isfinite(float(temperature)) and float(temperature) >= 0):
+            raise input_error("temperature", "a finite temperature >= 0", temperature)
+        if float(temperature) > 0 and regrow is None:
+            raise input_error("temperature", "0 with a fixed mask (regrow None: no removal, signs free)", temperature,
+                              "Choose a regrowth criterion, or set the temperature to 0.")
         self.sparsity = tuple(float(p) for p in sparsity)
         self.regrow = regrow
         self.presyn = [torch.as_tensor(list(s), dtype=torch.int8) for s in presyn_signs]
         self.l1_coef = tuple(float(l1) / float(u) for u in units)
+        self.units, self.temperature = tuple(float(u) for u in units), float(temperature)
         self.every, self.t_end_steps = int(every), t_end_steps
         self.sign_mode, self.rescale = sign_mode, bool(rescale)
         self.generator = torch.Generator().manual_seed(int(seed))
@@ -216,11 +229,25 @@ class Rewiring:
             self.t_end_steps is None or self.step < self.t_end_steps)
 
     @torch.no_grad()
-    def step_(self, weights, grads=None):
+    def langevin_(self, weights, lrs):
+        """Step 0 of the module docstring: DEEP R's noise on the active magnitudes (in place; nothing at T = 0)."""
+        if self.temperature == 0.0 or not (self.t_end_steps is None or self.step < self.t_end_steps):
+            return
+        if lrs is None or len(lrs) != len(weights):
+            raise input_error("lrs", f"one learning rate per weight matrix ({len(weights)}) with a temperature", lrs)
+        for l, W in enumerate(weights):
+            sd = math.sqrt(2.0 * float(lrs[l]) * self.temperature * self.units[l])
+            nu = torch.randn(W.shape, generator=self.generator, dtype=torch.float64).to(device=W.device, dtype=W.dtype)
+            W.add_(self.signs[l].to(W.dtype) * self.masks[l] * (sd * nu))
+
+    @torch.no_grad()
+    def step_(self, weights, grads=None, lrs=None):
         """One training step's constraint and, on a rewiring step, removal and regrowth (in place).
 
-        ``grads``: the batch's ``dL/dW`` per matrix (default: ``W.grad``). Returns ``(removed, regrown)``.
+        ``grads``: the batch's ``dL/dW`` per matrix (default: ``W.grad``). ``lrs``: the matrices' learning rates
+        of the step (needed with a temperature). Returns ``(removed, regrown)``.
         """
+        self.langevin_(weights, lrs)
         self.constrain_(weights)
         removed = regrown = 0
         if self.rewires_now():

@@ -20,7 +20,11 @@ One training step on a mini-batch ``(x, y)``::
 Delays (config ``delay_kind``): the network's delay parameters ``theta`` (``d = delay_max_ms * sigmoid(theta)``)
 are trained by the same Adam, one parameter group per matrix at ``lr_e * delay_lr_factor`` (0: fixed delays, not
 optimised; a non-finite delay gradient entry is set to 0); they are checkpointed with the weights
-(``delays.<matrix>``) and the best validation epoch keeps them with its weights.
+(``delays.<matrix>``) and the best validation epoch keeps them with its weights. With ``delay_l2 = alpha_d > 0``
+the gradient of ``alpha_d * sum_l mean((d_l / tau_syn_ms)^2)`` (DelGrad's L2 delay regulariser, the mean over the
+matrix's delay parameters) is added to the delays' gradients (the reported loss stays the TTFS loss); with
+``eval_round_delays_ms`` validation and test run with the delays rounded to that grid
+(:attr:`synsem_ephys.sim.Network.round_delays_ms`), training with the continuous ones.
 
 Sparse connectivity (config ``sparsity``, :mod:`.rewiring`): a random mask at the start (before the balance and
 calibration); L1 pressure ``rewire_l1`` added to the gradients before the step; after the step (and Dale's
@@ -295,7 +299,7 @@ class Trainer:
                                      weight_units(spec), l1=c.rewire_l1, every=c.rewire_every,
                                      t_end_steps=None if c.rewire_t_end >= 1.0 else int(round(c.rewire_t_end * steps)),
                                      sign_mode=c.rewire_sign,
-                                     seed=_rewire_seed(c.seed))
+                                     seed=_rewire_seed(c.seed), temperature=c.rewire_temperature)
             self.rewiring.init_(self.network.weights)
         if c.init_network is None and ck is None:
             self._init_balance_and_calibrate()
@@ -363,6 +367,12 @@ class Trainer:
         return [*self.network.weights, *self.network.delay_theta.values()]
 
     def _drop_grads(self):
+        alpha = self.config.delay_l2
+        learned = [l for l in range(len(self.network.weights))
+                   if str(l) in self.network.delay_theta and self.network.delay_theta[str(l)].requires_grad]
+        if alpha > 0 and learned:  # L2 delay penalty: its gradient joins the delays' (config delay_l2)
+            tau = self.config.tau_syn_ms
+            sum((self.network.delays_ms(l) / tau).square().mean() for l in learned).mul(alpha).backward()
         for theta in self.network.delay_theta.values():  # e.g. a spike grazing threshold
             if theta.grad is not None:
                 theta.grad[~torch.isfinite(theta.grad)] = 0.0
@@ -390,24 +400,34 @@ class Trainer:
         if c.dale:
             self.network.enforce_dale_()
         if self.rewiring is not None:  # mask, signs, DEEP R removal and regrowth from this batch's gradients
-            self.rewiring.step_(self.network.weights)
+            self.rewiring.step_(self.network.weights,  # the learning rates scale DEEP R's noise (rewire_temperature)
+                                lrs=[g["lr"] for g in self.optimizer.param_groups[:len(self.network.weights)]])
         return float(loss.detach()), accuracy(outs[-1].detach(), y), bumps, dropped
 
     @torch.no_grad()
-    def evaluate(self, split="val"):
-        """Mean loss and accuracy on ``"train"``, ``"val"`` or ``"test"`` (no noise); NaN if absent."""
+    def evaluate(self, split="val", *, round_delays_ms="config"):
+        """Mean loss and accuracy on ``"train"``, ``"val"`` or ``"test"`` (no noise); NaN if absent.
+
+        ``round_delays_ms``: the grid (ms) the delays are rounded to for this evaluation
+        (:attr:`synsem_ephys.sim.Network.round_delays_ms`; None = the continuous delays); default the config's
+        ``eval_round_delays_ms``. The network's parameters are not changed."""
         if split not in ("train", "val", "test"):
             raise input_error("split", "one of 'train', 'val', 'test'", repr(split))
+        c = self.config
+        q = c.eval_round_delays_ms if isinstance(round_delays_ms, str) and round_delays_ms == "config" \
+            else round_delays_ms
+        if q is not None and not len(self.network.delay_theta):
+            raise input_error("round_delays_ms", "None for a network without delays", repr(q))
         if split not in self._t:
             return math.nan, math.nan
-        c = self.config
         t_all, y_all = self._t[split]
         loss_sum, correct, n = 0.0, 0.0, y_all.shape[0]
-        for i in range(0, n, c.eval_batch_size):
-            out = self.network(t_all[i:i + c.eval_batch_size])[-1]
-            yb = y_all[i:i + c.eval_batch_size]
-            loss_sum += float(ttfs_loss(out, yb, c.tau_syn_ms, c.xi, c.alpha, c.beta, reduction="sum"))
-            correct += accuracy(out, yb) * yb.shape[0]
+        with self.network.rounded_delays(q):
+            for i in range(0, n, c.eval_batch_size):
+                out = self.network(t_all[i:i + c.eval_batch_size])[-1]
+                yb = y_all[i:i + c.eval_batch_size]
+                loss_sum += float(ttfs_loss(out, yb, c.tau_syn_ms, c.xi, c.alpha, c.beta, reduction="sum"))
+                correct += accuracy(out, yb) * yb.shape[0]
         return loss_sum / n, correct / n
 
     def train_epoch(self):

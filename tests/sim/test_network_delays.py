@@ -253,3 +253,66 @@ def test_from_weights_with_delays():
         assert torch.allclose(a[torch.isfinite(a)], b[torch.isfinite(b)], rtol=0, atol=1e-9)
     with pytest.raises(SpecError, match="delays_ms"):
         Network.from_weights(s, ws, delays_ms=[None])
+
+
+# ------------------------------------------------------------------------------------------------ rounding
+def test_rounded_delays_are_the_nearest_grid_point_within_the_bounds():
+    net = Network(spec(["synaptic", "axonal", "dendritic"]), seed=2, weight_init=((3.0, 1.0),), delay_init="uniform")
+    x = inputs()
+    cont = [net.delays_ms(l).detach().clone() for l in range(3)]
+    plain = net(x)
+    for q in (1.0, 0.3, 1.5):
+        with net.rounded_delays(q):
+            assert net.round_delays_ms == q
+            top = math.floor(4.0 / q * (1 + 1e-12)) * q  # d_max = 4 ms
+            for l in range(3):
+                d = net.delays_ms(l)
+                k = d / q
+                assert torch.allclose(k, k.round(), rtol=0, atol=1e-12)  # on the grid
+                assert bool((d >= 0).all()) and bool((d <= top + 1e-12).all())
+                # nearest grid point in [0, top]: no other point is closer
+                assert bool((((d - cont[l]).abs() <= q / 2 + 1e-12) | ((d == top) & (cont[l] > top))).all())
+                assert not d.requires_grad
+                net.round_delays_ms = None
+                again = net.delays_ms(l)
+                net.round_delays_ms = q
+                assert torch.equal(again, cont[l])  # theta unchanged
+            for a, b in zip(net(x), chain(net, x)):  # the forward uses the rounded delays
+                assert torch.equal(a, b)
+            assert np.array_equal(net.delays_numpy()[2], np.broadcast_to(net.delays_ms(2).numpy(), (4, 3)))
+    assert net.round_delays_ms is None and all(torch.equal(a, b) for a, b in zip(net(x), plain))
+    # idempotent: rounding rounded delays changes nothing
+    with net.rounded_delays(0.5):
+        d1 = net.delays_ms(0)
+    net.set_delays_(0, d1.clamp(0.01, 3.99))
+    with net.rounded_delays(0.5):
+        assert torch.equal(net.delays_ms(0), d1)
+    for bad in (0.0, -1.0, float("nan"), "1", True):
+        with pytest.raises(SpecError, match="round_delays_ms"):
+            net.round_delays_ms = bad
+
+
+def test_record_meta_holds_the_delays_and_files_keep_them(tmp_path):
+    from synsem_ephys.analysis.ei_structure import record_delays
+    from synsem_ephys.io import from_block, read_nix_record, to_block, write_nix
+    from synsem_ephys.io.nwb import read_nwb, write_nwb
+
+    net = Network(spec(["synaptic", "none", "axonal"]), seed=1, weight_init=((3.0, 1.0),), delay_init="uniform")
+    x = inputs(8)
+    rec = net.record(x, labels=np.arange(8) % 3, trial_duration_ms=60.0)
+    want = net.delays_numpy()
+    assert rec.meta["delays_ms"][1] is None and np.array_equal(np.asarray(rec.meta["delays_ms"][2]),
+                                                               net.delays_ms(2).detach().numpy())
+    assert "round_delays_ms" not in rec.meta
+    back = [from_block(to_block(rec)), read_nix_record(write_nix(rec, tmp_path / "r.nix")),
+            read_nwb(write_nwb(rec, tmp_path / "r.nwb"))]
+    for r in [rec] + back:
+        got = record_delays(r.meta)
+        assert got[1] is None and all(np.array_equal(got[l], want[l]) for l in (0, 2))  # bit for bit
+        assert got[0].shape == (6, 6) and got[2].shape == (4, 3)
+    with net.rounded_delays(1.0):
+        rounded = net.record(x, trial_duration_ms=60.0)
+    assert rounded.meta["round_delays_ms"] == 1.0
+    assert np.array_equal(record_delays(rounded.meta)[0], np.round(want[0]))
+    plain = Network(spec(), seed=1).record(x, trial_duration_ms=60.0)
+    assert "delays_ms" not in plain.meta and record_delays(plain.meta) is None

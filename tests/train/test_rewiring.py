@@ -303,3 +303,41 @@ def test_keep_best_restores_the_best_epochs_masks(tmp_path, monkeypatch):
     again = Trainer(TrainConfig(**base), tmp_path / "again", progress=False, resume_from=ck_path)
     again.fit()
     assert all(torch.equal(a, b) for a, b in zip(again.rewiring.masks, want))
+
+
+def test_langevin_noise_on_active_magnitudes_hand_built():
+    ws = weights(2)
+    rw = Rewiring([0.5] * 3, "random", SIGNS, [2.0, 1.0, 0.5], seed=4, temperature=0.3).init_(ws)
+    before = [W.detach().clone() for W in ws]
+    g = torch.Generator()
+    g.set_state(rw.generator.get_state())
+    rw.langevin_(ws, [0.01, 0.02, 0.04])
+    for l, (W, W0, u, lr) in enumerate(zip(ws, before, [2.0, 1.0, 0.5], [0.01, 0.02, 0.04])):
+        nu = torch.randn(W.shape, generator=g, dtype=torch.float64)
+        want = W0 + rw.signs[l].to(torch.float64) * rw.masks[l] * math.sqrt(2 * lr * 0.3 * u) * nu
+        assert torch.allclose(W, want, rtol=0, atol=1e-15)
+        assert bool((W[~rw.masks[l]] == 0).all())
+    with pytest.raises(ValueError, match="temperature"):
+        Rewiring([0.5] * 3, None, SIGNS, [1.0] * 3, temperature=0.1)
+    with pytest.raises(ValueError, match="temperature"):
+        Rewiring([0.5] * 3, "random", SIGNS, [1.0] * 3, temperature=-0.1)
+    with pytest.raises(ValueError, match="lrs"):
+        rw.step_(ws)
+
+
+def test_langevin_temperature_in_training_keeps_the_invariants_and_zero_draws_nothing():
+    base = dict(epochs=1, sparsity=[0.5, 0.75], rewire_regrow="rigl_signed", rewire_l1=0.05, lr=0.05)
+    with pytest.raises(ConfigError, match="rewire_temperature"):
+        TrainConfig(**dict(YY, sparsity=0.5, rewire_temperature=0.1))
+    zero = _trainer(**base)
+    zero.fit()
+    state0 = zero.rewiring.generator.get_state()
+    fresh = _trainer(**base).rewiring.generator.get_state()
+    assert torch.equal(state0, fresh)  # rigl_signed and T = 0: the rewiring's stream untouched
+    hot = _trainer(**base, rewire_temperature=0.5)
+    hot.fit()
+    assert not torch.equal(hot.rewiring.generator.get_state(), fresh)
+    assert not all(torch.equal(a, b) for a, b in zip(zero.network.weights, hot.network.weights))
+    assert hot.network.dale_violations() == 0
+    assert hot.rewiring.violations(hot.network.weights) == {"active_count": 0, "dormant_nonzero": 0, "sign": 0}
+    assert hot.history[-1].rewiring["removed"] > zero.history[-1].rewiring["removed"]

@@ -94,3 +94,64 @@ def test_keep_best_keeps_the_best_epochs_delays(tmp_path):
     assert all(torch.equal(best.delay_theta[j], want[j]) for j in want)
     for i, W in enumerate(best.weights):
         assert torch.equal(W, ck.tensors[f"best.{i}"])
+
+
+def test_delay_l2_and_eval_rounding_config_fields_and_errors():
+    c = TrainConfig(**dict(YY, delay_l2=0.1, eval_round_delays_ms=1.0))
+    assert TrainConfig.from_yaml(c.to_yaml()) == c and c.delay_l2 == 0.1 and c.eval_round_delays_ms == 1.0
+    assert TrainConfig().delay_l2 == 0.0 and TrainConfig().eval_round_delays_ms is None
+    no = dict(YY, delay_kind="none", delay_max_ms=None)
+    for bad, key in [(dict(YY, delay_l2=-1.0), "delay_l2"), (dict(YY, eval_round_delays_ms=0.0), "eval_round_delays_ms"),
+                     (dict(no, delay_l2=0.1), "delay_l2"), (dict(no, eval_round_delays_ms=1.0), "eval_round_delays_ms")]:
+        with pytest.raises(ConfigError, match=key):
+            TrainConfig(**bad)
+
+
+def test_delay_l2_adds_the_gradient_of_the_penalty_and_pulls_the_delays_down():
+    base = dict(YY, epochs=1, delay_lr_factor=2.0)
+    plain = Trainer(TrainConfig(**base), progress=False)
+    pen = Trainer(TrainConfig(**dict(base, delay_l2=0.5)), progress=False)
+    x, y = plain._t["train"][0][:30], plain._t["train"][1][:30]
+    # one step's delay gradients differ by exactly the penalty's gradient
+    for tr in (plain, pen):
+        tr.optimizer.zero_grad(set_to_none=True)
+        from synsem_ephys.train.loss import ttfs_loss
+        ttfs_loss(tr.network(x)[-1], y, 5.0, tr.config.xi, tr.config.alpha, tr.config.beta).backward()
+        tr._drop_grads()
+    for k in plain.network.delay_theta:
+        th = plain.network.delay_theta[k].detach().clone().requires_grad_(True)
+        d = 5.0 * torch.sigmoid(th)
+        (0.5 * (d / 5.0).square().mean()).backward()
+        assert torch.allclose(pen.network.delay_theta[k].grad - plain.network.delay_theta[k].grad, th.grad,
+                              rtol=1e-9, atol=1e-15)
+    a = Trainer(TrainConfig(**base), progress=False)
+    b = Trainer(TrainConfig(**dict(base, delay_l2=5.0)), progress=False)
+    a.fit(), b.fit()
+    ma = sum(float(a.network.delays_ms(l).detach().mean()) for l in range(2))
+    mb = sum(float(b.network.delays_ms(l).detach().mean()) for l in range(2))
+    assert mb < ma
+    assert [m.train_loss for m in a.history] != [m.train_loss for m in b.history]
+
+
+def test_evaluation_with_rounded_delays():
+    tr = Trainer(TrainConfig(**dict(YY, epochs=1)), progress=False)
+    tr.fit()
+    net = tr.network
+    cont = tr.evaluate("test")
+    with net.rounded_delays(1.0):
+        want = tr.evaluate("test", round_delays_ms=None)  # inside the context: explicit None is continuous again
+    assert want == cont and net.round_delays_ms is None
+    with net.rounded_delays(1.0):
+        out = net(tr._t["test"][0])[-1]
+    from synsem_ephys.train.loss import accuracy
+    assert tr.evaluate("test", round_delays_ms=1.0)[1] == accuracy(out, tr._t["test"][1])
+    assert net.round_delays_ms is None  # restored
+    cfg = Trainer(TrainConfig(**dict(YY, epochs=0, eval_round_delays_ms=1.0)), progress=False)
+    with torch.no_grad():
+        for a, b in zip(cfg._params(), tr._params()):
+            a.copy_(b)
+    assert cfg.evaluate("test") == tr.evaluate("test", round_delays_ms=1.0)
+    assert cfg.evaluate("test", round_delays_ms=None) == cont
+    plain = Trainer(TrainConfig(**dict(YY, epochs=0, delay_kind="none", delay_max_ms=None)), progress=False)
+    with pytest.raises(ValueError, match="round_delays_ms"):
+        plain.evaluate("test", round_delays_ms=1.0)

@@ -217,6 +217,9 @@ class TrainConfig:
         First (0-based) epoch with SSDP; None = ``max(1, round(0.1 * epochs))``.
     ssdp_layers : list of int
         The weight matrices SSDP acts on (Python indices: -1 = hidden -> output).
+    ssdp_end_epoch : int or None
+        Epoch at which SSDP's cosine amplitude factor reaches 0.5 (held after it); None = ``epochs``. The resolved
+        start and end are checkpointed: a resume with a raised ``epochs`` keeps the schedule the run began with.
     """
 
     dataset: str = "yinyang"
@@ -282,6 +285,7 @@ class TrainConfig:
     ssdp_sigma_tau: float = 0.25
     ssdp_start_epoch: int = None
     ssdp_layers: tuple = (-1,)
+    ssdp_end_epoch: int = None
 
     def __post_init__(self):
         s = object.__setattr__
@@ -636,5 +640,5 @@ _CONSTRAINTS = (
     ("ssdp_variant", "choice", ("faithful", "no_silent", "causal", "sign_aware"), True),
     ("ssdp_a_plus", "non-negative", None, False), ("ssdp_base_ratio", "non-negative", None, False),
     ("ssdp_sigma_tau", "positive", None, False), ("ssdp_start_epoch", "int", 0, True),
-    ("ssdp_layers", "indices", None, False),
+    ("ssdp_layers", "indices", None, False), ("ssdp_end_epoch", "int", 1, True),
 )

@@ -23,13 +23,16 @@ Variants (``variant=``):
 
 In training (:class:`SSDP`, used by :class:`~synsem_ephys.train.trainer.Trainer` after ``optimizer.step()``
 and before Dale's clamp), the amplitudes follow the epoch ``e`` (0-based) from the start epoch ``e0`` to
-the run's ``E`` epochs::
+the schedule's end ``E`` (``ssdp_end_epoch``, by default the run's ``epochs``)::
 
-    c(e)      = 0.5 + 0.25 (1 + cos(pi (e - e0) / (E - e0)))              (1 at e0, falling to 0.5 at E)
+    c(e)      = 0.5 + 0.25 (1 + cos(pi (e - e0) / (E - e0)))              (1 at e0, falling to 0.5 at E; 0.5 after E)
     A+(e)     = a_plus * std(W_l at the start of epoch e0) * c(e),   A_base(e) = base_ratio * A+(e)
     sigma     = sigma_tau * tau_syn                                        (fixed)
 
-``std`` is the sample SD (``ddof = 1``) of all entries of ``W_l``; it is taken once and checkpointed.
+``std`` is the sample SD (``ddof = 1``) of all entries of ``W_l``; it is taken once and checkpointed, and so are
+the resolved ``e0`` and ``E``: a run resumed with a raised ``epochs`` keeps the schedule it began with (and holds
+``c = 0.5`` after its end), so it equals an uninterrupted run of the new length with ``ssdp_end_epoch`` (and
+``ssdp_start_epoch``) set to the values the first run resolved.
 Cost: O(B n_pre n_post) per targeted layer (the batch is processed in chunks to bound memory).
 
 Both numpy arrays and torch tensors are accepted by :func:`ssdp_update` (torch only when given tensors).
@@ -193,10 +196,11 @@ class _TorchOps:
 
 # ----------------------------------------------------------------------------------- schedule
 def cosine_factor(epoch, start, end):
-    """``c(e) = 0.5 + 0.25 (1 + cos(pi (e - start) / (end - start)))`` for ``start <= e``; 1 if ``end <= start``."""
+    """``c(e) = 0.5 + 0.25 (1 + cos(pi (e - start) / (end - start)))`` for ``start <= e <= end``, 0.5 after ``end``;
+    1 if ``end <= start``."""
     if end <= start:
         return 1.0
-    return 0.5 + 0.25 * (1.0 + math.cos(math.pi * (epoch - start) / (end - start)))
+    return 0.5 + 0.25 * (1.0 + math.cos(math.pi * (min(epoch, end) - start) / (end - start)))
 
 
 def start_epoch(configured, epochs):
@@ -217,7 +221,7 @@ class SSDP:
     ----------
     config : TrainConfig
         Reads ``ssdp_variant`` (not None), ``ssdp_a_plus``, ``ssdp_base_ratio``, ``ssdp_sigma_tau``,
-        ``ssdp_start_epoch``, ``ssdp_layers``, ``epochs`` and ``tau_syn_ms``.
+        ``ssdp_start_epoch``, ``ssdp_end_epoch``, ``ssdp_layers``, ``epochs`` and ``tau_syn_ms``.
     n_matrices : int
         Weight matrices of the network (``ssdp_layers`` may be negative, as Python indices).
 
@@ -232,7 +236,9 @@ class SSDP:
         self.variant, self.a_plus, self.base_ratio = c.ssdp_variant, c.ssdp_a_plus, c.ssdp_base_ratio
         self.sigma_ms = c.ssdp_sigma_tau * c.tau_syn_ms
         self.t_sentinel_ms = NO_SPIKE_TAUS * c.tau_syn_ms
-        self.start, self.end = start_epoch(c.ssdp_start_epoch, c.epochs), c.epochs
+        self.start = start_epoch(c.ssdp_start_epoch, c.epochs)
+        end = getattr(c, "ssdp_end_epoch", None)
+        self.end = int(c.epochs) if end is None else int(end)
         layers = []
         for l in c.ssdp_layers:
             if not -n_matrices <= l < n_matrices:
@@ -297,10 +303,16 @@ class SSDP:
         return out
 
     def state(self):
-        """JSON-able state for the checkpoint (the reference SDs)."""
-        return {"ref_std": None if self.ref_std is None else {str(l): v for l, v in self.ref_std.items()}}
+        """JSON-able state for the checkpoint (the reference SDs, the resolved start and end epochs)."""
+        return {"ref_std": None if self.ref_std is None else {str(l): v for l, v in self.ref_std.items()},
+                "start_epoch": self.start, "end_epoch": self.end}
 
     def load_state(self, state):
-        """Restore :meth:`state` (None or a missing entry: the reference SD is taken at the start epoch)."""
+        """Restore :meth:`state` (None or a missing entry: the reference SD is taken at the start epoch, and the
+        schedule is resolved from the config, as in checkpoints written before the epochs were stored)."""
         ref = None if not state else state.get("ref_std")
         self.ref_std = None if ref is None else {int(l): float(v) for l, v in ref.items()}
+        if state and state.get("start_epoch") is not None:
+            self.start = int(state["start_epoch"])
+        if state and state.get("end_epoch") is not None:
+            self.end = int(state["end_epoch"])

@@ -14,7 +14,9 @@ One training step on a mini-batch ``(x, y)``::
     L     = ttfs_loss(outs[-1], y)                               (see :mod:`.loss`)
     grad  = dL/dW;  per neuron n: grad[:, n] = 0  if ||grad[:, n]|| > max_grad_per_neuron or not finite
     Adam step with lr_e = lr * lr_gamma ** floor(e / lr_step_epochs) (times lr_layer_factors[l] for W_l)
-    [SSDP (config ssdp_variant, from ssdp_start_epoch): W_l += dW_l(spikes of this batch), see :mod:`.ssdp`]
+    [rewiring (config sparsity): masks, signs, removal and regrowth, see below]
+    [SSDP (config ssdp_variant, from ssdp_start_epoch): W_l += dW_l(spikes of this batch) on the active
+     synapses, see :mod:`.ssdp`]
     enforce Dale
 
 Delays (config ``delay_kind``): the network's delay parameters ``theta`` (``d = delay_max_ms * sigmoid(theta)``)
@@ -27,8 +29,8 @@ matrix's delay parameters) is added to the delays' gradients (the reported loss 
 (:attr:`synsem_ephys.sim.Network.round_delays_ms`), training with the continuous ones.
 
 Sparse connectivity (config ``sparsity``, :mod:`.rewiring`): a random mask at the start (before the balance and
-calibration); L1 pressure ``rewire_l1`` added to the gradients before the step; after the step (and Dale's
-clamp) dormant synapses are set to 0, signs kept and, with ``rewire_regrow``, synapses whose magnitude reached 0
+calibration); L1 pressure ``rewire_l1`` added to the gradients before the step; after the step (before SSDP and
+Dale's clamp) dormant synapses are set to 0, signs kept and, with ``rewire_regrow``, synapses whose magnitude reached 0
 removed and as many regrown; after each weight bump dormant synapses are set to 0 again. Masks, signs, the step
 counter and the rewiring's random stream are checkpointed; ``keep_best`` restores the best epoch's masks with its
 weights.
@@ -395,13 +397,16 @@ class Trainer:
         if self.rewiring is not None:
             self.rewiring.add_l1_grad_(self.network.weights)
         self.optimizer.step()
-        if self.ssdp is not None:  # spike-synchrony-dependent plasticity from this batch's spikes (.ssdp)
-            self.ssdp.apply_(self.network, t_in, outs, masks=None if self.rewiring is None else self.rewiring.masks)
-        if c.dale:
-            self.network.enforce_dale_()
         if self.rewiring is not None:  # mask, signs, DEEP R removal and regrowth from this batch's gradients
             self.rewiring.step_(self.network.weights,  # the learning rates scale DEEP R's noise (rewire_temperature)
                                 lrs=[g["lr"] for g in self.optimizer.param_groups[:len(self.network.weights)]])
+        if self.ssdp is not None:  # spike-synchrony-dependent plasticity from this batch's spikes (.ssdp), after
+            # the rewiring (seed003 spec: step, bumping, DEEP R / RigL, W += dW, Dale) on its active synapses
+            self.ssdp.apply_(self.network, t_in, outs, masks=None if self.rewiring is None else self.rewiring.masks)
+            if self.rewiring is not None:  # the rewiring's fixed signs of free rows hold after SSDP's add too
+                self.rewiring.constrain_(self.network.weights)
+        if c.dale:
+            self.network.enforce_dale_()
         return float(loss.detach()), accuracy(outs[-1].detach(), y), bumps, dropped
 
     @torch.no_grad()

@@ -166,6 +166,7 @@ def test_schedule():
     assert all(a > b for a, b in zip(c, c[1:]))
     assert start_epoch(None, 100) == 10 and start_epoch(None, 3) == 1 and start_epoch(0, 100) == 0
     assert ssdp_amplitudes(3e-3, 1 / 3, 2.0, 10, 10, 100) == (6e-3, 2e-3)
+    assert [cosine_factor(e, 10, 100) for e in (100, 101, 150, 190)] == [0.5] * 4  # held after the end, not periodic
 
 
 def test_cost_on_an_mnist_sized_last_layer_is_small():
@@ -197,7 +198,7 @@ def test_config_fields_validate_and_round_trip():
     assert c.ssdp_layers == (-1, 0) and TrainConfig.from_yaml(c.to_yaml()) == c
     assert TrainConfig().ssdp_variant is None and TrainConfig().ssdp_layers == (-1,)
     for bad in (dict(ssdp_variant="da_gated"), dict(ssdp_layers=[2]), dict(ssdp_layers=[]), dict(ssdp_layers=[True]),
-                dict(ssdp_a_plus=-1.0), dict(ssdp_sigma_tau=0.0), dict(ssdp_start_epoch=-1)):
+                dict(ssdp_a_plus=-1.0), dict(ssdp_sigma_tau=0.0), dict(ssdp_start_epoch=-1), dict(ssdp_end_epoch=0)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             TrainConfig(**YY, **bad)
 
@@ -261,7 +262,8 @@ def test_exact_resume_keeps_the_reference_sd(tmp_path):
     ref = dict(tr.ssdp.ref_std)
     from synsem_ephys.train.checkpoint import load_checkpoint
 
-    assert load_checkpoint(tmp_path / "split" / CHECKPOINT_NAME).state["ssdp"] == {"ref_std": {"1": ref[1]}}
+    assert load_checkpoint(tmp_path / "split" / CHECKPOINT_NAME).state["ssdp"] == {"ref_std": {"1": ref[1]},
+                                                                                 "start_epoch": 1, "end_epoch": 3}
     assert float(tr.network.weights[1].detach().std()) != ref[1]  # recomputing it at the resume would differ
     resumed = train_from_config(cfg, tmp_path / "split", resume=True, progress=False)
     assert resumed.resumed_from_epoch == 2
@@ -286,3 +288,71 @@ def test_dormant_synapses_of_a_sparse_network_get_no_update():
     res = tr.fit()
     assert res.network.dale_violations() == 0
     assert tr.rewiring.violations(res.network.weights) == {"active_count": 0, "dormant_nonzero": 0, "sign": 0}
+
+
+def test_resume_with_raised_epochs_keeps_the_schedule_it_began_with(tmp_path):
+    """N epochs + resume to M > N = M epochs uninterrupted with ssdp_end_epoch = N (and the start N resolved)."""
+    cfg = dict(YY, epochs=2, ssdp_variant="faithful", ssdp_a_plus=0.02)  # start max(1, round(0.2)) = 1, end 2
+    train_from_config(TrainConfig(**cfg), tmp_path / "split", progress=False)
+    resumed = train_from_config(TrainConfig(**dict(cfg, epochs=4)), tmp_path / "split", resume=True, progress=False)
+    assert resumed.resumed_from_epoch == 2
+    fixed = train_from_config(TrainConfig(**dict(cfg, epochs=4, ssdp_end_epoch=2, ssdp_start_epoch=1)),
+                              tmp_path / "fixed", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(_w(fixed.network), _w(resumed.network)))
+    assert [m.ssdp for m in fixed.history] == [m.ssdp for m in resumed.history]
+    ap = [m.ssdp["1"]["a_plus"] for m in resumed.history[1:]]
+    assert ap[0] > ap[1] == ap[2]  # epochs 2, 3 (0-based) after the end hold c = 0.5
+    # the test can fail: the schedule re-resolved from the new epochs (end 4) differs
+    follow = train_from_config(TrainConfig(**dict(cfg, epochs=4, ssdp_start_epoch=1)), tmp_path / "follow",
+                               progress=False)
+    assert not torch.equal(_w(follow.network)[1], _w(resumed.network)[1])
+    # an explicit end: resuming to the same end is exact without any stored value
+    end = dict(cfg, ssdp_end_epoch=4)
+    train_from_config(TrainConfig(**end), tmp_path / "e2", progress=False)
+    res_e = train_from_config(TrainConfig(**dict(end, epochs=4)), tmp_path / "e2", resume=True, progress=False)
+    full_e = train_from_config(TrainConfig(**dict(end, epochs=4)), tmp_path / "e4", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(_w(full_e.network), _w(res_e.network)))
+
+
+def test_checkpoints_without_the_stored_schedule_resolve_it_from_the_config():
+    from synsem_ephys.train.ssdp import SSDP
+
+    s = SSDP(TrainConfig(**dict(YY, epochs=50), ssdp_variant="faithful"), 2)
+    assert (s.start, s.end) == (5, 50)
+    s.load_state({"ref_std": {"1": 0.5}})  # written before start / end were stored
+    assert (s.start, s.end, s.ref_std) == (5, 50, {1: 0.5})
+    s.load_state({"ref_std": None, "start_epoch": 2, "end_epoch": 20})
+    assert (s.start, s.end) == (2, 20)
+
+
+def test_ssdp_runs_after_the_rewiring_and_before_dale(monkeypatch):
+    """Spec order: optimiser step -> DEEP R / RigL -> W += dW (on the masks after this step's regrowth) -> Dale."""
+    cfg = TrainConfig(dataset="yinyang", train_size=200, test_size=50, hidden=[[20, 8]], dale=True, epochs=1,
+                      batch_size=25, lr=0.01, val_fraction=0.0, sparsity=0.5, rewire_regrow="random",
+                      ssdp_variant="faithful", ssdp_start_epoch=0, ssdp_a_plus=0.05, ssdp_layers=[-1, -2])
+    tr = Trainer(cfg, progress=False)
+    tr.ssdp.begin_epoch(0, tr.network.weights)
+    calls = []
+    for obj, name in ((tr.rewiring, "step_"), (tr.ssdp, "apply_"), (tr.network, "enforce_dale_")):
+        real = getattr(obj, name)
+
+        def spy(*a, _real=real, _name=name, **k):
+            calls.append((_name, tr.rewiring.step))
+            return _real(*a, **k)
+
+        monkeypatch.setattr(obj, name, spy)
+    t_in, y = tr._t["train"][0][:25], tr._t["train"][1][:25]
+    tr.train_step(t_in, y)
+    assert [c for c in calls if c[0] != "enforce_dale_" or c[1] == 1][-3:] == [
+        ("step_", 0), ("apply_", 1), ("enforce_dale_", 1)]  # SSDP sees the rewiring's step done
+    monkeypatch.undo()
+    res = tr.fit()
+    assert res.network.dale_violations() == 0
+    assert tr.rewiring.violations(res.network.weights) == {"active_count": 0, "dormant_nonzero": 0, "sign": 0}
+
+
+def test_sign_aware_without_dale_is_the_faithful_rule():
+    """Rows without a Dale sign count as +1: on Yin-Yang (dale false) sign_aware = faithful bit for bit."""
+    a = Trainer(TrainConfig(**dict(YY, epochs=2), ssdp_variant="faithful", ssdp_start_epoch=0), progress=False).fit()
+    b = Trainer(TrainConfig(**dict(YY, epochs=2), ssdp_variant="sign_aware", ssdp_start_epoch=0), progress=False).fit()
+    assert all(torch.equal(x, y) for x, y in zip(_w(a.network), _w(b.network)))

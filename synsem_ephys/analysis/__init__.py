@@ -42,6 +42,7 @@ _LAZY = {
     "EI_DEFINITIONS": "ei_structure", "EI_NULLS": "ei_structure", "ei_statistics": "ei_structure",
     "arrival_order": "ei_structure", "weight_delay_maps": "ei_structure", "receptive_field_centres": "ei_structure",
     "synapse_types": "ei_structure", "weighted_w1_ks": "ei_structure", "record_delays": "ei_structure",
+    "DelayDistributions": "ei_structure", "delay_distributions": "ei_structure", "DELAY_TYPE_NAMES": "ei_structure",
     "UnitStats": "units", "unit_table": "units", "Psth": "units", "psth": "units", "auto_bin_ms": "units",
     "SIGNAL_DEFINITIONS": "signals", "TuningCurves": "signals", "tuning_curves": "signals",
     "SignalInformation": "signals", "signal_information": "signals", "skaggs_information": "signals",

@@ -53,7 +53,8 @@ import numpy as np
 from ..errors import input_error
 
 __all__ = ["EIStructure", "ArrivalOrder", "NullTest", "EI_DEFINITIONS", "EI_NULLS", "ei_statistics", "arrival_order",
-           "weight_delay_maps", "receptive_field_centres", "synapse_types", "weighted_w1_ks", "record_delays"]
+           "weight_delay_maps", "receptive_field_centres", "synapse_types", "weighted_w1_ks", "record_delays",
+           "DelayDistributions", "delay_distributions", "DELAY_TYPE_NAMES"]
 
 #: The named definitions (see the module docstring).
 EI_DEFINITIONS = {
@@ -240,6 +241,112 @@ def record_delays(meta, spec=None):
                               f"shape {np.shape(d)}") from None
         out.append(_matrix(f"meta['delays_ms'][{l}]", a, shape))
     return out
+
+
+#: Presynaptic types of :func:`delay_distributions`: E, I, and free rows whose type is unknown (no weights given).
+DELAY_TYPE_NAMES = ("E", "I", "free")
+
+
+@dataclass(frozen=True, eq=False)
+class DelayDistributions:
+    """Delay distributions per weight matrix and presynaptic type (:func:`delay_distributions`).
+
+    Attributes
+    ----------
+    matrices : tuple of int
+        The weight matrices with delays.
+    edges_ms : tuple of ndarray
+        Per matrix the histogram bin edges (ms), ``bins`` equal bins over ``[0, max delay]``.
+    counts : tuple of dict
+        Per matrix, type name -> counts per bin (types with synapses only).
+    rows : list of dict
+        Per (matrix, type): ``n``, ``mean_ms``, ``sd_ms`` (ddof 0), ``q25_ms``, ``median_ms``, ``q75_ms``, ``min_ms``,
+        ``max_ms``.
+    synapses : str
+        Which synapses count.
+    definitions : dict
+    """
+
+    matrices: tuple
+    edges_ms: tuple
+    counts: tuple
+    rows: list
+    synapses: str
+    definitions: dict
+
+
+def delay_distributions(delays, signs=None, weights=None, *, bins=20):
+    """Delay distributions of each weight matrix with delays, per presynaptic type (unweighted counts).
+
+    Parameters
+    ----------
+    delays : sequence of (array or None)
+        Per weight matrix its delays (ms; broadcastable to ``(n_pre, n_post)``) or None (no delays).
+    signs : sequence of array (n_pre,), optional
+        Presynaptic signs per matrix (+1 E, -1 I, 0 free); None = every row free.
+    weights : sequence of array (n_pre, n_post), optional
+        With weights only the active synapses (``W != 0``) count and a free row's synapse takes the type of its
+        weight's sign (:func:`synapse_types`); without, every synapse counts and free rows are ``"free"``.
+    bins : int
+
+    Returns
+    -------
+    DelayDistributions
+    """
+    if isinstance(delays, np.ndarray) or not hasattr(delays, "__len__"):
+        raise input_error("delays", "a sequence with one entry (None or delays) per weight matrix", type(delays).__name__)
+    n = len(delays)
+    for name, v in (("signs", signs), ("weights", weights)):
+        if v is not None and len(v) != n:
+            raise input_error(name, f"one entry per weight matrix ({n}, as delays)", f"{len(v)} entries")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise input_error("bins", "an integer >= 1", repr(bins))
+    mats, edges, counts, rows = [], [], [], []
+    for l, d in enumerate(delays):
+        if d is None:
+            continue
+        d = np.asarray(d, np.float64)
+        if weights is not None:
+            w = _matrix(f"weights[{l}]", weights[l])
+            try:
+                d = np.broadcast_to(d, w.shape)
+            except ValueError:
+                raise input_error(f"delays[{l}]", f"delays broadcastable to weights[{l}]'s shape {w.shape}",
+                                  f"shape {d.shape}") from None
+        d = _matrix(f"delays[{l}]", np.atleast_2d(d))
+        s = np.zeros(d.shape[0]) if signs is None or signs[l] is None else \
+            np.sign(np.asarray(signs[l], np.float64).reshape(-1))
+        if s.shape != (d.shape[0],):
+            raise input_error(f"signs[{l}]", f"one sign per presynaptic unit ({d.shape[0]})", f"shape {s.shape}")
+        if weights is not None:
+            t = synapse_types(w, s)
+            lab = {"E": t > 0, "I": t < 0}
+        else:
+            row = np.broadcast_to(s[:, None], d.shape)
+            lab = {"E": row > 0, "I": row < 0, "free": row == 0}
+        top = float(d.max()) if d.size else 0.0
+        e = np.linspace(0.0, top if top > 0 else 1.0, int(bins) + 1)
+        cnt = {}
+        for name in DELAY_TYPE_NAMES:
+            sel = lab.get(name)
+            if sel is None or not sel.any():
+                continue
+            x = d[sel]
+            cnt[name] = np.histogram(x, bins=e)[0]
+            q25, med, q75 = np.quantile(x, [0.25, 0.5, 0.75])
+            rows.append({"matrix": l, "type": name, "n": int(x.size), "mean_ms": float(x.mean()), "sd_ms": float(x.std()),
+                         "q25_ms": float(q25), "median_ms": float(med), "q75_ms": float(q75), "min_ms": float(x.min()),
+                         "max_ms": float(x.max())})
+        mats.append(l)
+        edges.append(e)
+        counts.append(cnt)
+    synapses = ("active synapses (W != 0); type = the presynaptic sign, for free rows the sign of W"
+                if weights is not None else "every synapse of the matrix (no weights given); type = the presynaptic "
+                "sign, 'free' for rows without one")
+    return DelayDistributions(tuple(mats), tuple(edges), tuple(counts), rows, synapses,
+                              {"delay": "transmission delay d_ij (ms): a spike of i at t_i arrives at j at t_i + d_ij",
+                               "sd_ms": "SD with ddof 0", "quantiles": "numpy's linear interpolation",
+                               "histogram": f"{int(bins)} equal bins over [0, the matrix's largest delay]"})
 
 
 def synapse_types(weights, signs=None):

@@ -9,7 +9,7 @@ import numpy as np
 from ..optional import require
 
 __all__ = ["CELL_COLOURS", "raster_figure", "dispersion_figure", "ig_figure", "pathway_figure", "accuracy_figure",
-           "psth_figure", "tuning_figure", "sttc_figure"]
+           "psth_figure", "tuning_figure", "sttc_figure", "delay_figure"]
 
 CELL_COLOURS = {"E": "#c0392b", "I": "#2471a3", "input": "#7f8c8d", "output": "#27ae60", "hidden": "#8e44ad",
                 "unknown": "#555555"}
@@ -306,5 +306,26 @@ def tuning_figure(info, path, *, max_units=16):
         ax.set_axis_off()
     more = f"; first {n_units} of {len(tc.unit_names)} units" if len(tc.unit_names) > n_units else ""
     fig.suptitle(f"Tuning to {tc.signal} (channel {tc.channel}), {tc.edges.size - 1} bins{more}", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def delay_figure(dist, path):
+    """Delay distributions (:class:`~synsem_ephys.analysis.ei_structure.DelayDistributions`): one panel per weight
+    matrix with delays, the histogram of each presynaptic type as a fraction of its synapses (E red, I blue, free grey)."""
+    n = max(1, len(dist.matrices))
+    fig = _figure(min(3.6 * n, 14.4), 2.9)
+    axes = np.asarray(fig.subplots(1, n, squeeze=False)).ravel()
+    colours = {"E": CELL_COLOURS["E"], "I": CELL_COLOURS["I"], "free": CELL_COLOURS["input"]}
+    for ax, l, edges, counts in zip(axes, dist.matrices, dist.edges_ms, dist.counts):
+        for name, c in counts.items():
+            frac = c / max(int(c.sum()), 1)
+            ax.stairs(frac, edges, color=colours[name], lw=1.5, label=f"{name} ({int(c.sum())})")
+        ax.set_title(f"matrix {l} (layer {l} -> {l + 1})", fontsize=9)
+        ax.set_xlabel("delay (ms)", fontsize=8)
+        ax.set_ylabel("fraction of synapses", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, frameon=False)
+    fig.suptitle("Transmission delays per presynaptic type", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

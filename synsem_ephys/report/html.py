@@ -97,6 +97,48 @@ def _signal_section(s):
     return "\n".join(out)
 
 
+def _delays_section(s):
+    """Transmission delays per matrix and E/I type, and the E/I structure statistics (only with delays)."""
+    g = s["delays"]
+    d = g["definitions"]
+    out = ["<h2>Transmission delays and the spatio-temporal E/I structure</h2>",
+           f"<p>{html.escape(d['delay'])}. Synapses counted: {html.escape(g['synapses'])}. Histograms: "
+           f"{html.escape(d['histogram'])}, as fractions of each type's synapses.</p>", _img(s, "delays", "delay histograms"),
+           _table(["matrix", "type", "synapses", "mean (ms)", "SD (ms)", "Q25", "median", "Q75", "min", "max"],
+                  [[f"matrix {r['matrix']}", r["type"], r["n"], r["mean_ms"], r["sd_ms"], r["q25_ms"], r["median_ms"],
+                    r["q75_ms"], r["min_ms"], r["max_ms"]] for r in g["by_type"]])]
+    ei = g.get("ei_structure")
+    if not ei:
+        out.append("<p>No weights were given: the E/I structure statistics need them (pass <code>weights=</code>).</p>")
+        return "\n".join(out)
+    names = ["delta_delay_ms", "delta_delay_sd", "frac_inh_later", "moran_delay", "delay_w1_ms", "delay_ks",
+             "delta_space", "moran_space"]
+    out.append("<p>E/I structure of each matrix (Mészáros, Knight &amp; Nowotny 2024: excitation and inhibition "
+               "&ldquo;group together in space and time&rdquo;; their statistic is not published, these are named "
+               "definitions of it). Per postsynaptic unit over its active synapses; space = "
+               + html.escape(", ".join(f"matrix {e['matrix']}: {e['space']}" for e in ei)) + ".</p><ul>"
+               + "".join(f"<li><code>{n}</code>: {html.escape(d[n])}</li>" for n in names if n in d) + "</ul>"
+               + "<p>Nulls (z = (observed - null mean) / null SD; permutation p = (1 + #as extreme) / (1 + n)): "
+               + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in g["nulls"].items()) + ".</p>")
+    for e in ei:
+        tests = {(t["statistic"], t["null"]): t for t in e["tests"]}
+        rows = []
+        for n in names:
+            if n not in e["summary"]:
+                continue
+            row = [n, e["summary"][n]]
+            for null in g["null_names"]:
+                t = tests.get((n, null))
+                row += [None, None, None] if t is None else [t["null_mean"], t["z"], t["p"]]
+            rows.append(row)
+        out.append(f"<p>Matrix {e['matrix']}: mean active E / I synapses per unit {e['n_exc_mean']:.1f} / "
+                   f"{e['n_inh_mean']:.1f}; |W|-weighted mean delay E {_f(e['delay_mean_exc_ms'])} ms, I "
+                   f"{_f(e['delay_mean_inh_ms'])} ms.</p>")
+        out.append(_table(["statistic", "observed"] + [f"{null} {k}" for null in g["null_names"]
+                                                        for k in ("mean", "z", "p")], rows))
+    return "\n".join(out)
+
+
 def render_html(summary, meta=None):
     """The report page as a string."""
     s, meta = summary, dict(meta or {})
@@ -124,6 +166,8 @@ def render_html(summary, meta=None):
         h.append(_units_section(s))
     if s.get("signal"):
         h.append(_signal_section(s))
+    if s.get("delays"):
+        h.append(_delays_section(s))
     # ---- synchrony
     d = s["dispersion"]
     layered = s.get("has_layers", True)

@@ -24,6 +24,14 @@ unit against it and its Skaggs information with the circular-shift p-value
 the figure ``tuning.png``, the ``summary.json`` key ``"signal"`` and, for the per-unit table, the columns
 :data:`SIGNAL_COLUMNS`; without a named signal nothing of it appears.
 
+A network with transmission delays (``delays=`` per weight matrix, or the record's provenance: ``meta["delays_ms"]``,
+which :meth:`synsem_ephys.sim.Network.record` writes and NIX / NWB files keep) adds the delay distribution per
+weight matrix and presynaptic type (E / I; :func:`synsem_ephys.analysis.ei_structure.delay_distributions`) and,
+with the weights, the E/I structure statistics of every matrix with delays against their permutation nulls
+(:func:`~synsem_ephys.analysis.ei_structure.ei_statistics`, ``options.n_shuffles`` permutations per null; space =
+the input index for the first matrix, the units' receptive-field centres for deeper ones), as the figure
+``delays.png``, the ``summary.json`` key ``"delays"`` and an HTML section; without delays nothing of it appears.
+
 The "expected science" (Kurth, Oberste-Frielinghaus et al. 2025) is checked, not assumed, in
 :mod:`synsem_ephys.report.checks`; :mod:`~synsem_ephys.report.summary` is the one view model from which
 ``summary.json`` and ``report.html`` are rendered; :mod:`~synsem_ephys.report.figures` draws the PNGs.
@@ -166,6 +174,7 @@ class AnalysisResult:
     has_layers: bool = True
     signal: object = None
     sttc: object = None
+    delays: object = None
 
 
 @dataclass(frozen=True)
@@ -234,7 +243,7 @@ def _signs_and_spec(record, weights, signs, spec):
 
 
 def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, options=None, progress=False, signal=None,
-            signal_bins=20):
+            signal_bins=20, delays=None):
     """Run every analysis on ``source`` and return an :class:`AnalysisResult` (no files).
 
     Parameters
@@ -254,8 +263,11 @@ def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, optio
         A signal of the record (``record.signals``): adds the tuning curves and their information.
     signal_bins : int
         Equal bins over the signal's range (its first channel) for the tuning curves.
+    delays : sequence of (array or None), optional
+        Per weight matrix its transmission delays in ms (``Network.delays_numpy()``) or None; default: the
+        record's provenance (``meta["delays_ms"]``), if any. Adds the delay section (module docstring).
     """
-    return _analyze(source, weights, signs, spec, accuracy, options, progress, signal, signal_bins)[0]
+    return _analyze(source, weights, signs, spec, accuracy, options, progress, signal, signal_bins, delays)[0]
 
 
 def _signal_information(record, name, bins, active, opts):
@@ -268,7 +280,38 @@ def _signal_information(record, name, bins, active, opts):
     return signal_information(record, name, bins=bins, active=window, n_shuffles=opts.n_shuffles, seed=opts.seed)
 
 
-def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=None, signal_bins=20):
+def _delay_section(record, ws, signs, spec, delays, opts):
+    """Delay distributions and, with weights, the E/I structure per matrix with delays (None without delays)."""
+    from ..analysis.ei_structure import delay_distributions, ei_statistics, receptive_field_centres, record_delays
+    from ..io.layout import spec_json
+    from ..spec import NetworkSpec
+
+    if spec is None and spec_json(record.meta) is not None:
+        spec = NetworkSpec.from_json(spec_json(record.meta))
+    if delays is None:
+        delays = record_delays(record.meta, spec) if record.meta.get("delays_ms") is not None else None
+    if delays is None or all(d is None for d in delays):
+        return None
+    n = len(delays)
+    if ws is not None and len(ws) != n:
+        raise input_error("delays", f"one entry per weight matrix ({len(ws)})", f"{n} entries")
+    if signs is None and spec is not None:
+        signs = [np.asarray(spec.presyn_signs(l)) for l in range(spec.n_layers)]
+    if signs is not None and len(signs) != n:
+        raise input_error("delays", f"one entry per weight matrix ({len(signs)})", f"{n} entries")
+    dist = delay_distributions(delays, signs, ws)
+    ei = {}
+    if ws is not None:
+        centres = receptive_field_centres(ws)
+        for l in dist.matrices:
+            space = np.nan_to_num(centres[l], nan=-1.0)
+            ei[l] = ei_statistics(ws[l], delays[l], None if signs is None else signs[l], space=space,
+                                  n_perm=opts.n_shuffles, seed=opts.seed + l)
+    return {"distributions": dist, "ei": ei, "space": {l: "input index" if l == 0 else "receptive-field centre"
+                                                       for l in dist.matrices}}
+
+
+def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=None, signal_bins=20, delays=None):
     """``analyze`` plus what ``write_report`` needs again: (result, record, groups, (weights, signs, spec))."""
     from ..analysis import describe_definition
     from ..analysis.pathways import pathway_activity, pathway_null
@@ -283,7 +326,9 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=N
     has_layers = groups.by == "layer"
     if signal is not None and signal not in record.signals:  # before any work
         _signal_information(record, signal, signal_bins, "any", opts)
-    bar = _Progress(progress, 5 + (ws is not None) + (opts.complexity_trials > 0) + (not has_layers) + (signal is not None))
+    has_delays = delays is not None or record.meta.get("delays_ms") is not None
+    bar = _Progress(progress, 5 + (ws is not None) + (opts.complexity_trials > 0) + (not has_layers) + (signal is not None)
+                    + has_delays)
     has_decision = bool(np.any(np.isfinite(record.trials.decision_time_ms)))
     packet = opts.packet
     if packet == "auto":
@@ -348,6 +393,10 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=N
                 nul = pathway_null(ws, signs, record, spec=spec, n_shuffles=opts.n_pathway_shuffles, seed=opts.seed,
                                    method=opts.pathway_method, quantile=opts.pathway_quantile, top_k=opts.pathway_top_k,
                                    active=active, labels=opts.labels, min_spikes=opts.min_spikes)
+    dsec = None
+    if has_delays:
+        bar.step(f"transmission delays per E/I type and the E/I structure ({opts.n_shuffles} permutations per null)")
+        dsec = _delay_section(record, ws, signs, spec, delays, opts)
     cx = None
     if opts.complexity_trials > 0:
         bar.step("Elephant complexity cross-check")
@@ -357,7 +406,7 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=N
     res = AnalysisResult(str(record.meta.get("source", "")), record.n_units, record.n_trials, record.n_spikes,
                          record.trial_duration_ms, groups.names, acc, disp, packets, packets_all, ig, ig_sum, ig2,
                          ig2_sum, pw, ov, pa, ov_alt, nul, cx, (), opts, {}, units, hist, has_layers, sig_info,
-                         cond_sttc)
+                         cond_sttc, dsec)
     res = replace(res, checks=science_checks(res, groups))
     bar.done()
     return replace(res, seconds=dict(bar.seconds)), record, groups, (ws, signs, spec)
@@ -377,7 +426,7 @@ def _complexity(record, opts):
 
 # ------------------------------------------------------------------------------------------ files
 def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True,
-                 options=None, graphml=True, signal=None, signal_bins=20):
+                 options=None, graphml=True, signal=None, signal_bins=20, delays=None):
     """Analyse ``source`` and write ``out_dir/report.html``, ``summary.json`` and the PNG figures.
 
     Parameters
@@ -393,6 +442,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
         Also write ``pathways.graphml`` when weights are given.
     signal, signal_bins
         See :func:`analyze`: the tuning-curve section and its figure ``tuning.png``.
+    delays
+        See :func:`analyze`: the delay section and its figure ``delays.png`` (default: the record's provenance).
 
     Returns
     -------
@@ -404,7 +455,7 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     res, record, groups, (ws, sg, sp) = _analyze(source, weights, signs, spec, accuracy, options, progress, signal,
-                                                 signal_bins)
+                                                 signal_bins, delays)
     t0 = time.perf_counter()
     if progress is True:
         print("writing figures, summary and report.html ...", file=sys.stderr, flush=True)
@@ -423,6 +474,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
         figs["sttc"] = rf.sttc_figure(res.sttc, out / "sttc.png")
     if res.signal is not None:
         figs["tuning"] = rf.tuning_figure(res.signal, out / "tuning.png")
+    if res.delays is not None:
+        figs["delays"] = rf.delay_figure(res.delays["distributions"], out / "delays.png")
     if res.information is not None:
         figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png",
                                            more=[res.information_secondary])

@@ -51,6 +51,26 @@ def _signal_block(info):
             "definitions": {**tc.definitions, **info.definitions}, "rows": rows}
 
 
+def _delays_block(sec):
+    """Delay distributions per matrix and E/I type, and the E/I structure statistics with their nulls."""
+    from ..analysis.ei_structure import EI_DEFINITIONS, EI_NULLS
+
+    dist = sec["distributions"]
+    mats = [{"matrix": l, "bin_edges_ms": e, "counts": {k: v.tolist() for k, v in c.items()},
+             "space": sec["space"][l]} for l, e, c in zip(dist.matrices, dist.edges_ms, dist.counts)]
+    ei = []
+    for l, st in sec["ei"].items():
+        ei.append({"matrix": l, "space": sec["space"][l], "summary": st.summary,
+                   "n_exc_mean": float(np.mean(st.n_exc)), "n_inh_mean": float(np.mean(st.n_inh)),
+                   "delay_mean_exc_ms": st.delay_mean_exc_ms, "delay_mean_inh_ms": st.delay_mean_inh_ms,
+                   "tests": st.rows()})
+    return {"synapses": dist.synapses, "definitions": {**dist.definitions, **EI_DEFINITIONS},
+            "nulls": {"delay_shuffle": "the delays of each unit permuted among its active synapses (weights, types kept)",
+                      "sign_shuffle": "Dale-preserving: the E/I labels of the constrained presynaptic units permuted "
+                                      "(counts kept); free rows: each unit's active types permuted"},
+            "null_names": list(EI_NULLS), "by_type": dist.rows, "matrices": mats, "ei_structure": ei or None}
+
+
 def summary_dict(res):
     """The machine-readable summary of an :class:`AnalysisResult` (JSON-ready; NaN -> null)."""
     d = res.dispersion
@@ -88,6 +108,8 @@ def summary_dict(res):
            "has_layers": bool(res.has_layers), "units": _units_block(res)}
     if res.signal is not None:  # only with a named signal: other summaries keep their keys
         out["signal"] = _signal_block(res.signal)
+    if getattr(res, "delays", None) is not None:  # only for a network with delays
+        out["delays"] = _delays_block(res.delays)
     if res.pathways is not None:
         pw, ov, pa = res.pathways, res.overlap, res.pathway_activity
         out["pathways"] = {"method": pw.method, "parameters": pw.parameters, "dale": pw.dale, "layers": list(pw.layers),

@@ -57,11 +57,18 @@ def pathway_activity(pathways, source, *, active="any", labels=None, min_spikes=
     if not isinstance(pathways, ClassPathways):
         raise input_error("pathways", "a ClassPathways", type(pathways).__name__)
     record = as_record(source, "source")
+    probs = _class_probabilities(record, pathways, active, labels, min_spikes)
+    return _pathway_ratios(pathways, probs, describe_definition(active))
+
+
+def _class_probabilities(record, pathways, active, labels, min_spikes):
+    """P(active | class c) per unit of each pathway layer, shape (n_classes, units of the layer) each: what
+    :func:`pathway_activity` needs of the recording (the same for every set of pathways of the network)."""
     act = activity_matrix(record, active, min_spikes=min_spikes)
     lab, _ = class_labels(record, labels)
     pos = layer_positions(record.units)
     k_n = pathways.n_classes
-    own, other, ratio, npairs = [], [], [], []
+    probs = []
     for h, m in zip(pathways.layers, pathways.members):
         cols = np.flatnonzero(record.units.layer == h)
         if cols.size != m.shape[1]:
@@ -73,8 +80,16 @@ def pathway_activity(pathways, source, *, active="any", labels=None, min_spikes=
             sel = lab == c
             if sel.any():
                 p[c] = act[np.ix_(sel, cols)].mean(axis=0)
+        probs.append(p)
+    return probs
+
+
+def _pathway_ratios(pathways, probs, definition):
+    """:class:`PathwayActivity` of ``pathways`` from :func:`_class_probabilities`."""
+    own, other, ratio, npairs = [], [], [], []
+    for m, p in zip(pathways.members, probs):
         o, t = [], []
-        for k in range(k_n):
+        for k in range(pathways.n_classes):
             u = np.flatnonzero(m[k])
             if not u.size or not np.isfinite(p[k, 0]):
                 continue
@@ -90,7 +105,7 @@ def pathway_activity(pathways, source, *, active="any", labels=None, min_spikes=
         ratio.append(mo / mt if mt > 0 else np.nan)
         npairs.append(o.size)
     return PathwayActivity(pathways.layers, np.array(own), np.array(other), np.array(ratio),
-                           np.array(npairs, np.int64), describe_definition(active))
+                           np.array(npairs, np.int64), definition)
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,10 +163,10 @@ def _null_task(task):
     from ..graph.pathways import class_pathways, pathway_overlap
     from ..graph.weights import shuffle_weights
 
-    weights, signs, record, kw, act, seed = task
+    weights, signs, probs, kw, seed = task
     sw = shuffle_weights(weights, signs, spec=kw["spec"], seed=seed)
     pk = class_pathways(sw, signs, **kw)
-    return pathway_overlap(pk).mean_jaccard, pathway_activity(pk, record, **act).ratio
+    return pathway_overlap(pk).mean_jaccard, _pathway_ratios(pk, probs, "").ratio
 
 
 def pathway_null(weights, signs, source, *, spec=None, n_shuffles=20, seed=0, method="influence", quantile=0.9,
@@ -186,10 +201,10 @@ def pathway_null(weights, signs, source, *, spec=None, n_shuffles=20, seed=0, me
     record = as_record(source, "source")
     kw = dict(spec=spec, method=method, quantile=quantile, top_k=top_k)
     pw = class_pathways(weights, signs, **kw)
-    act = dict(active=active, labels=labels, min_spikes=min_spikes)
     trained = pathway_overlap(pw).mean_jaccard
-    sel = pathway_activity(pw, record, **act).ratio
-    tasks = [(weights, signs, record, kw, act, seed + k) for k in range(int(n_shuffles))]
+    probs = _class_probabilities(record, pw, active, labels, min_spikes)  # the recording's part, once
+    sel = _pathway_ratios(pw, probs, "").ratio
+    tasks = [(weights, signs, probs, kw, seed + k) for k in range(int(n_shuffles))]
     res = map_tasks(_null_task, tasks, executor=executor)
     o_null, s_null = [r[0] for r in res], [r[1] for r in res]
     return PathwayNull(pw.layers, np.asarray(trained), np.asarray(o_null), np.asarray(sel), np.asarray(s_null), method,

@@ -27,6 +27,7 @@ profile of the overlap that the null shows as well comes from the measure, not f
 The activity of pathway units in a recording is :func:`synsem_ephys.analysis.pathway_activity`.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,7 +184,13 @@ class PathwayOverlap:
     mean_size: np.ndarray
 
 
+@functools.lru_cache(maxsize=4096)
 def _chance_jaccard(n, s1, s2):
+    """Expected Jaccard index of two random subsets of sizes ``s1``, ``s2`` of ``n`` (hypergeometric overlap).
+
+    Cached: quantile pathways give every class the same size, so a report asks for the same few values
+    thousands of times (scipy's ``hypergeom.pmf`` costs ~0.5 ms a call).
+    """
     from scipy.stats import hypergeom
 
     if s1 == 0 and s2 == 0:

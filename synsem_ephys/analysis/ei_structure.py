@@ -256,7 +256,7 @@ class DelayDistributions:
     matrices : tuple of int
         The weight matrices with delays.
     edges_ms : tuple of ndarray
-        Per matrix the histogram bin edges (ms), ``bins`` equal bins over ``[0, max delay]``.
+        Per matrix the histogram bin edges (ms), ``bins`` equal bins over ``[0, largest counted delay]``.
     counts : tuple of dict
         Per matrix, type name -> counts per bin (types with synapses only).
     rows : list of dict
@@ -324,7 +324,10 @@ def delay_distributions(delays, signs=None, weights=None, *, bins=20):
         else:
             row = np.broadcast_to(s[:, None], d.shape)
             lab = {"E": row > 0, "I": row < 0, "free": row == 0}
-        top = float(d.max()) if d.size else 0.0
+        counted = np.zeros(d.shape, bool)
+        for sel in lab.values():
+            counted |= sel
+        top = float(d[counted].max()) if counted.any() else 0.0
         e = np.linspace(0.0, top if top > 0 else 1.0, int(bins) + 1)
         cnt = {}
         for name in DELAY_TYPE_NAMES:
@@ -346,7 +349,7 @@ def delay_distributions(delays, signs=None, weights=None, *, bins=20):
     return DelayDistributions(tuple(mats), tuple(edges), tuple(counts), rows, synapses,
                               {"delay": "transmission delay d_ij (ms): a spike of i at t_i arrives at j at t_i + d_ij",
                                "sd_ms": "SD with ddof 0", "quantiles": "numpy's linear interpolation",
-                               "histogram": f"{int(bins)} equal bins over [0, the matrix's largest delay]"})
+                               "histogram": f"{int(bins)} equal bins over [0, the largest counted delay of the matrix]"})
 
 
 def synapse_types(weights, signs=None):

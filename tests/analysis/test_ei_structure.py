@@ -221,3 +221,34 @@ def test_module_is_torch_free_and_names_are_lazy():
     code = ("import sys; import synsem_ephys.analysis as a; a.ei_statistics; a.arrival_order; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_delay_distributions_by_hand_and_record_delays_errors():
+    from synsem_ephys.analysis.ei_structure import delay_distributions, record_delays
+    from synsem_ephys.spec import NetworkSpec
+
+    w = np.array([[0.5, 0.0, 1.0], [-1.0, -2.0, 0.0]])  # free rows: types from the weights' signs
+    d = np.array([[1.0, 9.0, 3.0], [2.0, 4.0, 9.0]])
+    dist = delay_distributions([d, None], [np.zeros(2), np.ones(3)], [w, np.ones((3, 1))], bins=4)
+    assert dist.matrices == (0,)
+    rows = {r["type"]: r for r in dist.rows}
+    assert rows["E"]["n"] == 2 and rows["E"]["mean_ms"] == 2.0 and rows["I"]["median_ms"] == 3.0
+    assert np.array_equal(dist.edges_ms[0], np.linspace(0, 4.0, 5)) and dist.counts[0]["E"].tolist() == [0, 1, 0, 1]
+    # without weights: every synapse, rows without a sign 'free'
+    nw = delay_distributions([d], [np.array([1, 0])], bins=3)
+    assert {r["type"]: r["n"] for r in nw.rows} == {"E": 3, "free": 3}
+    with pytest.raises(ValueError, match="bins"):
+        delay_distributions([d], bins=0)
+    with pytest.raises(ValueError, match="signs"):
+        delay_distributions([d], [np.zeros(2), np.zeros(2)])
+    spec = NetworkSpec(2, hidden=((3, 0),), n_outputs=1, delays=["axonal", "none"], delay_max_ms=5.0)
+    meta = {"spec": spec.to_json(), "delays_ms": [[[1.0], [2.0]], None]}
+    got = record_delays(meta)
+    assert got[1] is None and np.array_equal(got[0], [[1.0] * 3, [2.0] * 3])
+    assert record_delays({"spec": spec.to_json()}) is None
+    with pytest.raises(ValueError, match="delays_ms"):
+        record_delays({"spec": spec.to_json(), "delays_ms": [[[1.0], [2.0]]]})
+    with pytest.raises(ValueError, match=r"delays_ms'\]\[0\]"):
+        record_delays({"spec": spec.to_json(), "delays_ms": [[[1.0, 2.0]], None]})
+    with pytest.raises(ValueError, match="spec"):
+        record_delays({"delays_ms": [None, None]})

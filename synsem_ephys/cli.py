@@ -323,7 +323,7 @@ def cmd_sweep(args):
     with _flags({"executor": "--executor", "jobs": "--jobs"}):
         executor = make_executor(args.executor, args.jobs, scheduler=args.scheduler)
     try:
-        with _flags({"out_dir": "--out", "seeds": "--seeds", "grid": "--grid"}, default="--set"):
+        with _flags({"out_dir": "--out", "seeds": "--seeds", "grid": "--grid", "device": "--device"}, default="--set"):
             res = sweep(config, args.out, seeds=seeds, settings=settings, grid=grid, executor=executor,
                         threads=args.threads or 1, device=args.device)
     finally:
@@ -475,7 +475,8 @@ def build_parser():
     q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config change for every job")
     q.add_argument("--grid", action="append", default=[], metavar="KEY=[V1, V2]", help="values to sweep (every combination)")
     q.add_argument("--out", required=True, help="one folder per job, sweep.csv and sweep.json")
-    q.add_argument("--device", default=None, help="cpu or cuda (default: cpu)")
+    q.add_argument("--device", default=None, help="cpu, cuda (several GPUs: one job per GPU in turn), cuda:N, or "
+                                                 "several comma-separated, e.g. cuda:0,cuda:1 (default: cpu)")
     parallel_args(q)
     common(q)
     q.set_defaults(func=cmd_sweep)

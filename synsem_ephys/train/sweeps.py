@@ -25,7 +25,7 @@ from ..errors import input_error
 from ..parallel import map_tasks
 from .config import TrainConfig, load_config
 
-__all__ = ["SweepResult", "sweep", "seed_table", "parse_seeds", "parse_settings"]
+__all__ = ["SweepResult", "sweep", "seed_table", "parse_seeds", "parse_settings", "job_devices"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,35 @@ def _job(task):
     return row
 
 
+def job_devices(device, n_jobs, *, n_gpus=None):
+    """The device of each of ``n_jobs`` jobs: one per GPU, round robin, where there are several.
+
+    ``device``: None or ``"cpu"`` (every job), ``"cuda"`` (job ``k`` on ``cuda:{k % n_gpus}`` when there are
+    several GPUs, else ``"cuda"``), ``"cuda:N"`` (every job there), or several devices, as a list or one
+    comma-separated string (``"cuda:0,cuda:2"``), used round robin. Jobs are submitted in order, so with as many
+    workers as devices the jobs that run side by side are on different devices. ``n_gpus``: default
+    ``torch.cuda.device_count()``.
+    """
+    if device is None:
+        return [None] * n_jobs
+    if isinstance(device, str):
+        items = [d.strip() for d in device.split(",")]
+    elif isinstance(device, (list, tuple)):
+        items = [str(d).strip() for d in device]
+    else:
+        raise input_error("device", "None, a device name or several (a list or 'cuda:0,cuda:1')", repr(device))
+    for d in items:
+        if not (d == "cpu" or d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
+            raise input_error("device", "cpu, cuda or cuda:N (several comma-separated)", repr(device))
+    if items == ["cuda"]:
+        if n_gpus is None:
+            import torch
+
+            n_gpus = torch.cuda.device_count()
+        items = [f"cuda:{k}" for k in range(n_gpus)] if n_gpus > 1 else ["cuda"]
+    return [items[k % len(items)] for k in range(n_jobs)]
+
+
 def sweep(config, out_dir, *, seeds=(0,), settings=None, grid=None, executor=None, threads=1, device=None):
     """Train one network per (combination of ``grid`` values, seed); see the module docstring.
 
@@ -122,8 +151,8 @@ def sweep(config, out_dir, *, seeds=(0,), settings=None, grid=None, executor=Non
     executor : None or an executor (:func:`synsem_ephys.parallel.map_tasks`)
     threads : int
         torch threads per job.
-    device : str, optional
-        Passed to the trainer ("cpu", "cuda").
+    device : str or list of str, optional
+        Passed to the trainer; several GPUs get one job each in turn (:func:`job_devices`).
 
     Returns
     -------
@@ -150,8 +179,11 @@ def sweep(config, out_dir, *, seeds=(0,), settings=None, grid=None, executor=Non
         tag = "_".join(f"{k}-{v}" for k, v in change.items()).replace(" ", "").replace("/", "-") or "base"
         for s in seeds:
             cfg = config.replace(seed=int(s), **change)  # validated here, before any job starts
-            tasks.append((cfg.to_dict(), out / f"{tag}_seed{s}", int(threads), device))
+            tasks.append([cfg.to_dict(), out / f"{tag}_seed{s}", int(threads), None])
             labels.append(change)
+    for task, dev in zip(tasks, job_devices(device, len(tasks))):
+        task[3] = dev
+    tasks = [tuple(t) for t in tasks]
     rows = map_tasks(_job, tasks, executor=executor)
     for r, change in zip(rows, labels):
         r["settings"] = json.dumps(change, sort_keys=True)

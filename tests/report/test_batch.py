@@ -57,3 +57,16 @@ def test_sweep_trains_one_resumable_job_per_seed_and_setting(tmp_path, pool):
         parse_seeds("3-1")
     with pytest.raises(ValueError, match="--set: expected key=value"):
         parse_settings(["lr"])
+
+
+def test_sweep_jobs_are_placed_one_per_gpu_in_turn():
+    from synsem_ephys.train.sweeps import job_devices
+
+    assert job_devices(None, 3) == [None] * 3 and job_devices("cpu", 2) == ["cpu", "cpu"]
+    assert job_devices("cuda", 5, n_gpus=2) == ["cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0"]
+    assert job_devices("cuda", 2, n_gpus=1) == ["cuda", "cuda"] and job_devices("cuda", 2, n_gpus=0) == ["cuda", "cuda"]
+    assert job_devices("cuda:1", 2, n_gpus=4) == ["cuda:1", "cuda:1"]
+    assert job_devices("cuda:0, cuda:2", 3) == ["cuda:0", "cuda:2", "cuda:0"] == job_devices(["cuda:0", "cuda:2"], 3)
+    for bad in ("gpu", "cuda:x", 3):
+        with pytest.raises(ValueError, match="^device:"):
+            job_devices(bad, 2)

@@ -197,6 +197,10 @@ def cmd_demo(args):
         verdict = {True: "shown", False: "NOT shown", None: "undecided"}[check.passed]
         print(f"  {check.name}: {verdict} - {check.detail or check.statement}")
     print(f"recording: {res.nix_path}\nreport: {rep.html}\nsummary: {rep.summary}")
+    sec = res.seconds
+    print("seconds: " + ", ".join(f"{k} {sec[k]:.1f}" for k in ("load", "simulate", "report", "nix_write", "nix_read",
+                                                                "nix_wait", "total") if k in sec)
+          + " (the NIX round trip runs beside the report; summary.json: demo_seconds)")
     return 0
 
 

@@ -38,7 +38,7 @@ def test_shipped_network_reproduces_its_recorded_accuracy(demo):
 
 
 def test_demo_writes_a_readable_nix_file_and_a_full_report(demo):
-    # neo read the file back inside the demo (the report is computed from that); here nixio itself counts
+    # the demo read the file back and checked it equals the analysed recording; here nixio itself counts
     # the SpikeTrains (a second neo read of 2,394 trains would take ~40 s)
     import nixio
 
@@ -56,6 +56,9 @@ def test_demo_writes_a_readable_nix_file_and_a_full_report(demo):
         assert rep.figures[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads(rep.summary.read_text())
     assert summary["accuracy"] == pytest.approx(demo.accuracy)
+    phases = summary["demo_seconds"]  # the demo's per-phase table; the NIX round trip ran beside the report
+    assert {"load", "simulate", "report", "nix_write", "nix_read", "nix", "nix_wait", "total"} <= set(phases)
+    assert phases["total"] >= phases["report"] + phases["nix_wait"] and phases == pytest.approx(demo.seconds, abs=1e-3)
     names = {c["name"] for c in summary["checks"]}
     assert {"spread_then_reconverges", "ig_E_rises", "ig_I_lower", "pathways_distinct",
             "pathway_selectivity_rises"} <= names

@@ -39,7 +39,7 @@ ALLOWED = {
     "optional": set(),
     "parallel": {"errors", "optional"},
     "units": {"errors"},
-    "_files": {"errors"},
+    "_files": {"errors", "_files"},
     "spec": {"errors"},
     "decision": {"errors"},
     "record": {"errors", "spec", "decision"},

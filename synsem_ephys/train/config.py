@@ -52,11 +52,11 @@ class TrainConfig:
 
     Parameters
     ----------
-    dataset : {"mnist", "yinyang", "digits"}
+    dataset : {"mnist", "yinyang", "digits", "locust"}
         Which data to train on.
     data_dir : str or None
         Directory of the MNIST IDX files (None: ``SYNSEM_MNIST_DIR``, ``$SYNSEM_DATA/mnist``,
-        ``<repo>/../shared/data/mnist``).
+        ``<repo>/../shared/data/mnist``), or of the locust text files (None: ``$SYNSEM_DATA/ephys/locust20010214``).
     train_size, test_size : int or None
         Keep the first n samples (MNIST, digits) or generate n samples (Yin-Yang); None = all /
         the published size (Yin-Yang 5,000 / 1,000).

@@ -269,9 +269,11 @@ def read_nix_record(path, block_index=0, *, timeout_s=None):
 
 
 def _read_record(path, block_index):
+    from ..units import quantities_lookups_cached
     from .block import from_block
 
-    return from_block(read_nix(path, block_index))
+    with quantities_lookups_cached():  # ~1.4-3x faster from_block of thousands of SpikeTrains, same record
+        return from_block(read_nix(path, block_index))
 
 
 def _restore_types(block):

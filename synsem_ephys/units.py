@@ -96,6 +96,9 @@ def quantities_lookups_cached():
     import quantities.dimensionality as qd
     import quantities.quantity as qq
 
+    if not (hasattr(qd, "unit_registry") and hasattr(qq, "unit_registry")):  # another quantities: no cache, same results
+        yield
+        return
     with _CACHE_LOCK:
         if _CACHE_STATE["depth"] == 0:
             _CACHE_STATE["saved"] = (qd.unit_registry, qq.unit_registry)

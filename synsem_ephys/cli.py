@@ -240,6 +240,10 @@ def _read_options(args):
     return opts
 
 
+#: Commands that compute with torch: without --threads they use the idle cores (parallel.idle_cores), so that a busy
+#: machine is not oversubscribed (2 threads on a loaded 2-core machine ran 3-4x slower than 1).
+_TORCH_COMMANDS = ("demo", "simulate", "train", "robustness")
+
 _READ_FLAGS = {"time_unit": "--time-unit", "sampling_rate_hz": "--sampling-rate-hz", "trials": "--trials", "align": "--align",
                "window_ms": "--window-ms", "label_column": "--label-column",
                "population_column": "--population-column", "labels": "--label-column", "signal": "--signal",
@@ -405,7 +409,8 @@ def build_parser():
     p = _Parser(prog="synsem-ephys", description="Trained spiking networks studied like brains.")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     p.add_argument("--threads", type=_int_at_least(1), default=None,
-                   help="torch (and numba) threads of this process; per job for sweep (default: torch's own, 1 per job)")
+                   help="torch (and numba) threads of this process; per job for sweep (default: the idle cores, "
+                        "cores minus the 1-minute load average, at least 1; 1 per sweep job)")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(q):
@@ -524,10 +529,10 @@ def main(argv=None):
     for problem in environment_problems():
         print(f"{prog}: warning: {problem}", file=sys.stderr)
     try:
-        if args.threads is not None and args.command != "sweep":
-            from .parallel import set_threads
+        if args.command != "sweep" and (args.threads is not None or args.command in _TORCH_COMMANDS):
+            from .parallel import idle_cores, set_threads
 
-            set_threads(args.threads)
+            set_threads(args.threads if args.threads is not None else idle_cores())
         return args.func(args)
     except KeyboardInterrupt:
         if args.debug:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import input_error
 
-__all__ = ["map_tasks", "task_seeds", "make_executor", "set_threads", "EXECUTORS"]
+__all__ = ["map_tasks", "task_seeds", "make_executor", "set_threads", "idle_cores", "EXECUTORS"]
 
 #: Executor names understood by :func:`make_executor`.
 EXECUTORS = ("serial", "process", "mpi", "dask")
@@ -146,6 +146,22 @@ class _DaskExecutor:
         self.client.close()
         if cluster is not None:
             cluster.close()
+
+
+def idle_cores(*, load=None, cores=None):
+    """Cores not busy with other work: ``cores`` (default ``os.cpu_count()``) minus the 1-minute load
+    average rounded (default ``os.getloadavg()``), at least 1. The CLI's thread count when ``--threads`` is not
+    given: a quiet 2-core machine gets 2 threads, a busy one 1 (on a loaded 2-core machine 2 threads ran a
+    training batch 3-4x slower than 1: ``bench/bench_threads.py``)."""
+    import os
+
+    cores = (os.cpu_count() or 1) if cores is None else int(cores)
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # no load average on this platform: take the machine as quiet
+            load = 0.0
+    return int(max(1, min(cores, cores - int(load + 0.5))))
 
 
 def set_threads(n):

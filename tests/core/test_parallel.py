@@ -108,3 +108,11 @@ def test_make_executor_refuses_unknown_names():
     with pytest.raises(ValueError, match="jobs: expected an int >= 1"):
         make_executor("process", 0)
     assert make_executor("serial") is None and make_executor("process", 1) is None
+
+
+def test_idle_cores_is_cores_minus_the_load_at_least_one():
+    from synsem_ephys.parallel import idle_cores
+
+    assert idle_cores(load=0.0, cores=2) == 2 and idle_cores(load=0.6, cores=2) == 1
+    assert idle_cores(load=1.4, cores=2) == 1 and idle_cores(load=7.9, cores=2) == 1
+    assert idle_cores(load=3.2, cores=16) == 13 and 1 <= idle_cores() <= (__import__("os").cpu_count() or 1)

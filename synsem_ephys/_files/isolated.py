@@ -15,7 +15,7 @@ import sys
 import traceback
 
 
-__all__ = ["call_isolated", "ChildProcessDied"]
+__all__ = ["call_isolated", "ChildProcessDied", "read_isolated"]
 
 #: Writers of write_path_atomic run in a forked child by default where fork is safe and cheap.
 _FORK_OK = hasattr(os, "fork") and sys.platform.startswith("linux")
@@ -193,3 +193,21 @@ def _unpack_exception(info):
     return exc
 
 
+
+
+def read_isolated(func, path, *args, what, timeout_s=None):
+    """``func(path, *args)`` through :func:`call_isolated`, for a reader of a file that can hang or crash its
+    library (HDF5 on a damaged file): a child that crashed or ran past ``timeout_s`` (default 120 s plus 2 s per
+    MB of the file) is a DataFormatError naming ``path`` and the ``what`` it should have been ("NIX", "NWB")."""
+    from ..errors import DataFormatError, input_error
+
+    if timeout_s is None:
+        timeout_s = 120.0 + 2.0 * os.path.getsize(path) / 1e6
+    try:
+        return call_isolated(func, path, *args, timeout_s=timeout_s)
+    except ChildProcessDied as exc:
+        how = (f"did not finish within {timeout_s:g} s" if exc.timed_out else
+               f"crashed the HDF5 library ({exc.signal_name or exc})")
+        raise input_error("path", f"a readable {what} file", f"{path}, whose reading {how}",
+                          "The file is damaged: write it again, or pass a larger timeout_s if it is only slow.",
+                          cls=DataFormatError) from exc

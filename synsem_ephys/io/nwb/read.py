@@ -31,7 +31,7 @@ import json
 
 import numpy as np
 
-from ..._files import ChildProcessDied, call_isolated, existing_file
+from ..._files import existing_file, read_isolated
 from ...errors import DataFormatError, DataMissingError, input_error
 from ...optional import require
 from ...record import EventTimes, SpikeRecord, TrialTable, UnitTable
@@ -108,16 +108,7 @@ def read_nwb(path, *, label_column=None, population_column=None, events=True, tr
     if isinstance(path, pynwb.NWBFile):
         return _read_file(path, path.container_source or path.identifier, *options)
     path = existing_file(path, "NWB")
-    if timeout_s is None:
-        timeout_s = 120.0 + 2.0 * path.stat().st_size / 1e6
-    try:
-        return call_isolated(_read_path, path, options, timeout_s=timeout_s)
-    except ChildProcessDied as exc:
-        what = (f"did not finish within {timeout_s:g} s" if exc.timed_out else
-                f"crashed the HDF5 library ({exc.signal_name or exc})")
-        raise input_error("path", "a readable NWB file", f"{path}, whose reading {what}",
-                          "The file is damaged: write it again, or pass a larger timeout_s if it is only slow.",
-                          cls=DataFormatError) from exc
+    return read_isolated(_read_path, path, options, what="NWB", timeout_s=timeout_s)
 
 
 #: Arguments of read_nwb: an error naming one of them is about the call, not about the file.

@@ -41,7 +41,7 @@ value mnist_dale.yaml's shipped run used.
 Usage:
   OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/ssdp_experiment.py all --seeds 0-4 --epochs 100
   OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python bench/ssdp_experiment.py all --task mnist --seeds 0-4 --epochs 20
-  ... train | evaluate | spike_contrast | summary   (the stages on their own; spike_contrast adds Elephant's
+  ... train | evaluate | spike_contrast | summary | tables   (the stages on their own; spike_contrast adds Elephant's
       spike_contrast to result files written before it was measured, where the run folder still holds the network)
 """
 
@@ -476,11 +476,93 @@ def _print(out, conditions):
         print(f"{name:<26} {cells}   {dd}")
 
 
+#: the scalars of the markdown tables: (key in the summary, label, scale, format)
+_TABLE_SCALARS = (
+    ("test_accuracy", "test accuracy (%)", 100, ".2f"), ("val_sd_last20pct", "val. SD, last 20 % (pp)", 100, ".2f"),
+    ("epochs_to_95pct_of_best", "epochs to 95 % of best val.", 1, ".1f"), ("bumps_total", "bump iterations", 1, ".0f"),
+    ("packet_sd_ms_hidden", "hidden packet SD, median (ms)", 1, ".3f"),
+    ("packet_pooled_sd_ms_hidden", "hidden packet SD, pooled (ms)", 1, ".3f"),
+    ("decision_time_sd_ms", "output (decision) SD, pooled (ms)", 1, ".3f"),
+    ("decision_time_ms", "decision time, median (ms)", 1, ".3f"),
+    ("hidden_time_sd_ms", "hidden across-sample SD per class (ms)", 1, ".3f"),
+    ("sttc_within", "STTC within class-preferring", 1, ".4f"), ("sttc_between", "STTC between", 1, ".4f"),
+    ("sttc_all", "STTC all hidden pairs", 1, ".4f"),
+    ("spike_contrast_hidden", "spike_contrast hidden", 1, ".4f"), ("spike_contrast_output", "spike_contrast output", 1, ".4f"),
+    ("auc_jitter", "normalised AUC jitter (%)", 100, ".2f"), ("auc_deletion", "normalised AUC deletion (%)", 100, ".2f"),
+    ("auc_insertion", "normalised AUC insertion (%)", 100, ".2f"))
+
+
+def markdown_tables(out):
+    """Markdown tables of a summary (:func:`summary`'s dict): accuracy per kind and strength, the scalars; each
+    condition's mean +- 95 % CI over the paired seeds and the paired differences with their bootstrap 95 % CIs."""
+    conds = out["conditions"]
+    pairs = [k for k in next(iter(out["differences"].values()))]
+    lines = []
+    for kind, tab in out["tables"].items():
+        lines += [f"accuracy (%) vs {kind} ({len(out['seeds_paired'])} paired seeds, mean ± 95 % CI; differences in pp "
+                  "[bootstrap 95 % CI])", "",
+                  "| strength | " + " | ".join(conds) + " | " + " | ".join(pairs) + " |",
+                  "|---" * (1 + len(conds) + len(pairs)) + "|"]
+        for i, row in enumerate(tab[conds[0]]):
+            cells = [f"{100 * tab[c][i]['mean']:.2f} ± {100 * tab[c][i]['ci95']:.2f}" for c in conds]
+            diffs = [f"{100 * d['mean']:+.2f} [{100 * d['boot95'][0]:+.2f}, {100 * d['boot95'][1]:+.2f}]"
+                     for d in (out["differences"][kind][p][i] for p in pairs)]
+            lines.append(f"| {row['strength']:g} | " + " | ".join(cells + diffs) + " |")
+        lines.append("")
+    return "\n".join(lines) + "\n" + scalar_table(out)
+
+
+#: the synchrony measures (:func:`scalar_table` with ``keys=SYNCHRONY``)
+SYNCHRONY = ("packet_sd_ms_hidden", "packet_pooled_sd_ms_hidden", "decision_time_sd_ms", "decision_time_ms",
+             "hidden_time_sd_ms", "sttc_within", "sttc_between", "sttc_all", "spike_contrast_hidden",
+             "spike_contrast_output")
+
+
+def scalar_table(out, keys=None):
+    """Markdown table, one row per measure (all of :data:`_TABLE_SCALARS`, or ``keys``): each condition's mean +-
+    95 % CI over the seeds and the paired differences [bootstrap 95 % CI]."""
+    conds = out["conditions"]
+    pairs = [k for k in next(iter(out["differences"].values()))]
+    lines = ["| measure | " + " | ".join(conds) + " | " + " | ".join(pairs) + " |",
+             "|---" * (1 + len(conds) + len(pairs)) + "|"]
+    for key, label, scale, fmt in _TABLE_SCALARS:
+        if keys is not None and key not in keys:
+            continue
+        row = out["scalars"].get(key)
+        if row is None or all(math.isnan(row[c]["mean"]) for c in conds):
+            continue
+        cells = [f"{scale * row[c]['mean']:{fmt}} ± {scale * row[c]['ci95']:{fmt}}" for c in conds]
+        diffs = [f"{scale * row[p]['mean']:+{fmt}} [{scale * row[p]['boot95'][0]:+{fmt}}, {scale * row[p]['boot95'][1]:+{fmt}}]"
+                 for p in pairs]
+        lines.append(f"| {label} | " + " | ".join(cells + diffs) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def compact_table(out, keys=("test_accuracy", "auc_jitter", "auc_deletion", "auc_insertion", "val_sd_last20pct",
+                                "packet_sd_ms_hidden", "decision_time_sd_ms", "sttc_within", "sttc_all",
+                                "spike_contrast_hidden")):
+    """One row per condition: its mean and, for the others, the paired difference to the baseline [bootstrap 95 %]."""
+    spec = {k: (label, scale, fmt) for k, label, scale, fmt in _TABLE_SCALARS}
+    keys = [k for k in keys if k in out["scalars"] and not all(math.isnan(out["scalars"][k][c]["mean"])
+                                                                for c in out["conditions"])]
+    lines = ["| condition | " + " | ".join(spec[k][0] for k in keys) + " |", "|---" * (1 + len(keys)) + "|"]
+    for c in out["conditions"]:
+        cells = []
+        for k in keys:
+            _, scale, fmt = spec[k]
+            row = out["scalars"][k]
+            d = row.get(f"{c}-baseline")
+            cells.append(f"{scale * row[c]['mean']:{fmt}}" + ("" if d is None else
+                         f" ({scale * d['mean']:+{fmt}} [{scale * d['boot95'][0]:+{fmt}}, {scale * d['boot95'][1]:+{fmt}}])"))
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     from synsem_ephys.train.sweeps import parse_seeds
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("stage", choices=("train", "evaluate", "spike_contrast", "summary", "all"))
+    p.add_argument("stage", choices=("train", "evaluate", "spike_contrast", "summary", "tables", "all"))
     p.add_argument("--seeds", default="0-4")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--draws", type=int, default=10)
@@ -498,6 +580,11 @@ def main(argv=None):
         add_spike_contrast(seeds, conds)
     if a.stage in ("summary", "all"):
         summary(seeds, conds)
+    if a.stage == "tables":  # markdown tables of a written summary (the summary of exactly these conditions)
+        name = f"{PREFIX}_summary" + ("" if conds == CONDITIONS else "_" + "_".join(conds))
+        out = json.loads((RESULTS / f"{name}.json").read_text())
+        print(markdown_tables(out))
+        print(compact_table(out))
     return 0
 
 

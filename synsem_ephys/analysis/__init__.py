@@ -13,6 +13,8 @@ units             per-unit table (rate, CV, ISI violations, IG, preferred condit
 signals           spikes against a record signal: Elephant's spike-triggered average, occupancy-normalised tuning
                   curves, Skaggs information with a circular-shift null
 pathways          class-specific activity of a network's pathway units (pathways: :mod:`synsem_ephys.graph`)
+unitary_events    unitary events of all pairs (or chosen groups) over all trials at once, equal to Elephant's
+                  jointJ_window_analysis pair by pair (binary bins, Poisson null, no multiple-comparison correction)
 ei_structure      spatio-temporal E/I structure of weights with delays (centroid offsets, Moran's I, E vs I delay
                   distributions, arrival order) against delay- and Dale-preserving sign-shuffle nulls
 
@@ -47,6 +49,7 @@ _LAZY = {
     "SIGNAL_DEFINITIONS": "signals", "TuningCurves": "signals", "tuning_curves": "signals",
     "SignalInformation": "signals", "signal_information": "signals", "skaggs_information": "signals",
     "SpikeTriggeredAverage": "signals", "spike_triggered_average": "signals",
+    "UnitaryEvents": "unitary_events", "unitary_event_analysis": "unitary_events", "UE_METHODS": "unitary_events",
 }
 
 __all__ = list(_LAZY)

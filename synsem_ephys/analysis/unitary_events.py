@@ -61,7 +61,7 @@ import numpy as np
 from ..errors import input_error
 from ._common import as_record
 
-__all__ = ["UE_METHODS", "UnitaryEvents", "unitary_events"]
+__all__ = ["UE_METHODS", "UnitaryEvents", "unitary_event_analysis"]
 
 #: Methods of the expected coincidence count, named as Elephant names them.
 UE_METHODS = {
@@ -216,7 +216,7 @@ def _window_edges(t_start, t_stop, win_ms, winstep_ms):
     return np.arange(t_start, t_stop - win_ms + winstep_ms, winstep_ms)
 
 
-def unitary_events(record, *, bin_ms, win_ms, winstep_ms, pairs=None, units=None, between=None, trials=None,
+def unitary_event_analysis(record, *, bin_ms, win_ms, winstep_ms, pairs=None, units=None, between=None, trials=None,
                    method="analytic_TrialByTrial", significance=0.05, t_start_ms=0.0, t_stop_ms=None):
     """Unitary events of unit pairs in sliding windows over all (selected) trials at once.
 

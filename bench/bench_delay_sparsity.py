@@ -309,6 +309,24 @@ def ei_analysis(task_rows, n_perm=200):
     return out
 
 
+def ei_table(ei, stats=("delta_delay_ms", "moran_delay", "frac_inh_later", "delta_space", "moran_space")):
+    """Markdown: per run and matrix with E and I inputs, each statistic's observed value and its z / p against
+    every null."""
+    lines = ["| run | matrix | E, I inputs / post | statistic | observed | z, p per null |", "|---|---|---|---|---|---|"]
+    for r in ei:
+        for m in r["matrices"]:
+            if m["n_inh_mean"] == 0:
+                continue
+            for st in stats:
+                ts = [t for t in m["tests"] if t["statistic"] == st]
+                if not ts:
+                    continue
+                zp = "; ".join(f"{t['null']} {t['z']:+.1f}, {t['p']:.2f}" for t in ts)
+                lines.append(f"| {r['name']} | {m['matrix']} | {m['n_exc_mean']:.1f}, {m['n_inh_mean']:.1f} | {st} | "
+                             f"{ts[0]['observed']:.3f} | {zp} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", default="t0,t1")
@@ -325,6 +343,8 @@ def main(argv=None):
     ap.add_argument("--locust", action="store_true", help="the locust odour task instead (no / fixed / learned "
                     "delays; bench/results/delays_locust_runs.json)")
     ap.add_argument("--folds", default="0,1,2,3,4")
+    ap.add_argument("--rewrite", action="store_true", help="with --table: rewrite the results file from the "
+                    "finished runs (after several processes shared the grid)")
     args = ap.parse_args(argv)
     N_TRAIN["t0"] = args.n_train
 
@@ -378,11 +398,13 @@ def main(argv=None):
             rows.append(summarise(name, cfg, out, time.perf_counter() - t0))
             print(f"[{time.strftime('%H:%M:%S')}] {name}: test {100 * rows[-1]['test_accuracy']:.2f} % "
                   f"({rows[-1]['train_seconds']:.1f} s)", flush=True)
-            write_results(task if task != "locust" else "locust_runs", rows, meta)
+            if not args.table or args.rewrite:  # --table only reads (a running sweep owns the file)
+                write_results(task if task != "locust" else "locust_runs", rows, meta)
         all_rows[task] = rows
         if rows and task == "locust":
             meta["baselines"] = locust_baselines([int(f) for f in args.folds.split(",")])
-            write_results("locust_runs", rows, meta)
+            if not args.table or args.rewrite:
+                write_results("locust_runs", rows, meta)
             print(json.dumps(meta["baselines"]["mean"], indent=1))
             print(locust_table(rows))
         elif rows:
@@ -393,6 +415,7 @@ def main(argv=None):
 
         p = write_results("ei", ei, {"n_perm": args.n_perm, "definitions": EI_DEFINITIONS})
         print("E/I structure:", p)
+        print(ei_table(ei))
     return 0
 
 

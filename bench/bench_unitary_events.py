@@ -53,10 +53,9 @@ def best_of(fn, repeat):
 
 def elephant_pairs(record, pairs):
     """Elephant pair by pair: seconds to build its SpikeTrains, seconds of its calls, its results."""
+    import elephant.unitary_event_analysis as uea
     import neo
     import quantities as pq
-
-    import elephant.unitary_event_analysis as uea
 
     order = np.lexsort((record.times_ms, record.unit_index, record.trial_index))
     t, u, r = record.times_ms[order], record.unit_index[order], record.trial_index[order]

@@ -342,7 +342,9 @@ def unitary_event_analysis(record, *, bin_ms, win_ms, winstep_ms, pairs=None, un
     cs = np.zeros((n_bins + 1, n_r, n_u), np.int32)
     np.cumsum(x, axis=0, out=cs[1:])
     counts = cs[hi] - cs[lo_c]  # (windows, trials, units), int32
-    total = counts.sum(axis=1, dtype=np.float64)  # (windows, units)
+    ct = np.zeros((n_bins + 1, n_u), np.int64)
+    np.cumsum(np.count_nonzero(x, axis=1), axis=0, out=ct[1:])
+    total = (ct[hi] - ct[lo_c]).astype(np.float64)  # (windows, units): summed over trials
     with np.errstate(divide="ignore", invalid="ignore"):
         lw = length.astype(np.float64)
         if method == "analytic_TrialByTrial":

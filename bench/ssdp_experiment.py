@@ -552,6 +552,9 @@ def compact_table(out, keys=("test_accuracy", "auc_jitter", "auc_deletion", "auc
             _, scale, fmt = spec[k]
             row = out["scalars"][k]
             d = row.get(f"{c}-baseline")
+            if math.isnan(row[c]["mean"]):  # e.g. spike_contrast of runs whose networks were gone when it was added
+                cells.append("not measured")
+                continue
             cells.append(f"{scale * row[c]['mean']:{fmt}}" + ("" if d is None else
                          f" ({scale * d['mean']:+{fmt}} [{scale * d['boot95'][0]:+{fmt}}, {scale * d['boot95'][1]:+{fmt}}])"))
         lines.append(f"| {c} | " + " | ".join(cells) + " |")

@@ -10,6 +10,8 @@ The layout (nixio 1.5, file format 1.2.1, neo 0.14's mapping of Neo objects)::
 
     /                           attrs format "nix", version int32 (1, 2, 1), id, created_at, updated_at
     /data/<block>               entity group: attrs name, type, entity_id, created_at, updated_at[, definition]
+                                (the per-object entities below, tags, data arrays and their sections: no
+                                updated_at)
         metadata                -> /metadata/<block>                                       (hard link)
         groups/<segment>        entity "neo.segment"; metadata -> its section; multi_tags/<tag id> -> the tags
         groups/<group>          entity "neo.group"; metadata; multi_tags/<tag id> -> its SpikeTrains, ...
@@ -19,13 +21,21 @@ The layout (nixio 1.5, file format 1.2.1, neo 0.14's mapping of Neo objects)::
         multi_tags/<tag>        entity "neo.spiketrain" / "neo.event" / "neo.epoch": positions [, extents]
                                 and metadata (hard links)
     /metadata/neo               section "neo.metadata" with the property version (neo's version)
-    /metadata/<block>           the section tree: properties/<name> (1-D chunked resizable datasets, attrs
-                                name, entity_id, created_at, updated_at[, unit, definition, type]) and
+    /metadata/<block>           the section tree: properties/<name> (1-D datasets, attrs name, entity_id
+                                [, unit, definition, type]) and
                                 sections/<child section> for segments, groups and their objects
     /metadata/synsem_ephys.checksum   this package's section: payload_sha256 (neo does not read it)
 
 Every group tracks and indexes the creation order of its links, as nixio's do: readers list Segments,
-SpikeTrains and properties in creation order. Properties follow neo's ``_write_property``: numbers as
+SpikeTrains and properties in creation order.
+
+Where the files differ from nixio's own (for speed; nixio's validator finds no error in them that it does not
+find in neo's files, and neo reads the same Block, tested): datasets have a fixed size, stored compact (up to
+8 KiB, inside their object header) or contiguous, where nixio makes every dataset chunked and resizable (a
+chunk index of ~2 KB each: the demo recording's file 79 -> 49 MB); so these files are for reading, not for
+appending to a data array with nixio. The per-object entities (tags, data arrays, their sections) carry no
+``updated_at`` and properties no ``created_at`` / ``updated_at``: nixio writes them, neither neo nor nixio's
+validator reads them, and each costs ~20 us of HDF5. Properties follow neo's ``_write_property``: numbers as
 int64 / float64 / bool, strings as variable-length UTF-8, lists and 1-D arrays element-wise of one type,
 scalar quantities with their unit, dates as ISO strings with their kind in ``definition``, empty lists as
 an empty string property with definition ``EMPTYLIST``, array annotations with type ``ARRAYANNOTATION``.
@@ -302,20 +312,23 @@ class _Writer:
             dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, data)
         return dsid
 
-    def entity(self, parent, name, type_, definition=None, created=None, eid=None):
+    def entity(self, parent, name, type_, definition=None, created=None, eid=None, updated=True):
+        """An entity group; ``updated=False`` (the thousands of per-object entities) leaves out ``updated_at``,
+        which nixio writes but neither nixio's validator nor neo reads (~20 us of HDF5 each)."""
         gid = self.group(parent, name)
         self.attr(gid, "name", name)
         self.attr(gid, "type", type_)
         self.attr(gid, "entity_id", eid or str(uuid.uuid4()))
         self.attr(gid, "created_at", created or self.now, ascii=True)
-        self.attr(gid, "updated_at", self.now, ascii=True)
+        if updated:
+            self.attr(gid, "updated_at", self.now, ascii=True)
         if definition is not None:
             self.attr(gid, "definition", str(definition))
         return gid
 
     # ------------------------------------------------------------------ NIX objects
-    def section(self, parent_sections, name, type_):
-        return self.entity(parent_sections, name, type_)
+    def section(self, parent_sections, name, type_, updated=True):
+        return self.entity(parent_sections, name, type_, updated=updated)
 
     def prop(self, section, name, value, ptype=None, digest=True):
         self.write_entry(section, _entry(name, value, ptype), digest)
@@ -327,9 +340,7 @@ class _Writer:
             raise Unsupported(f"the property {name!r} twice")
         dsid = self.dataset(props, name, kind, values)
         self.attr(dsid, "name", name)
-        self.attr(dsid, "entity_id", str(uuid.uuid4()))
-        self.attr(dsid, "created_at", self.now, ascii=True)
-        self.attr(dsid, "updated_at", self.now, ascii=True)
+        self.attr(dsid, "entity_id", str(uuid.uuid4()))  # no created_at, updated_at: see the module docstring
         for key, val in (("unit", unit), ("definition", definition), ("type", ptype)):
             if val is not None:
                 self.attr(dsid, key, val)
@@ -366,7 +377,7 @@ class _Writer:
         common = None
         if common_names:
             kept = [x for x in entries[0] if x[0] in common_names]
-            common = self.section(shared_parent, f"synsem_ephys.shared.{uuid.uuid4().hex}", _SHARED_TYPE)
+            common = self.section(shared_parent, f"synsem_ephys.shared.{uuid.uuid4().hex}", _SHARED_TYPE, False)
             for x in kept:
                 self.write_entry(common, x, digest=False)
             common = (common, kept)
@@ -379,7 +390,7 @@ class _Writer:
             if cls_entries:
                 target = classes.get(sig)
                 if target is None:
-                    sec = self.section(shared_parent, f"synsem_ephys.shared.{uuid.uuid4().hex}", _SHARED_TYPE)
+                    sec = self.section(shared_parent, f"synsem_ephys.shared.{uuid.uuid4().hex}", _SHARED_TYPE, False)
                     for x in cls_entries:
                         self.write_entry(sec, x, digest=False)
                     if common is not None:
@@ -404,7 +415,7 @@ class _Writer:
         if kind == "s":
             raise Unsupported(f"{type_} data of strings")
         unit = _units_to_string(quantity.units)
-        da = self.entity(self.child(block, "data_arrays"), name, type_)
+        da = self.entity(self.child(block, "data_arrays"), name, type_, updated=False)
         self.attr(da, "unit", unit)
         self._data(da, mag)
         self.digest.text(unit)
@@ -436,7 +447,7 @@ class _Writer:
         if name in self.tags:
             raise Unsupported(f"the object {name!r} twice")
         self.header(f"neo.{kind}", obj)
-        sec = self.section(self.child(seg_section, "sections"), name, f"neo.{kind}.metadata")
+        sec = self.section(self.child(seg_section, "sections"), name, f"neo.{kind}.metadata", False)
         if entries is None:
             entries = _entries(obj, _first(obj, kind))
         for entry in entries:
@@ -451,7 +462,8 @@ class _Writer:
         if kind == "epoch":
             ext = self.data_array(block, f"{name}.durations", "neo.epoch.durations", obj.durations)
         eid = str(uuid.uuid4())
-        mt = self.entity(self.child(block, "multi_tags"), name, f"neo.{kind}", definition=obj.description, eid=eid)
+        mt = self.entity(self.child(block, "multi_tags"), name, f"neo.{kind}", definition=obj.description, eid=eid,
+                         updated=False)
         self.link(mt, "positions", times)
         if ext is not None:
             self.link(mt, "extents", ext)
@@ -711,7 +723,7 @@ class _Reader:
             dsid = self.open(props, name)
             kind, values = self.dataset(dsid)
             unit = definition = ptype = None
-            if num_attrs(dsid) > 4:  # name, entity_id, created_at, updated_at and more
+            if num_attrs(dsid) > 2:  # more than name and entity_id (neo's files: always)
                 unit, definition, ptype = (self.attr(dsid, k) for k in ("unit", "definition", "type"))
             out.append((name, kind, values, unit, definition, ptype))
         if "link" in children:
@@ -777,7 +789,7 @@ class _Reader:
         kind, data = self.dataset(self.open(gid, "data"))
         if kind == "s":
             raise Unsupported("string data")
-        if self.h5py.h5a.get_num_attrs(gid) > 6:  # name, type, entity_id, created_at, updated_at, unit
+        if self.h5py.h5a.get_num_attrs(gid) > 5:  # more than name, type, entity_id, created_at, unit
             for key in ("polynom_coefficients", "expansion_origin", "label"):
                 if self.h5py.h5a.exists(gid, key.encode()):
                     raise Unsupported("calibrated or labelled data arrays")

@@ -218,3 +218,35 @@ def test_encode_value_follows_neo_for_values_it_cannot_store():
     kind, values, unit, _ = _nix_h5.encode_value(np.array([1, 2], dtype=np.uint8))
     assert kind == "i" and values.dtype == np.int64 and unit is None
     assert _nix_h5.encode_value(np.array([1.0, 2.0]) * pq.ms)[2] == "ms"
+
+
+def test_nixio_validates_our_files_as_neos_and_reads_both_storage_layouts(tmp_path):
+    """Our files leave out nixio's updated_at (per-object entities) and created_at / updated_at (properties) and
+    store datasets compact or contiguous, not chunked: nixio's validator finds no error neo's own file lacks, and
+    a SpikeTrain above the compact size (contiguous) reads the same through plain neo."""
+    import nixio
+
+    block = to_block(rich_record())
+    long = neo.SpikeTrain(np.arange(3000) * 0.01 * pq.ms, t_stop=40 * pq.ms, name="long", idx=99,
+                          array_annotations={"k": np.arange(3000)})
+    block.segments[0].spiketrains.append(long)
+    block.check_relationships()
+    _nix_h5.write_block(block, tmp_path / "ours.nix")
+    with NixIO(str(tmp_path / "neo.nix"), mode="ow") as io:
+        io.write_block(block)
+    errors = {}
+    for name in ("ours", "neo"):
+        f = nixio.File.open(str(tmp_path / f"{name}.nix"), nixio.FileMode.ReadOnly)
+        try:
+            errors[name] = {str(e) for v in f.validate()["errors"].values() for e in v}
+        finally:
+            f.close()
+    assert errors["ours"] <= errors["neo"]
+    with h5py.File(tmp_path / "ours.nix", "r") as f:
+        layouts = set()
+        f.visititems(lambda _, o: layouts.add(o.id.get_create_plist().get_layout())
+                     if isinstance(o, h5py.Dataset) else None)
+        assert layouts == {h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS}
+    (back,) = [st for st in neo_read(tmp_path / "ours.nix")[0].segments[0].spiketrains if st.name == "long"]
+    np.testing.assert_array_equal(back.magnitude, long.magnitude)
+    np.testing.assert_array_equal(back.array_annotations["k"], np.arange(3000))

@@ -179,7 +179,7 @@ def write_results(task, rows, meta):
     from synsem_ephys._files import json_dumps, write_text_atomic
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"delays_sparsity_{task}.json"
+    path = RESULTS / (f"delays_{task}.json" if task.startswith("locust") else f"delays_sparsity_{task}.json")
     write_text_atomic(path, json_dumps({"meta": meta, "runs": rows}))
     return path
 

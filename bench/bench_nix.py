@@ -7,7 +7,7 @@ direct h5py path, io/_nix_h5.py; the read in its forked child as the demo does),
 the numeric-property writer _FastNixIO and plain NixIO reading + from_block). Ratios are against NWB.
 Goal (issue 24): NIX round trip within 3x of the NWB round trip.
 
-Usage: ``python bench/bench_nix.py [--repeat N] [--neo] [--profile]``
+Usage: ``python bench/bench_nix.py [--repeat N] [--neo] [--profile] [--json bench/results/nix_round_trip.json]``
 """
 
 import argparse
@@ -51,6 +51,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--neo", action="store_true", help="also time the neo.io.NixIO path (~1 min)")
     ap.add_argument("--profile", action="store_true", help="cProfile of one fast NIX write and read")
+    ap.add_argument("--json", help="also write the rows, ratios and file sizes to this JSON file")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     from synsem_ephys.io import from_block, read_nix_record, read_nwb, to_block, write_nix, write_nwb
@@ -96,6 +97,19 @@ def main(argv=None):
     if args.neo:
         before = rows["neo.NixIO write (before)"] + rows["neo.NixIO read (before)"]
         print(f"before (neo.io.NixIO): {before:.2f} s = {before / nwb:.1f}x NWB")
+    if args.json:
+        import json
+        import time as _time
+
+        out = {"date": _time.strftime("%Y-%m-%d %H:%M"), "load_1min": os.getloadavg()[0], "repeat": args.repeat,
+               "recording": {"trials": rec.n_trials, "units": rec.n_units, "spikes": int(rec.n_spikes)},
+               "seconds_best_of_repeat": {k.strip(): round(v, 3) for k, v in rows.items()},
+               "ratio_nix_over_nwb": {"write": rows["nix write"] / rows["nwb write"],
+                                      "read": rows["nix read"] / rows["nwb read"],
+                                      "round_trip": (rows["nix write"] + rows["nix read"]) / nwb},
+               "file_bytes": sizes}
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
     if args.profile:
         import cProfile
         import pstats

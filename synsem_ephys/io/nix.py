@@ -27,6 +27,9 @@ object's name on reading. nixio's re-stamping of ``updated_at`` after every chan
 (objects keep their ``created_at``).
 """
 
+import contextlib
+import gc
+
 import numpy as np
 
 from .._files import existing_file, write_path_atomic
@@ -154,7 +157,7 @@ def write_nix(record_or_block, path, **block_kwargs):
     require("nixio", "writing NIX files")
 
     if isinstance(record_or_block, SpikeRecord):
-        with quantities_lookups_cached():  # ~0.8x the time of to_block of the demo recording, same Block
+        with quantities_lookups_cached(), _gc_paused():  # ~0.8x the time of to_block of the demo recording
             block = to_block(record_or_block, **block_kwargs)
     elif isinstance(record_or_block, neo.Block):
         block = record_or_block
@@ -164,7 +167,7 @@ def write_nix(record_or_block, path, **block_kwargs):
         from . import _nix_h5
 
         try:
-            with quantities_lookups_cached():  # the unit strings of thousands of objects: ~0.9x the time
+            with quantities_lookups_cached(), _gc_paused():  # unit strings parsed once: ~0.9x the time
                 _nix_h5.write_block(block, tmp)
             return
         except _nix_h5.Unsupported:
@@ -275,9 +278,25 @@ def _read_record(path, block_index):
     from ..units import quantities_lookups_cached
     from .block import from_block
 
-    with quantities_lookups_cached():  # ~1.4-3x faster from_block of thousands of SpikeTrains, same record
+    with quantities_lookups_cached(), _gc_paused():  # ~1.4-3x faster from_block of thousands of SpikeTrains
         block = read_nix(path, block_index)  # (and building them: ~0.98x the read)
         return from_block(block)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """No garbage collection inside (the previous state restored after). Reading and writing create ~10^5
+    objects, which start full collections; in the forked child of write_path_atomic / call_isolated each one
+    walks the whole inherited heap and so copies every page of it (copy on write): 2-3 s per write of the
+    demo recording in a process that holds a network and a record. The readers and writers make no cycles
+    that must be freed before they return."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _restore_types(block):

@@ -259,19 +259,10 @@ def read_nix_record(path, block_index=0, *, timeout_s=None):
     DataFormatError
         If it is not a readable NIX file of this layout, or HDF5 crashed or did not finish reading it.
     """
-    from .._files import ChildProcessDied, call_isolated
+    from .._files import read_isolated
 
     path = existing_file(path, "NIX")
-    if timeout_s is None:
-        timeout_s = 120.0 + 2.0 * path.stat().st_size / 1e6
-    try:
-        return call_isolated(_read_record, path, block_index, timeout_s=timeout_s)
-    except ChildProcessDied as exc:
-        what = (f"did not finish within {timeout_s:g} s" if exc.timed_out else
-                f"crashed the HDF5 library ({exc.signal_name or exc})")
-        raise input_error("path", "a readable NIX file", f"{path}, whose reading {what}",
-                          "The file is damaged: write it again, or pass a larger timeout_s if it is only slow.",
-                          cls=DataFormatError) from exc
+    return read_isolated(_read_record, path, block_index, what="NIX", timeout_s=timeout_s)
 
 
 def _read_record(path, block_index):

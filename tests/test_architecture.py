@@ -117,14 +117,25 @@ def _target_layer(mod):
     return _layer(mod[:2])
 
 
+#: The named exceptions to the layer table: (file, imported module) -> why. Each must be imported inside a function
+#: (never at import time, so the layers still load bottom-up).
+EXCEPTIONS = {
+    ("synsem_ephys/train/data/locust.py", "synsem_ephys.adapters.spiketimes_text"):
+        "the locust odour task is built from the real recording, read with the locust convention of its adapter",
+}
+
+
 def test_import_directions_follow_the_layer_table():
     bad = []
     for path, parts in _modules():
         layer = _layer(parts)
         allowed = ALLOWED[layer]
-        for mod, line, _ in _imports(path, parts):
+        for mod, line, in_func in _imports(path, parts):
             target = _target_layer(mod)
             if target is None or "*" in allowed or target == layer:
+                continue
+            rel = path.relative_to(ROOT).as_posix()
+            if in_func and any(rel == f and ".".join(mod).startswith(m) for f, m in EXCEPTIONS):
                 continue
             if target not in allowed:
                 bad.append(f"{path.relative_to(ROOT)}:{line} ({layer}) imports {'.'.join(mod)} ({target})")

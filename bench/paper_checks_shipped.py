@@ -2,8 +2,8 @@
 
 Run: ``python bench/paper_checks_shipped.py``; writes bench/results/paper_checks_shipped_mnist.json.
 """
-import json, sys, time
-import numpy as np, torch
+import json, time
+import torch
 torch.set_num_threads(1)
 from synsem_ephys.sim import Network
 from synsem_ephys.demo import shipped_network_path

@@ -292,8 +292,6 @@ class _Writer:
         parent.links.create_hard(name.encode("utf-8"), target, b".")
 
     def dataset(self, parent, name, kind, values):
-        h5py = self.h5py
-        n = len(values)
         data = np.array(values, dtype=self.sdt) if kind == "s" else np.ascontiguousarray(values)
         return self._create_dataset(parent, name.encode("utf-8"), self.tids[kind], data)
 

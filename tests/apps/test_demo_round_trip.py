@@ -2,7 +2,6 @@
 catches any difference, runs in a child process, and its failure fails the demo (the phases in summary.json:
 tests/apps/test_demo.py)."""
 
-import json
 from dataclasses import replace
 
 import numpy as np

@@ -8,7 +8,6 @@ EventsTable. Every trial assignment is checked against a brute-force loop over t
 """
 
 import datetime
-import warnings
 
 import numpy as np
 import pytest

@@ -16,7 +16,7 @@ from synsem_ephys.io import read_nwb, write_nwb  # noqa: E402
 from synsem_ephys.io.nwb import EXACT_TIME, EXACT_TRIAL  # noqa: E402
 from synsem_ephys.io.layout import default_gap_ms, trial_offsets_ms  # noqa: E402
 from synsem_ephys.record import SpikeRecord, TrialTable  # noqa: E402
-from test_nwb_standard import RIPPLES, make_file  # noqa: E402  (tests/io is on sys.path: pytest's prepend mode)
+from test_nwb_standard import make_file  # noqa: E402  (tests/io is on sys.path: pytest's prepend mode)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 

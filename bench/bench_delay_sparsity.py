@@ -277,7 +277,10 @@ def ei_analysis(task_rows, n_perm=200):
     network at initialisation) of the learned-delay Dale networks at the highest sparsity run, fixed and rewired."""
     import numpy as np
 
-    from synsem_ephys.analysis.ei_structure import ei_statistics, receptive_field_centres
+    from synsem_ephys.analysis.ei_structure import (
+        ei_statistics,
+        receptive_field_centres,
+    )
     from synsem_ephys.sim import Network
     from synsem_ephys.train.config import TrainConfig
     from synsem_ephys.train.trainer import Trainer

@@ -5,10 +5,17 @@ import numpy as np
 import pytest
 
 from synsem_ephys.errors import DataMissingError
-from synsem_ephys.record import SpikeRecord
 from synsem_ephys.train.data import DATASET_NAMES, dataset_shape, load_dataset
-from synsem_ephys.train.data.locust import (K_SPIKES, N_UNITS, ODOURS, ONSET_MS, WINDOW_MS, load_locust_odours,
-                                            locust_dir, locust_features)
+from synsem_ephys.train.data.locust import (
+    K_SPIKES,
+    N_UNITS,
+    ODOURS,
+    ONSET_MS,
+    WINDOW_MS,
+    load_locust_odours,
+    locust_dir,
+    locust_features,
+)
 
 
 class _Rec:

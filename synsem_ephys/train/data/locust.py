@@ -35,8 +35,18 @@ import numpy as np
 from ...errors import DataMissingError, input_error
 from .base import LabelledData
 
-__all__ = ["LOCUST_DIR", "ODOURS", "ONSET_MS", "WINDOW_MS", "K_SPIKES", "N_UNITS", "N_FOLDS", "locust_dir",
-           "locust_features", "load_locust_odours"]
+__all__ = [
+    "K_SPIKES",
+    "LOCUST_DIR",
+    "N_FOLDS",
+    "N_UNITS",
+    "ODOURS",
+    "ONSET_MS",
+    "WINDOW_MS",
+    "load_locust_odours",
+    "locust_dir",
+    "locust_features",
+]
 
 #: The folder under the data root.
 LOCUST_DIR = ("ephys", "locust20010214")

@@ -17,6 +17,14 @@ def ephys_dir():
     return data_dir("ephys")
 
 
+def shared_data(*parts):
+    """``$SYNSEM_DATA/<parts>``; skip only if the whole data directory is absent, fail if ``parts`` is missing."""
+    root = data_dir(must_exist=False)
+    if not root.exists():
+        pytest.skip(f"data directory {root} absent (set SYNSEM_DATA)")
+    return data_dir(*parts)
+
+
 def small_spec():
     return NetworkSpec(n_inputs=6, hidden=((4, 2), (3, 1)), n_outputs=3)
 

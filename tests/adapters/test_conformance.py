@@ -11,7 +11,7 @@ import pytest
 import quantities as pq
 from neo.test.tools import assert_neo_object_is_compliant
 
-from helpers import assert_records_equal, block_atol, ephys_dir, sim_record
+from helpers import assert_records_equal, block_atol, ephys_dir, shared_data, sim_record
 from test_simulators import run_brian2, run_nest, run_pynn, run_spike_tensor
 from synsem_ephys.adapters import LOADERS, data_dir, load
 from synsem_ephys.adapters.matlab_trials import load_kramer_stn, load_trial_matrix
@@ -76,7 +76,7 @@ SOURCES = {
     "neo_multisegment": ("neo", lambda f: _nix_file(f, "other.nix", _write_other_tool), {"label_annotation": "odour"}),
     "neo_canonical": ("neo", lambda f: _nix_file(f, "sim.nix", lambda p: write_nix(sim_record(n_trials=5, seed=4)[0], p)),
                       {}),
-    "fastanddeep": ("fastanddeep", lambda f: data_dir("fastanddeep", "mnist_eightlayer_seed1_daleslaw"), {}),
+    "fastanddeep": ("fastanddeep", lambda f: shared_data("fastanddeep", "mnist_eightlayer_seed1_daleslaw"), {}),
     "brian2": (None, lambda f: run_brian2()[0], {}),
     "nest": (None, lambda f: run_nest()[0], {}),
     "pynn": (None, lambda f: run_pynn()[0], {}),

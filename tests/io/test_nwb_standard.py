@@ -366,3 +366,31 @@ def test_dandi_session_trials_windows_and_session(fname):
     assert whole.n_spikes == spikes.size and whole.meta["n_spikes_outside_trials"] == 0
     end = max(spikes.max(), left.max(), right.max(), starts.max())
     assert whole.trial_duration_ms == pytest.approx(end * 1000.0, abs=1e-6)  # here the last spike is the latest time
+
+
+def test_a_file_written_by_spikeinterfaces_nwb_export(tmp_path):
+    """tests/data/spikeinterface_export.nwb: a NumpySorting (5 units at 30 kHz, properties quality and depth_um)
+    written by neuroconv's write_sorting_to_nwbfile, SpikeInterface's documented NWB exporter (regenerate with
+    tests/data/make_spikeinterface_nwb.py). Read without trials: one trial spanning the session, said so."""
+    from pathlib import Path
+
+    import h5py
+
+    from synsem_ephys.io import write_nwb
+
+    path = Path(__file__).resolve().parents[1] / "data" / "spikeinterface_export.nwb"
+    rec = load_nwb(path, population_column="quality")
+    with h5py.File(path, "r") as f:
+        ends = f["units/spike_times_index"][:]
+        flat = f["units/spike_times"][:]
+        names = [v.decode() for v in f["units/unit_name"][:]]
+    assert rec.n_units == 5 and rec.n_trials == 1 and rec.meta["trials_source"] == "session"
+    assert rec.units.name.tolist() == names == ["#0", "#1", "#2", "#3", "#4"]  # the file's unit_name column
+    assert sorted(set(rec.units.population)) == ["good", "mua", "noise"]
+    np.testing.assert_allclose(rec.units.columns["depth_um"], [120.0, 240.0, 360.0, 480.0, 600.0])
+    for u, (a, b) in enumerate(zip(np.r_[0, ends[:-1]], ends)):  # every spike, on the file's clock
+        got = np.sort(rec.times_ms[rec.unit_index == u] + rec.trials.columns["source_start_ms"][0])
+        np.testing.assert_allclose(got, np.sort(flat[a:b]) * 1000.0, rtol=0, atol=1e-9)
+    assert rec.n_spikes == flat.size and rec.meta.get("n_spikes_outside_trials", 0) == 0
+    back = read_nwb(write_nwb(rec, tmp_path / "again.nwb"))
+    assert back.units.name.tolist() == names and back.n_spikes == rec.n_spikes

@@ -284,7 +284,11 @@ def _units(table, cols, skipped, population_column):
     extra = {("source_" + c if c in L.UNIT_FIELDS else "nwb_unit_id" if c == "unit_id" else c): v
              for c, v in cols.items()}
     extra["unit_id"] = ids
-    names = [f"unit{i}" for i in ids] if np.unique(ids).size == n else [f"unit{k}" for k in range(n)]
+    given = cols.get("unit_name")  # NWB's best practice (nwbinspector), as SpikeInterface / neuroconv write it
+    if given is not None and given.dtype.kind in "US" and np.all(given != "") and np.unique(given).size == n:
+        names = given.astype(str).tolist()
+    else:
+        names = [f"unit{i}" for i in ids] if np.unique(ids).size == n else [f"unit{k}" for k in range(n)]
     return UnitTable(name=names, population=pop, layer=np.full(n, -1), cell_type=np.full(n, "unknown"),
                      index_in_population=np.arange(n), channel_id=ids, columns=extra)
 

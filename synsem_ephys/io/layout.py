@@ -29,7 +29,7 @@ import json
 
 import numpy as np
 
-from .._files import json_dumps
+from .._files import json_dumps, payload_sha256
 from ..errors import DataFormatError, input_error
 from ..record import CELL_TYPES, UnitTable
 
@@ -134,62 +134,45 @@ def meta_json(meta):
 PAYLOAD_CHECKSUM = "payload_sha256"
 
 
-def _hash_array(h, name, values):
+def _canonical(values):
+    """``values`` in the dtype every file format gives back: strings as a list of str, booleans as bool,
+    integers as int64, floats as float64 (little-endian)."""
     arr = np.asarray(values)
-    h.update(name.encode() + b"\0")
     if arr.dtype.kind in "USO":
-        items = [str(v).encode("utf-8") for v in arr.tolist()]
-        h.update(np.array([len(b) for b in items], dtype="<i8").tobytes())
-        h.update(b"".join(items))
-    elif arr.dtype.kind in "b":
-        h.update(b"b" + arr.astype("u1").tobytes())
-    elif arr.dtype.kind in "iu":
-        h.update(b"i" + arr.astype("<i8").tobytes())
-    else:
-        h.update(b"f" + np.ascontiguousarray(arr, dtype="<f8").tobytes())
+        return [str(v) for v in arr.ravel().tolist()]
+    return arr.astype(bool if arr.dtype.kind == "b" else "<i8" if arr.dtype.kind in "iu" else "<f8")
 
 
 def record_checksum(record):
     """SHA-256 (hex) of what a file of a record must give back: spikes, unit and trial tables, events, signals.
 
     Independent of the order in which the spikes are stored (they are hashed sorted by trial, unit, time)
-    and of the numpy dtypes a file format chooses (integers as int64, floats as float64, strings as UTF-8);
-    ``meta`` is not part of it. Writers of this package store it as :data:`PAYLOAD_CHECKSUM`, and readers
-    compare it with the record they rebuilt (:func:`check_record_checksum`): a bit flip in a file format
-    without checksums of its own (HDF5) is then an error instead of a silently different recording.
+    and of the numpy dtypes a file format chooses (:func:`_canonical`); ``meta`` is not part of it. It is the
+    :func:`synsem_ephys._files.payload_sha256` of those arrays. Writers of this package store it as
+    :data:`PAYLOAD_CHECKSUM`, and readers compare it with the record they rebuilt (:func:`check_record_checksum`):
+    a bit flip in a file format without checksums of its own (HDF5) is then an error instead of a silently
+    different recording.
     """
-    import hashlib
-
-    h = hashlib.sha256(b"synsem_ephys.record.v1\0")
     order = np.lexsort((record.times_ms, record.unit_index, record.trial_index))
-    _hash_array(h, "trial_duration_ms", [record.trial_duration_ms])
+    payload = {"scheme": "synsem_ephys.record.v2", "trial_duration_ms": float(record.trial_duration_ms),
+               "label_names": [str(n) for n in record.trials.label_names]}
     for name in ("times_ms", "unit_index", "trial_index"):
-        _hash_array(h, name, getattr(record, name)[order])
-    for f in UNIT_FIELDS:
-        _hash_array(h, f"units.{f}", getattr(record.units, f))
-    for key in sorted(record.units.columns):
-        _hash_array(h, f"units.columns.{key}", record.units.columns[key])
-    for f in TRIAL_FIELDS:
-        _hash_array(h, f"trials.{f}", getattr(record.trials, f))
-    _hash_array(h, "trials.label_names", np.asarray(list(record.trials.label_names), dtype=str))
-    for key in sorted(record.trials.columns):
-        _hash_array(h, f"trials.columns.{key}", record.trials.columns[key])
-    for key in sorted(record.events):
-        ev = record.events[key]
+        payload[name] = _canonical(getattr(record, name)[order])
+    payload["units"] = {f: _canonical(getattr(record.units, f)) for f in UNIT_FIELDS}
+    payload["unit_columns"] = {k: _canonical(v) for k, v in record.units.columns.items()}
+    payload["trials"] = {f: _canonical(getattr(record.trials, f)) for f in TRIAL_FIELDS}
+    payload["trial_columns"] = {k: _canonical(v) for k, v in record.trials.columns.items()}
+    payload["events"] = {}
+    for key, ev in record.events.items():
         o = np.lexsort((ev.times_ms, ev.trial_index))
-        _hash_array(h, f"events.{key}.times_ms", ev.times_ms[o])
-        _hash_array(h, f"events.{key}.trial_index", ev.trial_index[o])
-    for key in sorted(getattr(record, "signals", {}) or {}):
-        sig = record.signals[key]
+        payload["events"][key] = [_canonical(ev.times_ms[o]), _canonical(ev.trial_index[o])]
+    payload["signals"] = {}
+    for key, sig in record.signals.items():
         o = np.lexsort((sig.times_ms, sig.trial_index))
-        values = np.asarray(sig.values)
-        _hash_array(h, f"signals.{key}.shape", list(values.shape))
-        _hash_array(h, f"signals.{key}.values", values[o].ravel())
-        _hash_array(h, f"signals.{key}.times_ms", sig.times_ms[o])
-        _hash_array(h, f"signals.{key}.trial_index", sig.trial_index[o])
-        rate = sig.sampling_rate_hz
-        _hash_array(h, f"signals.{key}.rate_unit_channels", [str(rate), sig.unit, *map(str, sig.channel_names)])
-    return h.hexdigest()
+        payload["signals"][key] = [_canonical(np.asarray(sig.values)[o]), _canonical(sig.times_ms[o]),
+                                   _canonical(sig.trial_index[o]), str(sig.sampling_rate_hz), sig.unit,
+                                   [str(c) for c in sig.channel_names]]
+    return payload_sha256(payload)
 
 
 def check_record_checksum(record, stored, path, what):

@@ -670,11 +670,7 @@ class SpikeRecord:
             pops = sorted(set(self.units.population.tolist()))
             raise input_error("output", f"{what} (the populations are {pops})", "none",
                               "Name the output population: with_decisions(output=NAME).")
-        t_out = np.full((self.n_trials, rows.size), np.inf)
-        pos = np.full(self.n_units, -1)
-        pos[rows] = np.arange(rows.size)
-        sel = pos[self.unit_index] >= 0
-        np.minimum.at(t_out, (self.trial_index[sel], pos[self.unit_index[sel]]), self.times_ms[sel])
+        t_out = self.first_spike_matrix()[:, rows]
         tr = self.trials
         trials = TrialTable(tr.label, predict(t_out), decision_time(t_out), tr.columns, tr.label_names)
         return SpikeRecord(self.times_ms, self.unit_index, self.trial_index, self.units, trials, self.trial_duration_ms,

@@ -52,7 +52,7 @@ class TrainConfig:
 
     Parameters
     ----------
-    dataset : {"mnist", "yinyang", "digits", "locust"}
+    dataset : {"mnist", "yinyang", "digits", "locust", "spoken_digits"}
         Which data to train on.
     data_dir : str or None
         Directory of the MNIST IDX files (None: ``SYNSEM_MNIST_DIR``, ``$SYNSEM_DATA/mnist``,

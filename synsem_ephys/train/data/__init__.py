@@ -5,7 +5,8 @@ Every loader returns a :class:`LabelledData`: features ``x`` as float64 in [0, 1
 spike times through :func:`synsem_ephys.encoding.latency_encode`.
 
 Modules: :mod:`~.base` (LabelledData, names, shapes), :mod:`~.idx` (the IDX format), :mod:`~.mnist`,
-:mod:`~.yinyang`, :mod:`~.digits`, :mod:`~.locust` (odour responses, spike latencies); :func:`load_dataset` and :func:`split_validation` are the registry.
+:mod:`~.yinyang`, :mod:`~.digits`, :mod:`~.locust` (odour responses, spike latencies),
+:mod:`~.spoken_digits` (T2, synthetic spoken digits, bundled spike times); :func:`load_dataset` and :func:`split_validation` are the registry.
 """
 
 import numpy as np
@@ -17,18 +18,20 @@ from .idx import idx_md5, read_idx
 from .locust import load_locust_odours
 from .mnist import (MNIST_FILES, MNIST_MD5, MNIST_SUBSET_DIR, MNIST_SUBSET_MD5, download_mnist, find_mnist_file,
                     load_mnist, load_mnist_test_subset, mnist_dir, verify_mnist, write_mnist_test_subset)
+from .spoken_digits import load_spoken_digits
 from .yinyang import load_yin_yang, yin_yang
 
 __all__ = ["IMAGE_SHAPES", "LabelledData", "MNIST_FILES", "MNIST_MD5", "DATASET_NAMES", "dataset_shape", "read_idx",
            "idx_md5", "mnist_dir", "find_mnist_file", "verify_mnist", "load_mnist", "download_mnist",
            "MNIST_SUBSET_DIR", "MNIST_SUBSET_MD5", "load_mnist_test_subset", "write_mnist_test_subset", "yin_yang",
-           "load_yin_yang", "load_digits", "load_locust_odours", "load_dataset", "split_validation"]
+           "load_yin_yang", "load_digits", "load_locust_odours", "load_spoken_digits", "load_dataset", "split_validation"]
 
 
 def load_dataset(name, split, *, data_dir=None, seed=0, n_samples=None):
     """Load ``split`` (``"train"`` or ``"test"``) of dataset ``name`` (see :data:`DATASET_NAMES`).
 
-    ``data_dir`` is used by MNIST and locust only, ``seed`` by Yin-Yang (data), digits (split) and locust (fold).
+    ``data_dir`` is used by MNIST and locust only, ``seed`` by Yin-Yang (data), digits (split), locust (fold) and
+    spoken_digits (which voice variants are the test speakers).
     ``n_samples`` keeps the first ``n_samples`` samples (MNIST, digits) or sets the generated size
     (Yin-Yang).
     """
@@ -42,6 +45,8 @@ def load_dataset(name, split, *, data_dir=None, seed=0, n_samples=None):
         raise input_error("split", "one of ['train', 'test']", repr(split))
     if name == "locust":
         data = load_locust_odours(split, seed=seed, data_dir=data_dir)
+    elif name == "spoken_digits":
+        data = load_spoken_digits(split, seed=seed)
     else:
         data = load_mnist(split, data_dir) if name == "mnist" else load_digits(split, seed=seed)
     if n_samples is not None:

@@ -9,9 +9,9 @@ from ...errors import input_error
 __all__ = ["LabelledData", "DATASET_NAMES", "IMAGE_SHAPES", "dataset_shape"]
 
 #: Dataset names understood by :func:`load_dataset`.
-DATASET_NAMES = ("mnist", "yinyang", "digits", "locust")
+DATASET_NAMES = ("mnist", "yinyang", "digits", "locust", "spoken_digits")
 
-_SHAPES = {"mnist": (784, 10), "yinyang": (5, 3), "digits": (64, 10), "locust": (30, 10)}
+_SHAPES = {"mnist": (784, 10), "yinyang": (5, 3), "digits": (64, 10), "locust": (30, 10), "spoken_digits": (128, 20)}
 
 #: ``(height, width)`` of the image datasets (features are row-major flattened pixels).
 IMAGE_SHAPES = {"mnist": (28, 28), "digits": (8, 8)}

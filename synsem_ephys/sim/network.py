@@ -260,7 +260,8 @@ class Network(nn.Module):
         return out
 
     @torch.no_grad()
-    def record(self, input_times_ms, *, labels=None, trial_duration_ms=None, meta=None, batch_size=1000):
+    def record(self, input_times_ms, *, labels=None, trial_duration_ms=None, meta=None, batch_size=1000,
+               delays_in_meta=True):
         """Simulate and return a :class:`~synsem_ephys.record.SpikeRecord` (numpy; leaves torch here).
 
         Input units are part of the record (layer 0). Predictions are the earliest output spike. The record's meta
@@ -268,6 +269,12 @@ class Network(nn.Module):
         matrix None or the delays in ms as nested lists, shaped as :meth:`delays_ms` returns them, rounded when
         :attr:`round_delays_ms` is set, which ``"round_delays_ms"`` then says), so that files written from the record
         (Neo, NIX, NWB) carry them; :func:`synsem_ephys.analysis.ei_structure.record_delays` reads them back.
+
+        ``delays_in_meta=False`` leaves ``"delays_ms"`` (and ``"round_delays_ms"``) out, and ``meta["delays_in_meta"]
+        = False`` says so. The delays are JSON text in every file written from the record: about 20 bytes per delay
+        (a synaptic matrix of 784 x 400 is 313,600 delays, about 6 MB; axonal / dendritic delays one per unit), so a
+        large synaptic layer makes the file MBs larger. Without them the report needs the delays from the network
+        (``analyze(..., delays=net.delays_numpy())``, the CLI's ``analyze --network``).
         """
         from ..record import SpikeRecord
         from .. import __version__
@@ -279,6 +286,8 @@ class Network(nn.Module):
                               f"shape {tuple(t_in.shape)}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise input_error("batch_size", "an int >= 1", repr(batch_size))
+        if not isinstance(delays_in_meta, bool):
+            raise input_error("delays_in_meta", "True or False", repr(delays_in_meta))
         empty = torch.empty(0, dtype=t_in.dtype).numpy().dtype
         layers = [[np.zeros((0, n), dtype=empty)] for n in sizes]  # 0 trials give an empty record
         for i in range(0, t_in.shape[0], batch_size):
@@ -289,7 +298,9 @@ class Network(nn.Module):
         mats = [np.concatenate(m, axis=0) for m in layers]
         pred = predict(mats[-1])
         info = {"spec": self.spec.to_json(), "package_version": __version__, "source": "synsem_ephys.sim"}
-        if len(self.delay_theta):
+        if len(self.delay_theta) and not delays_in_meta:
+            info["delays_in_meta"] = False
+        elif len(self.delay_theta):
             info["delays_ms"] = [None if d is None else d.detach().cpu().to(torch.float64).tolist()
                                  for d in (self.delays_ms(l) for l in range(self.spec.n_layers))]
             if self.round_delays_ms is not None:

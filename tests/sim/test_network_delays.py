@@ -316,3 +316,38 @@ def test_record_meta_holds_the_delays_and_files_keep_them(tmp_path):
     assert np.array_equal(record_delays(rounded.meta)[0], np.round(want[0]))
     plain = Network(spec(), seed=1).record(x, trial_duration_ms=60.0)
     assert "delays_ms" not in plain.meta and record_delays(plain.meta) is None
+
+
+def test_record_without_delays_in_meta_and_files_keep_the_choice(tmp_path):
+    from synsem_ephys.analysis.ei_structure import record_delays
+    from synsem_ephys.io import read_nix_record, write_nix
+    from synsem_ephys.io.nwb import read_nwb, write_nwb
+
+    net = Network(spec(["synaptic", "none", "axonal"]), seed=1, weight_init=((3.0, 1.0),), delay_init="uniform")
+    x = inputs(8)
+    with_d = net.record(x, trial_duration_ms=60.0, delays_in_meta=True)
+    without = net.record(x, trial_duration_ms=60.0, delays_in_meta=False)
+    assert "delays_ms" in with_d.meta and "delays_in_meta" not in with_d.meta
+    assert "delays_ms" not in without.meta and without.meta["delays_in_meta"] is False
+    assert np.array_equal(with_d.times_ms, without.times_ms)  # the same simulation
+    with net.rounded_delays(1.0):
+        assert "round_delays_ms" not in net.record(x, trial_duration_ms=60.0, delays_in_meta=False).meta
+    for rec, has in ((with_d, True), (without, False)):
+        for back in (read_nix_record(write_nix(rec, tmp_path / f"{has}.nix")),
+                     read_nwb(write_nwb(rec, tmp_path / f"{has}.nwb"))):
+            assert ("delays_ms" in back.meta) is has and back.meta.get("delays_in_meta", True) is has
+            got = record_delays(back.meta)
+            assert (got is None) is not has
+            if has:
+                assert all(np.array_equal(got[l], net.delays_numpy()[l]) for l in (0, 2))
+    # the size: about 20 bytes of JSON per delay (Network.record's docstring), here 60 x 40 synaptic delays
+    big = Network(spec(["synaptic", "none", "none"], n_inputs=60, hidden=((30, 10), (3, 1))), seed=1,
+                  delay_init="uniform")
+    sizes = [write_nix(big.record(inputs(4, 60), trial_duration_ms=60.0, delays_in_meta=k),
+                       tmp_path / f"big{k}.nix").stat().st_size for k in (True, False)]
+    assert 15 * 2400 < sizes[0] - sizes[1] < 25 * 2400
+    plain = Network(spec(), seed=1)
+    assert plain.record(x, trial_duration_ms=60.0, delays_in_meta=False).meta == \
+        plain.record(x, trial_duration_ms=60.0).meta  # nothing changes without delays
+    with pytest.raises(ValueError, match="delays_in_meta: expected True or False; got 'no'"):
+        net.record(x, delays_in_meta="no")

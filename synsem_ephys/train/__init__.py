@@ -42,6 +42,7 @@ __all__ = [
     "EpochMetrics",
     "train_from_config",
     "network_from_checkpoint",
+    "initial_network",
     "sweep",
     "seed_table",
 ]
@@ -57,6 +58,7 @@ _LAZY = {
     "EpochMetrics": "trainer",
     "train_from_config": "trainer",
     "network_from_checkpoint": "trainer",
+    "initial_network": "trainer",
     "sweep": "sweeps",
     "seed_table": "sweeps",
 }

@@ -35,6 +35,14 @@ removed and as many regrown; after each weight bump dormant synapses are set to 
 counter and the rewiring's random stream are checkpointed; ``keep_best`` restores the best epoch's masks with its
 weights.
 
+The network at initialisation (a network with delays only): after the masks, the balance and the calibration,
+before the first step, ``fit`` of a fresh run writes it to ``<out_dir>/network_init.pt`` (:data:`INITIAL_NETWORK_NAME`,
+a :meth:`Network.save` file of the same size as ``network.pt``), and ``network.pt``'s extra names it
+(``"initial_network_file": {"path", "md5"}``); :func:`initial_network` reads it back. It is the third null of the
+report's E/I structure (:mod:`synsem_ephys.report.run`). It is stored, not re-derived from the seed: the
+calibration depends on the training data and the device, so a replay would need the data and could differ in the
+last bits on another machine.
+
 Randomness comes from ``config.seed``: the network's weight initialisation
 (``Network(spec, seed=config.seed)``, unless ``init_network`` gives the starting weights) and three
 streams derived with ``numpy.random.SeedSequence``: mini-batch order (numpy), input noise and image
@@ -66,13 +74,15 @@ from .rewiring import Rewiring, weight_units
 from .stabilisers import balance_inhibition_, bump_silent_, drop_large_gradients_
 
 __all__ = ["EpochMetrics", "TrainResult", "Trainer", "train_from_config", "network_from_checkpoint", "CHECKPOINT_NAME",
-           "NETWORK_NAME", "SCHEDULE_FIELDS"]
+           "NETWORK_NAME", "SCHEDULE_FIELDS", "INITIAL_NETWORK_NAME", "initial_network"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 #: Config fields that ``--resume --allow-schedule-change`` may change: the learning-rate schedule, the
 #: input-time noise and the image-shift augmentation (regularisers one may switch on once a run starts to overfit).
 SCHEDULE_FIELDS = ("lr", "lr_step_epochs", "lr_gamma", "input_noise_ms", "augment_shift_px")
 NETWORK_NAME = "network.pt"
+#: The network at initialisation of a run with delays (module docstring).
+INITIAL_NETWORK_NAME = "network_init.pt"
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
@@ -305,6 +315,12 @@ class Trainer:
             self.rewiring.init_(self.network.weights)
         if c.init_network is None and ck is None:
             self._init_balance_and_calibrate()
+        # the network at initialisation of a fresh run with delays, written by fit (module docstring)
+        self._initial = None
+        if ck is None and len(self.network.delay_theta):
+            import copy
+
+            self._initial = copy.deepcopy(self.network)
         factors = tuple(c.lr_layer_factors or (1.0,) * len(self.network.weights))
         groups = [{"params": [W], "lr": c.lr * f} for W, f in zip(self.network.weights, factors)]
         for theta in self.network.delay_theta.values():  # delays: a group each at lr * delay_lr_factor
@@ -577,6 +593,9 @@ class Trainer:
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             c.to_yaml(self.out_dir / "config.yaml")
+            if start_epoch == 0 and self._initial is not None:
+                self._initial.save(self.out_dir / INITIAL_NETWORK_NAME,
+                                   extra={"config": c.to_dict(), "initial_of": NETWORK_NAME, "epochs_done": 0})
         bar = tqdm(total=c.epochs, initial=min(start_epoch, c.epochs), desc="training", unit="epoch",
                    disable=not self.progress)
         try:
@@ -605,6 +624,11 @@ class Trainer:
                      "epochs_done": self.epochs_done, "selected_epoch": selected}
             if self.init_network is not None:
                 extra["init_network"] = self.init_network
+            init_path = self.out_dir / INITIAL_NETWORK_NAME
+            if len(self.network.delay_theta) and init_path.is_file():  # written at the start of this run
+                from .data import idx_md5
+
+                extra["initial_network_file"] = {"path": INITIAL_NETWORK_NAME, "md5": idx_md5(init_path)}
             self.network.save(self.out_dir / NETWORK_NAME, extra=extra)
             write_text_atomic(self.out_dir / "metrics.json", json_dumps(summary, indent=1))
         return TrainResult(c, tuple(self.history), test_loss, test_acc, self.network,
@@ -703,3 +727,45 @@ def network_from_checkpoint(path, *, best=False, dtype=torch.float64):
     val = history[epoch - 1]["val_accuracy"] if 0 < epoch <= len(history) else math.nan
     net.extra = {"config": cfg.to_dict(), "epochs_done": done, "selected_epoch": epoch, "val_accuracy": val}
     return net
+
+
+def initial_network(path, *, network=None, dtype=torch.float64):
+    """The network at initialisation of the trained network file ``path`` (module docstring), or None.
+
+    ``path``: a ``network.pt`` written by the trainer; ``network``: that file already loaded (``Network.load(path)``,
+    whose ``extra`` names the initial network), else it is read. Returns None when the file names no initial network
+    (networks without delays, files written before it was kept). The named file (beside ``path``) must exist, match
+    the md5 recorded and have the same spec.
+
+    Raises
+    ------
+    DataMissingError
+        The named initial network is not beside ``path``.
+    DataFormatError
+        Its md5 or spec differs from what ``path`` records (another run's file, or a changed one).
+    """
+    from ..errors import DataMissingError
+    from ..sim import Network
+    from .data import idx_md5
+
+    path = Path(path)
+    net = Network.load(path) if network is None else network
+    if not isinstance(net, Network):
+        raise input_error("network", "the Network loaded from path (Network.load)", type(net).__name__)
+    ref = (getattr(net, "extra", None) or {}).get("initial_network_file")
+    if ref is None:
+        return None
+    if not (isinstance(ref, dict) and isinstance(ref.get("path"), str) and isinstance(ref.get("md5"), str)):
+        raise DataFormatError(f"{path}: expected extra['initial_network_file'] = {{'path': str, 'md5': str}}; got {ref!r}.")
+    init_path = path.parent / ref["path"]
+    if not init_path.is_file():
+        raise DataMissingError(f"{path}: its network at initialisation {str(init_path)!r} (extra['initial_network_file'])"
+                               " does not exist; copy it beside the network file, or leave the initial null out.")
+    md5 = idx_md5(init_path)
+    if md5 != ref["md5"]:
+        raise DataFormatError(f"{init_path}: expected the network at initialisation that {path} records (md5 "
+                              f"{ref['md5']}); got a file with md5 {md5} (another run's, or changed).")
+    init = Network.load(init_path, dtype=dtype)
+    if init.spec != net.spec:
+        raise DataFormatError(f"{init_path}: expected the spec of {path}; got {init.spec}.")
+    return init

@@ -155,3 +155,43 @@ def test_evaluation_with_rounded_delays():
     plain = Trainer(TrainConfig(**dict(YY, epochs=0, delay_kind="none", delay_max_ms=None)), progress=False)
     with pytest.raises(ValueError, match="round_delays_ms"):
         plain.evaluate("test", round_delays_ms=1.0)
+
+
+def test_the_network_at_initialisation_is_stored_bit_for_bit_and_named_by_the_network_file(tmp_path):
+    from synsem_ephys.errors import DataFormatError, DataMissingError
+    from synsem_ephys.train.data import idx_md5
+    from synsem_ephys.train.trainer import INITIAL_NETWORK_NAME, initial_network
+
+    cfg = dict(YY, epochs=1, sparsity=0.5, init_calibrate_fraction=[0.7, 0.9])  # masks and calibration are part of the init
+    fresh = Trainer(TrainConfig(**dict(cfg, epochs=0)), progress=False)  # the init, nothing trained
+    masks = [m.clone() for m in fresh.rewiring.masks]
+    res = train_from_config(cfg, tmp_path / "run", progress=False)
+    path = tmp_path / "run" / NETWORK_NAME
+    net = sim.Network.load(path)
+    assert net.extra["initial_network_file"] == {"path": INITIAL_NETWORK_NAME,
+                                                  "md5": idx_md5(tmp_path / "run" / INITIAL_NETWORK_NAME)}
+    init = initial_network(path)
+    assert init is not None and init.spec == net.spec and initial_network(path, network=net) is not None
+    for a, b, m in zip(init.weights, fresh.network.weights, masks):
+        assert torch.equal(a, b) and torch.equal(a != 0, m)  # bit for bit; dormant synapses are 0
+    assert all(torch.equal(init.delay_theta[k], v) for k, v in fresh.network.delay_theta.items())
+    assert not all(torch.equal(a, b) for a, b in zip(init.weights, res.network.weights))  # not the trained one
+    # a resumed run keeps the file of its start and names it again
+    train_from_config(dict(cfg, epochs=2), tmp_path / "run", resume=True, progress=False)
+    again = initial_network(path)
+    assert all(torch.equal(a, b) for a, b in zip(again.weights, init.weights))
+    # another file in its place, or none: errors naming the file
+    other = sim.Network(net.spec, seed=9)
+    other.save(tmp_path / "run" / INITIAL_NETWORK_NAME)
+    with pytest.raises(DataFormatError, match="md5"):
+        initial_network(path)
+    (tmp_path / "run" / INITIAL_NETWORK_NAME).unlink()
+    with pytest.raises(DataMissingError, match=INITIAL_NETWORK_NAME):
+        initial_network(path)
+    # without delays: no file, no entry
+    plain = train_from_config(dict(YY, epochs=1, delay_kind="none", delay_max_ms=None), tmp_path / "plain",
+                              progress=False)
+    assert plain.network is not None
+    assert not (tmp_path / "plain" / INITIAL_NETWORK_NAME).exists()
+    assert "initial_network_file" not in sim.Network.load(tmp_path / "plain" / NETWORK_NAME).extra
+    assert initial_network(tmp_path / "plain" / NETWORK_NAME) is None

@@ -188,7 +188,7 @@ def cmd_demo(args):
 
     with _flags({"network": "--network", "data_dir": "--data-dir", "n_trials": "--n-trials", "out_dir": "--out"}):
         res = run_demo(args.out, network=args.network, data_dir=args.data_dir, n_trials=args.n_trials,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, delays_in_meta=not args.no_delays_in_meta)
     rep = res.report
     recorded = "" if res.shipped_accuracy is None else f" (recorded at training: {res.shipped_accuracy:.4f})"
     print(f"network: {res.network_path.name} ({res.dataset}); {res.n_trials} test images, accuracy "
@@ -250,6 +250,35 @@ _READ_FLAGS = {"time_unit": "--time-unit", "sampling_rate_hz": "--sampling-rate-
                "signals": "--signal"}
 
 
+def _initial_network(args, net):
+    """The network at initialisation for the E/I structure's third null: ``--initial PATH``, else the one the
+    ``--network`` file names (the trainer's ``network_init.pt``, a network with delays), else None."""
+    from pathlib import Path
+
+    from .sim import Network
+    from .train.trainer import initial_network
+
+    if args.initial:
+        _existing_file(args.initial, "--initial", "network (Network.save, the network at initialisation)")
+        with _flags({"path": "--initial"}, default="--initial"):
+            init = Network.load(args.initial)
+        if init.spec != net.spec:
+            raise _argument_error("--initial", f"a network with the spec of --network ({net.spec.layer_sizes})",
+                                  f"{args.initial} with {init.spec.layer_sizes}")
+        source = args.initial
+    else:
+        try:
+            with _flags({"path": "--network", "network": "--network"}, default="--network"):
+                init = initial_network(args.network, network=net)
+        except DataMissingError as exc:
+            print(f"warning: {exc} The report leaves the initial null out.", file=sys.stderr)
+            return None
+        if init is None:
+            return None
+        source = str(Path(args.network).parent / net.extra["initial_network_file"]["path"])
+    return {"weights": init.weights_numpy()[0], "delays": init.delays_numpy(), "source": source}
+
+
 def cmd_analyze(args):
     from .parallel import make_executor
     from .report import analyze_file, analyze_many
@@ -272,7 +301,10 @@ def cmd_analyze(args):
                               [p for p in kinds if p not in text])
     if args.sampling_rate_hz is not None and args.time_unit != "samples":
         raise _argument_error("--sampling-rate-hz", "--time-unit samples with it", f"--time-unit {args.time_unit}")
-    weights = signs = None
+    weights = signs = delays = initial = None
+    if args.initial and not args.network:
+        raise _argument_error("--initial", "--network with it (the E/I structure needs the trained weights)",
+                              "no --network")
     if args.network:
         from .sim import Network
 
@@ -280,6 +312,9 @@ def cmd_analyze(args):
         with _flags({"path": "--network", "network": "--network"}, default="--network"):
             net = Network.load(args.network)
         weights, signs = net.weights_numpy()
+        if len(net.delay_theta):
+            delays = net.delays_numpy()
+        initial = _initial_network(args, net)
     _out_dir(args.out)
     options = _report_options(args)
     read = _read_options(args)
@@ -296,7 +331,7 @@ def cmd_analyze(args):
         with _flags({"path": "recording", "out_dir": "--out", **_READ_FLAGS}):
             rep = analyze_file(args.recording[0], args.out, weights=weights, signs=signs, options=options,
                                progress=not args.no_progress, read_options=read or None, signal=args.signal,
-                               reader=reader)
+                               reader=reader, network_delays=delays, initial=initial)
         print(f"report: {rep.html}\nsummary: {rep.out_dir / 'summary.json'}")
         return 0
     if weights is not None:
@@ -446,6 +481,9 @@ def build_parser():
     q.add_argument("--data-dir", help="MNIST directory: use its whole test split (default: the 1,000 MNIST test "
                                       "images bundled with the package)")
     q.add_argument("--n-trials", type=_int_at_least(1), help="use only the first N test images")
+    q.add_argument("--no-delays-in-meta", action="store_true",
+                   help="a network with delays: leave its delays out of recording.nix (about 20 bytes per delay, "
+                        "MBs for a large synaptic layer); the report takes them from the network")
     q.add_argument("--no-progress", action="store_true")
     common(q)
     q.set_defaults(func=cmd_demo)
@@ -454,7 +492,11 @@ def build_parser():
                                        "several files: one report each and a summary table")
     q.add_argument("recording", nargs="+")
     q.add_argument("--out", required=True)
-    q.add_argument("--network", help="network file (Network.save) for the pathway analysis")
+    q.add_argument("--network", help="network file (Network.save) for the pathway analysis (and, with delays, the "
+                                     "E/I structure; its delays are used when the recording holds none)")
+    q.add_argument("--initial", metavar="PATH", help="with --network: the network at initialisation (Network.save), "
+                                                     "the third null of the E/I structure (default: the "
+                                                     "network_init.pt the --network file names, if any)")
     q.add_argument("--active", type=_float(positive=False), nargs=2, metavar=("START_MS", "STOP_MS"),
                    help="response window in ms after trial start that defines 'active' (in-vivo data)")
     q.add_argument("--min-spikes", type=_int_at_least(1), default=None,

@@ -152,7 +152,7 @@ def _test_inputs(cfg, n_trials, data_dir):
     return np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.int64)
 
 
-def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, progress=True):
+def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, progress=True, delays_in_meta=True):
     """Run the main job and write its report; returns a :class:`DemoResult`.
 
     Parameters
@@ -171,6 +171,11 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         Use only the first ``n_trials`` of those test images (default: all of them).
     progress : bool
         Step lines on stderr and the report's progress.
+    delays_in_meta : bool
+        For a network with delays: keep its delays in the recording's provenance (``meta["delays_ms"]``, in
+        ``recording.nix``; about 20 bytes per delay, :meth:`Network.record`). False leaves them out of the file;
+        the report then takes them from the network. Either way the report gets the network at initialisation
+        when the network file names one (:func:`synsem_ephys.train.initial_network`).
 
     Raises
     ------
@@ -239,7 +244,7 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
     t0 = time.perf_counter()
     say(f"[2/4] simulating {len(labels)} test images exactly ...")
     with torch.no_grad():
-        record = net.record(torch.as_tensor(t_in), labels=labels,
+        record = net.record(torch.as_tensor(t_in), labels=labels, delays_in_meta=delays_in_meta,
                             meta={"dataset": cfg.dataset, "network_file": path.name,
                                   "label_names": [str(k) for k in range(net.spec.n_outputs)]})
     acc = float(np.mean(record.trials.prediction == labels))
@@ -256,7 +261,20 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         t1 = time.perf_counter()
         say("[4/4] analyses (dispersion, pulse packets, information gain, pathways, Elephant) and report ...")
         weights, signs = net.weights_numpy()
-        rep = write_report(record, out, weights=weights, signs=signs, accuracy=acc, progress=progress)
+        delay_kw = {}
+        if len(net.delay_theta):
+            from .train.trainer import initial_network
+
+            try:
+                init = initial_network(path, network=net)
+            except DataMissingError as exc:  # a network file moved without its network_init.pt: no third null
+                say(f"warning: {exc} The report leaves the initial null out.")
+                init = None
+            delay_kw = {"delays": None if delays_in_meta else net.delays_numpy(),
+                        "initial": None if init is None else {
+                            "weights": init.weights_numpy()[0], "delays": init.delays_numpy(),
+                            "source": extra["initial_network_file"]["path"]}}
+        rep = write_report(record, out, weights=weights, signs=signs, accuracy=acc, progress=progress, **delay_kw)
         seconds["report"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         nix_seconds = trip.result()

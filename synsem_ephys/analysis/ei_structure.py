@@ -275,7 +275,7 @@ class DelayDistributions:
     definitions: dict
 
 
-def delay_distributions(delays, signs=None, weights=None, *, bins=20):
+def delay_distributions(delays, signs=None, weights=None, *, bins=20, top_ms=None):
     """Delay distributions of each weight matrix with delays, per presynaptic type (unweighted counts).
 
     Parameters
@@ -288,6 +288,9 @@ def delay_distributions(delays, signs=None, weights=None, *, bins=20):
         With weights only the active synapses (``W != 0``) count and a free row's synapse takes the type of its
         weight's sign (:func:`synapse_types`); without, every synapse counts and free rows are ``"free"``.
     bins : int
+    top_ms : sequence of float, optional
+        Per matrix (one entry per entry of ``delays``) the upper end of its histogram (default: its largest
+        counted delay), e.g. the largest of two networks' delays so that their histograms share the bins.
 
     Returns
     -------
@@ -301,6 +304,8 @@ def delay_distributions(delays, signs=None, weights=None, *, bins=20):
             raise input_error(name, f"one entry per weight matrix ({n}, as delays)", f"{len(v)} entries")
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
         raise input_error("bins", "an integer >= 1", repr(bins))
+    if top_ms is not None and (len(top_ms) != n or not all(t is None or (np.isfinite(t) and t >= 0) for t in top_ms)):
+        raise input_error("top_ms", f"one finite delay >= 0 (or None) per weight matrix ({n}, as delays)", top_ms)
     mats, edges, counts, rows = [], [], [], []
     for l, d in enumerate(delays):
         if d is None:
@@ -328,6 +333,8 @@ def delay_distributions(delays, signs=None, weights=None, *, bins=20):
         for sel in lab.values():
             counted |= sel
         top = float(d[counted].max()) if counted.any() else 0.0
+        if top_ms is not None and top_ms[l] is not None:
+            top = max(top, float(top_ms[l]))
         e = np.linspace(0.0, top if top > 0 else 1.0, int(bins) + 1)
         cnt = {}
         for name in DELAY_TYPE_NAMES:
@@ -349,7 +356,8 @@ def delay_distributions(delays, signs=None, weights=None, *, bins=20):
     return DelayDistributions(tuple(mats), tuple(edges), tuple(counts), rows, synapses,
                               {"delay": "transmission delay d_ij (ms): a spike of i at t_i arrives at j at t_i + d_ij",
                                "sd_ms": "SD with ddof 0", "quantiles": "numpy's linear interpolation",
-                               "histogram": f"{int(bins)} equal bins over [0, the largest counted delay of the matrix]"})
+                               "histogram": f"{int(bins)} equal bins over [0, the largest counted delay of the matrix"
+                                            + ("" if top_ms is None else " or top_ms, if larger") + "]"})
 
 
 def synapse_types(weights, signs=None):

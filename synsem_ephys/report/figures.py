@@ -313,10 +313,12 @@ def tuning_figure(info, path, *, max_units=16):
     return _save(fig, path)
 
 
-def delay_figure(dist, path):
+def delay_figure(dist, path, initial=None):
     """Delay distributions (:class:`~synsem_ephys.analysis.ei_structure.DelayDistributions`): one panel per weight
-    matrix with delays, the histogram of each presynaptic type as a fraction of its synapses (E red, I blue, free grey)."""
+    matrix with delays, the histogram of each presynaptic type as a fraction of its synapses (E red, I blue, free grey);
+    ``initial``: those of the network at initialisation (on the same bins), dashed."""
     n = max(1, len(dist.matrices))
+    init = {} if initial is None else dict(zip(initial.matrices, zip(initial.edges_ms, initial.counts)))
     fig = _figure(min(3.6 * n, 14.4), 2.9)
     axes = np.asarray(fig.subplots(1, n, squeeze=False)).ravel()
     colours = {"E": CELL_COLOURS["E"], "I": CELL_COLOURS["I"], "free": CELL_COLOURS["input"]}
@@ -324,11 +326,17 @@ def delay_figure(dist, path):
         for name, c in counts.items():
             frac = c / max(int(c.sum()), 1)
             ax.stairs(frac, edges, color=colours[name], lw=1.5, label=f"{name} ({int(c.sum())})")
+        if l in init:
+            e0, c0 = init[l]
+            for name, c in c0.items():
+                ax.stairs(c / max(int(c.sum()), 1), e0, color=colours[name], lw=1.0, ls="--",
+                          label=f"{name} at init ({int(c.sum())})")
         ax.set_title(f"matrix {l} (layer {l} -> {l + 1})", fontsize=9)
         ax.set_xlabel("delay (ms)", fontsize=8)
         ax.set_ylabel("fraction of synapses", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, frameon=False)
-    fig.suptitle("Transmission delays per presynaptic type", fontsize=10)
+    fig.suptitle("Transmission delays per presynaptic type" + ("" if initial is None else
+                                                                 " (dashed: the network at initialisation)"), fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

@@ -119,7 +119,11 @@ def _delays_section(s):
                + html.escape(", ".join(f"matrix {e['matrix']}: {e['space']}" for e in ei)) + ".</p><ul>"
                + "".join(f"<li><code>{n}</code>: {html.escape(d[n])}</li>" for n in names if n in d) + "</ul>"
                + "<p>Nulls (z = (observed - null mean) / null SD; permutation p = (1 + #as extreme) / (1 + n)): "
-               + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in g["nulls"].items()) + ".</p>")
+               + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in g["nulls"].items()) + "."
+               + ("" if g.get("initial") else " The third null, the network at initialisation, was not given "
+                  "(<code>initial=</code>, the CLI's <code>--initial</code>; the trainer writes "
+                  "<code>network_init.pt</code> beside <code>network.pt</code> for a network with delays).")
+               + "</p>")
     for e in ei:
         tests = {(t["statistic"], t["null"]): t for t in e["tests"]}
         rows = []
@@ -130,12 +134,32 @@ def _delays_section(s):
             for null in g["null_names"]:
                 t = tests.get((n, null))
                 row += [None, None, None] if t is None else [t["null_mean"], t["z"], t["p"]]
+            if "initial" in e:
+                row += [e["initial"].get(n), e["change_from_initial"].get(n)]
             rows.append(row)
         out.append(f"<p>Matrix {e['matrix']}: mean active E / I synapses per unit {e['n_exc_mean']:.1f} / "
                    f"{e['n_inh_mean']:.1f}; |W|-weighted mean delay E {_f(e['delay_mean_exc_ms'])} ms, I "
                    f"{_f(e['delay_mean_inh_ms'])} ms.</p>")
         out.append(_table(["statistic", "observed"] + [f"{null} {k}" for null in g["null_names"]
-                                                        for k in ("mean", "z", "p")], rows))
+                                                        for k in ("mean", "z", "p")]
+                          + (["initial (at init)", "observed - initial"] if "initial" in e else []), rows))
+    ao = g.get("arrival_order")
+    if ao:
+        out.append("<p>Arrival order of E and I inputs within a trial: spikes = " + html.escape(ao["spikes"])
+                   + ". <code>delta_arrival_ms</code>: " + html.escape(d["delta_arrival_ms"])
+                   + "; <code>frac_inh_later_arrival</code>: " + html.escape(d["frac_inh_later_arrival"])
+                   + ". Nulls: " + html.escape(ao["nulls"]) + ".</p>")
+        rows = []
+        for m in ao["matrices"]:
+            tests = {(t["statistic"], t["null"]): t for t in m["tests"]}
+            for n in ("delta_arrival_ms", "frac_inh_later_arrival"):
+                row = [f"matrix {m['matrix']}", n, m["summary"][n], m["summary"]["n_pairs"], m["n_trials"]]
+                for null in g["null_names"]:
+                    t = tests.get((n, null))
+                    row += [None, None, None] if t is None else [t["null_mean"], t["z"], t["p"]]
+                rows.append(row)
+        out.append(_table(["matrix", "statistic", "observed", "(trial, unit) pairs", "trials"]
+                          + [f"{null} {k}" for null in g["null_names"] for k in ("mean", "z", "p")], rows))
     return "\n".join(out)
 
 

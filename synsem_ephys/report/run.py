@@ -31,6 +31,15 @@ with the weights, the E/I structure statistics of every matrix with delays again
 (:func:`~synsem_ephys.analysis.ei_structure.ei_statistics`, ``options.n_shuffles`` permutations per null; space =
 the input index for the first matrix, the units' receptive-field centres for deeper ones), as the figure
 ``delays.png``, the ``summary.json`` key ``"delays"`` and an HTML section; without delays nothing of it appears.
+The third null, the network at initialisation (``initial=``: its weights and delays, e.g. those of the
+``network_init.pt`` the trainer writes beside ``network.pt`` for a network with delays,
+:func:`synsem_ephys.train.initial_network`; the CLI's ``analyze --initial``, found automatically from
+``--network``), is not a permutation: each statistic is shown now and at initialisation, and the delay histograms
+of the initial network are drawn dashed in ``delays.png``. With spikes (the record's layers) the section also has
+the within-trial arrival order of the E and I inputs (:func:`~synsem_ephys.analysis.ei_structure.arrival_order`:
+the first spike of each presynaptic unit plus its delay, the inputs that arrive before the postsynaptic unit's
+first spike), against the same permutation nulls, on the first trials of the record (at most
+:data:`ARRIVAL_MAX_ENTRIES` trials x synapses per permutation).
 
 The "expected science" (Kurth, Oberste-Frielinghaus et al. 2025) is checked, not assumed, in
 :mod:`synsem_ephys.report.checks`; :mod:`~synsem_ephys.report.summary` is the one view model from which
@@ -55,7 +64,11 @@ from .checks import science_checks
 from .summary import summary_dict
 
 __all__ = ["ReportOptions", "AnalysisResult", "Report", "analyze", "write_report", "analyze_file",
-           "SUMMARY_NAME", "HTML_NAME", "UNITS_NAME", "SIGNAL_COLUMNS"]
+           "SUMMARY_NAME", "HTML_NAME", "UNITS_NAME", "SIGNAL_COLUMNS", "ARRIVAL_MAX_ENTRIES"]
+
+#: The arrival order of the delay section uses the first ``max(1, ARRIVAL_MAX_ENTRIES // (n_pre * n_post))``
+#: trials of the record per weight matrix (its cost per permutation is trials x n_pre x n_post).
+ARRIVAL_MAX_ENTRIES = 4_000_000
 
 SUMMARY_NAME = "summary.json"
 HTML_NAME = "report.html"
@@ -243,7 +256,7 @@ def _signs_and_spec(record, weights, signs, spec):
 
 
 def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, options=None, progress=False, signal=None,
-            signal_bins=20, delays=None):
+            signal_bins=20, delays=None, initial=None):
     """Run every analysis on ``source`` and return an :class:`AnalysisResult` (no files).
 
     Parameters
@@ -266,8 +279,15 @@ def analyze(source, *, weights=None, signs=None, spec=None, accuracy=None, optio
     delays : sequence of (array or None), optional
         Per weight matrix its transmission delays in ms (``Network.delays_numpy()``) or None; default: the
         record's provenance (``meta["delays_ms"]``), if any. Adds the delay section (module docstring).
+    initial : (weights, delays) or dict, optional
+        The network at initialisation, the third null of the E/I structure (module docstring): per weight matrix
+        its initial weights (numpy ``(n_pre, n_post)``) and delays (ms, or None per matrix), e.g.
+        ``(net0.weights_numpy()[0], net0.delays_numpy())``; or a dict with the keys ``"weights"``, ``"delays"`` and
+        optionally ``"source"`` (a string the report shows: where the initial network came from). Used only by
+        the delay section with weights.
     """
-    return _analyze(source, weights, signs, spec, accuracy, options, progress, signal, signal_bins, delays)[0]
+    return _analyze(source, weights, signs, spec, accuracy, options, progress, signal, signal_bins, delays,
+                    initial)[0]
 
 
 def _signal_information(record, name, bins, active, opts):
@@ -280,7 +300,58 @@ def _signal_information(record, name, bins, active, opts):
     return signal_information(record, name, bins=bins, active=window, n_shuffles=opts.n_shuffles, seed=opts.seed)
 
 
-def _delay_section(record, ws, signs, spec, delays, opts):
+def _initial_network(initial, n):
+    """``initial=`` as (weights, delays, source) with one entry per weight matrix, or None."""
+    if initial is None:
+        return None
+    if isinstance(initial, dict):
+        if not {"weights", "delays"} <= set(initial) or not set(initial) <= {"weights", "delays", "source"}:
+            raise input_error("initial", "a dict with the keys 'weights', 'delays' (and optionally 'source')",
+                              sorted(map(str, initial)))
+        w0, d0, src = initial["weights"], initial["delays"], initial.get("source")
+    elif isinstance(initial, (tuple, list)) and len(initial) == 2:
+        (w0, d0), src = initial, None
+    else:
+        raise input_error("initial", "(weights, delays) of the network at initialisation, or a dict of them",
+                          type(initial).__name__)
+    if src is not None and not isinstance(src, str):
+        raise input_error("initial['source']", "a string", type(src).__name__)
+    for name, v in (("weights", w0), ("delays", d0)):
+        if isinstance(v, np.ndarray) or not hasattr(v, "__len__") or len(v) != n:
+            raise input_error(f"initial {name}", f"one entry per weight matrix ({n})",
+                              f"{len(v)} entries" if hasattr(v, "__len__") else type(v).__name__)
+    w0 = [np.asarray(w, np.float64) for w in w0]
+    d0 = [None if d is None else np.asarray(d, np.float64) for d in d0]
+    return w0, d0, src
+
+
+def _layer_times(record, layer, n):
+    """First spikes (n_trials, n) of the units of ``layer`` in their order, or None if the record has not n of them."""
+    sel = np.flatnonzero(np.asarray(record.units.layer) == layer)
+    if sel.size != n:
+        return None
+    return record.first_spike_matrix()[:, sel]
+
+
+def _arrival_orders(record, ws, delays, signs, matrices, opts):
+    """Per matrix with delays the arrival order on the record's first trials (module docstring), or {}."""
+    from ..analysis.ei_structure import arrival_order
+
+    out = {}
+    if record.n_spikes == 0 or record.n_trials == 0:
+        return out
+    for l in matrices:
+        n_pre, n_post = ws[l].shape
+        pre, post = _layer_times(record, l, n_pre), _layer_times(record, l + 1, n_post)
+        if pre is None or post is None:
+            continue
+        k = int(min(record.n_trials, max(1, ARRIVAL_MAX_ENTRIES // max(n_pre * n_post, 1))))
+        out[l] = (arrival_order(pre[:k], post[:k], ws[l], delays[l], None if signs is None else signs[l],
+                                n_perm=opts.n_shuffles, seed=opts.seed + l), k)
+    return out
+
+
+def _delay_section(record, ws, signs, spec, delays, opts, initial=None):
     """Delay distributions and, with weights, the E/I structure per matrix with delays (None without delays)."""
     from ..analysis.ei_structure import delay_distributions, ei_statistics, receptive_field_centres, record_delays
     from ..io.layout import spec_json
@@ -299,19 +370,47 @@ def _delay_section(record, ws, signs, spec, delays, opts):
         signs = [np.asarray(spec.presyn_signs(l)) for l in range(spec.n_layers)]
     if signs is not None and len(signs) != n:
         raise input_error("delays", f"one entry per weight matrix ({len(signs)})", f"{n} entries")
+    init = _initial_network(initial, n) if ws is not None else None
     dist = delay_distributions(delays, signs, ws)
-    ei = {}
+    init_dist = None
+    if init is not None:
+        for l, (w0, w) in enumerate(zip(init[0], ws)):
+            if w0.shape != w.shape:
+                raise input_error(f"initial weights[{l}]", f"the weights' shape {w.shape}", f"shape {w0.shape}")
+            if (init[1][l] is None) != (delays[l] is None):
+                raise input_error(f"initial delays[{l}]", "delays where the network has them, None where not",
+                                  "None" if init[1][l] is None else "delays")
+        init_dist = delay_distributions(init[1], signs, init[0])
+        top = [None if d is None else float(max(e[-1], e0[-1])) for d, e, e0 in
+               zip(delays, _edges_per_matrix(dist, n), _edges_per_matrix(init_dist, n))]
+        dist = delay_distributions(delays, signs, ws, top_ms=top)
+        init_dist = delay_distributions(init[1], signs, init[0], top_ms=top)
+    ei, arrival = {}, {}
     if ws is not None:
         centres = receptive_field_centres(ws)
+        centres0 = None if init is None else receptive_field_centres(init[0])  # space of the initial network
         for l in dist.matrices:
             space = np.nan_to_num(centres[l], nan=-1.0)
-            ei[l] = ei_statistics(ws[l], delays[l], None if signs is None else signs[l], space=space,
-                                  n_perm=opts.n_shuffles, seed=opts.seed + l)
+            sg = None if signs is None else signs[l]
+            ei[l] = ei_statistics(ws[l], delays[l], sg, space=space, n_perm=opts.n_shuffles, seed=opts.seed + l)
+            if init is not None:  # the third null: the same statistics on the initial network (no permutation)
+                at0 = ei_statistics(init[0][l], init[1][l], sg, space=np.nan_to_num(centres0[l], nan=-1.0), n_perm=0)
+                ei[l] = replace(ei[l], init_summary=at0.summary)
+        arrival = _arrival_orders(record, ws, delays, signs, dist.matrices, opts)
     return {"distributions": dist, "ei": ei, "space": {l: "input index" if l == 0 else "receptive-field centre"
-                                                       for l in dist.matrices}}
+                                                       for l in dist.matrices},
+            "initial_distributions": init_dist, "initial_source": None if init is None else (init[2] or "given"),
+            "arrival": arrival}
 
 
-def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=None, signal_bins=20, delays=None):
+def _edges_per_matrix(dist, n):
+    """The histogram edges of a DelayDistributions per weight matrix (None for one without delays)."""
+    by = dict(zip(dist.matrices, dist.edges_ms))
+    return [by.get(l, [0.0]) for l in range(n)]
+
+
+def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=None, signal_bins=20, delays=None,
+             initial=None):
     """``analyze`` plus what ``write_report`` needs again: (result, record, groups, (weights, signs, spec))."""
     from ..analysis import describe_definition
     from ..analysis.pathways import pathway_activity, pathway_null
@@ -396,7 +495,7 @@ def _analyze(source, weights, signs, spec, accuracy, options, progress, signal=N
     dsec = None
     if has_delays:
         bar.step(f"transmission delays per E/I type and the E/I structure ({opts.n_shuffles} permutations per null)")
-        dsec = _delay_section(record, ws, signs, spec, delays, opts)
+        dsec = _delay_section(record, ws, signs, spec, delays, opts, initial)
     cx = None
     if opts.complexity_trials > 0:
         bar.step("Elephant complexity cross-check")
@@ -426,7 +525,7 @@ def _complexity(record, opts):
 
 # ------------------------------------------------------------------------------------------ files
 def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True,
-                 options=None, graphml=True, signal=None, signal_bins=20, delays=None):
+                 options=None, graphml=True, signal=None, signal_bins=20, delays=None, initial=None):
     """Analyse ``source`` and write ``out_dir/report.html``, ``summary.json`` and the PNG figures.
 
     Parameters
@@ -444,6 +543,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
         See :func:`analyze`: the tuning-curve section and its figure ``tuning.png``.
     delays
         See :func:`analyze`: the delay section and its figure ``delays.png`` (default: the record's provenance).
+    initial
+        See :func:`analyze`: the network at initialisation, the third null of the E/I structure.
 
     Returns
     -------
@@ -455,7 +556,7 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     res, record, groups, (ws, sg, sp) = _analyze(source, weights, signs, spec, accuracy, options, progress, signal,
-                                                 signal_bins, delays)
+                                                 signal_bins, delays, initial)
     t0 = time.perf_counter()
     if progress is True:
         print("writing figures, summary and report.html ...", file=sys.stderr, flush=True)
@@ -475,7 +576,8 @@ def write_report(source, out_dir, *, weights=None, signs=None, spec=None, accura
     if res.signal is not None:
         figs["tuning"] = rf.tuning_figure(res.signal, out / "tuning.png")
     if res.delays is not None:
-        figs["delays"] = rf.delay_figure(res.delays["distributions"], out / "delays.png")
+        figs["delays"] = rf.delay_figure(res.delays["distributions"], out / "delays.png",
+                                         initial=res.delays.get("initial_distributions"))
     if res.information is not None:
         figs["information"] = rf.ig_figure(res.information, groups, out / "information_gain.png",
                                            more=[res.information_secondary])
@@ -547,7 +649,7 @@ def _raster_trial(record, trial):
 
 
 def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy=None, progress=True, options=None, read_options=None,
-                 graphml=True, signal=None, signal_bins=20, reader=None):
+                 graphml=True, signal=None, signal_bins=20, reader=None, network_delays=None, initial=None):
     """Read a recording file (``.nix`` written by synsem_ephys, or ``.nwb``) and write its report.
 
     Read with :func:`synsem_ephys.io.read_recording` (``read_options`` are passed to it, e.g. ``trials``,
@@ -564,6 +666,10 @@ def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy
     ``reader``: a callable ``reader(path, **read_options) -> SpikeRecord`` used instead of
     :func:`~synsem_ephys.io.read_recording`, e.g. :func:`synsem_ephys.adapters.any_file.read_any`, which also
     reads spike-time text files (it must pickle, for :func:`analyze_many` on a process pool).
+
+    ``network_delays``: the delays of the network given for the pathways (``Network.delays_numpy()``), used when
+    the recording's provenance holds none (a record made with ``delays_in_meta=False``); otherwise the provenance
+    wins: it holds what was simulated (rounded delays included). ``initial``: see :func:`analyze`.
     """
     from ..io.files import read_recording, recording_kind
 
@@ -574,4 +680,6 @@ def analyze_file(path, out_dir, *, weights=None, signs=None, spec=None, accuracy
             opts.setdefault("signals", "all")
     record = (reader or read_recording)(path, **opts)
     return write_report(record, out_dir, weights=weights, signs=signs, spec=spec, accuracy=accuracy,
-                        progress=progress, options=options, graphml=graphml, signal=signal, signal_bins=signal_bins)
+                        progress=progress, options=options, graphml=graphml, signal=signal, signal_bins=signal_bins,
+                        delays=None if record.meta.get("delays_ms") is not None else network_delays,
+                        initial=initial)

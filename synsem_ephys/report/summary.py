@@ -58,17 +58,52 @@ def _delays_block(sec):
     dist = sec["distributions"]
     mats = [{"matrix": l, "bin_edges_ms": e, "counts": {k: v.tolist() for k, v in c.items()},
              "space": sec["space"][l]} for l, e, c in zip(dist.matrices, dist.edges_ms, dist.counts)]
+    init_dist = sec.get("initial_distributions")
+    if init_dist is not None:
+        by = dict(zip(init_dist.matrices, init_dist.counts))
+        for m in mats:
+            m["counts_initial"] = {k: v.tolist() for k, v in by.get(m["matrix"], {}).items()}
     ei = []
     for l, st in sec["ei"].items():
-        ei.append({"matrix": l, "space": sec["space"][l], "summary": st.summary,
-                   "n_exc_mean": float(np.mean(st.n_exc)), "n_inh_mean": float(np.mean(st.n_inh)),
-                   "delay_mean_exc_ms": st.delay_mean_exc_ms, "delay_mean_inh_ms": st.delay_mean_inh_ms,
-                   "tests": st.rows()})
+        row = {"matrix": l, "space": sec["space"][l], "summary": st.summary,
+               "n_exc_mean": float(np.mean(st.n_exc)), "n_inh_mean": float(np.mean(st.n_inh)),
+               "delay_mean_exc_ms": st.delay_mean_exc_ms, "delay_mean_inh_ms": st.delay_mean_inh_ms,
+               "tests": st.rows()}
+        if st.init_summary is not None:  # the third null: the statistic at initialisation, and now minus it
+            row["initial"] = dict(st.init_summary)
+            row["change_from_initial"] = {k: v - st.init_summary[k] for k, v in st.summary.items()
+                                          if k in st.init_summary}
+        ei.append(row)
+    arrival = []
+    for l, (ao, n_trials) in sec.get("arrival", {}).items():
+        arrival.append({"matrix": l, "n_trials": int(n_trials), "summary": ao.summary,
+                        "mean_exc_ms": _nanmean(ao.mean_exc_ms), "mean_inh_ms": _nanmean(ao.mean_inh_ms),
+                        "tests": [dict(t.__dict__) for t in ao.tests.values()]})
+    nulls = {"delay_shuffle": "the delays of each unit permuted among its active synapses (weights, types kept)",
+             "sign_shuffle": "Dale-preserving: the E/I labels of the constrained presynaptic units permuted "
+                             "(counts kept); free rows: each unit's active types permuted"}
+    src = sec.get("initial_source")
+    if src is not None:
+        nulls["initial"] = ("the network at initialisation (" + src + "): the same statistics on its weights and "
+                            "delays (space: its own receptive-field centres), before training; not a permutation "
+                            "(no z, no p): the statistic now, at initialisation, and now minus then")
     return {"synapses": dist.synapses, "definitions": {**dist.definitions, **EI_DEFINITIONS},
-            "nulls": {"delay_shuffle": "the delays of each unit permuted among its active synapses (weights, types kept)",
-                      "sign_shuffle": "Dale-preserving: the E/I labels of the constrained presynaptic units permuted "
-                                      "(counts kept); free rows: each unit's active types permuted"},
-            "null_names": list(EI_NULLS), "by_type": dist.rows, "matrices": mats, "ei_structure": ei or None}
+            "nulls": nulls, "null_names": list(EI_NULLS), "initial": src,
+            "by_type": dist.rows, "by_type_initial": None if init_dist is None else init_dist.rows,
+            "matrices": mats, "ei_structure": ei or None,
+            "arrival_order": None if not arrival else {
+                "spikes": "the first spike of every presynaptic unit in the trial plus the synapse's delay "
+                          "(arrival a_ij = t_i + d_ij); causal: the active synapses whose arrival is before the "
+                          "postsynaptic unit's first spike; (trial, unit) pairs with causal E and I inputs",
+                "nulls": "the same permutation nulls (delay_shuffle, sign_shuffle) with the observed postsynaptic "
+                         "spike times kept (no re-simulation)",
+                "matrices": arrival}}
+
+
+def _nanmean(x):
+    x = np.asarray(x, np.float64)
+    ok = ~np.isnan(x)
+    return float(x[ok].mean()) if ok.any() else float("nan")
 
 
 def summary_dict(res):

@@ -111,3 +111,46 @@ def test_analyze_spike_time_text_files_by_content(tmp_path, capsys):
         assert main(["analyze", str(csv), "--out", str(tmp_path / "c")] + argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and f"error: {flag}" in err[0], err
+
+
+def test_analyze_and_demo_with_a_delay_network_and_its_initial_network(tmp_path, capsys):
+    from synsem_ephys.train import train_from_config
+    from synsem_ephys.train.trainer import INITIAL_NETWORK_NAME, NETWORK_NAME
+
+    cfg = {"dataset": "digits", "hidden": [[12, 4]], "dale": True, "epochs": 0, "train_size": 200, "test_size": 100,
+           "val_fraction": 0.0, "delay_kind": "synaptic", "delay_max_ms": 5.0, "delay_init": "uniform", "seed": 2}
+    run = tmp_path / "run"
+    res = train_from_config(cfg, run, progress=False)
+    assert (run / INITIAL_NETWORK_NAME).is_file()
+    net = res.network
+    # demo: the delays left out of recording.nix, the report takes them and the initial network from the file
+    out = tmp_path / "demo"
+    assert main(["demo", "--network", str(run / NETWORK_NAME), "--n-trials", "30", "--no-delays-in-meta",
+                 "--no-progress", "--out", str(out)]) == 0
+    g = json.loads((out / "summary.json").read_text())["delays"]
+    assert g["initial"] == INITIAL_NETWORK_NAME and g["ei_structure"][0]["initial"] is not None
+    from synsem_ephys.io import read_nix_record
+
+    rec = read_nix_record(out / "recording.nix")
+    assert "delays_ms" not in rec.meta and rec.meta["delays_in_meta"] is False
+    # analyze: --network gives the delays (the file has none) and names network_init.pt
+    assert main(["analyze", str(out / "recording.nix"), "--out", str(tmp_path / "a"), "--network",
+                 str(run / NETWORK_NAME), "--no-progress"]) == 0
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())["delays"]
+    assert a["initial"] == str(run / INITIAL_NETWORK_NAME)
+    assert a["ei_structure"][0]["initial"] == g["ei_structure"][0]["initial"]
+    # --initial: another network at initialisation, given explicitly
+    other = tmp_path / "other.pt"
+    Network(net.spec, seed=7, delay_init="uniform").save(other)
+    assert main(["analyze", str(out / "recording.nix"), "--out", str(tmp_path / "b"), "--network",
+                 str(run / NETWORK_NAME), "--initial", str(other), "--no-progress"]) == 0
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())["delays"]
+    assert b["initial"] == str(other) and b["ei_structure"][0]["initial"] != a["ei_structure"][0]["initial"]
+    capsys.readouterr()
+    assert main(["analyze", str(out / "recording.nix"), "--out", str(tmp_path / "c"), "--initial", str(other)]) == 2
+    assert "--initial: expected --network with it" in capsys.readouterr().err
+    wrong = tmp_path / "wrong.pt"
+    Network(NetworkSpec(64, hidden=((6, 2),), n_outputs=10), seed=1).save(wrong)
+    assert main(["analyze", str(out / "recording.nix"), "--out", str(tmp_path / "c"), "--network",
+                 str(run / NETWORK_NAME), "--initial", str(wrong)]) == 2
+    assert "--initial: expected a network with the spec of --network" in capsys.readouterr().err

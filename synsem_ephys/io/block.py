@@ -27,16 +27,15 @@ trial**:
 """
 
 
-import datetime
 import json
 
 import numpy as np
 
-from .. import __version__
 from ..errors import DataFormatError, input_error
 from ..record import EventTimes, Signal, SpikeRecord, TrialTable
 from ..units import to_float_ms, to_quantity_ms
 from . import layout as L
+from .canonical import SIGNALS_ANNOTATION, canonical_block
 
 __all__ = ["to_block", "from_block", "signal_to_neo", "SIGNALS_ANNOTATION"]
 
@@ -62,77 +61,30 @@ def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=No
 
     if not isinstance(record, SpikeRecord):
         raise input_error("record", "a synsem_ephys.record.SpikeRecord", type(record).__name__)
-    dur = record.trial_duration_ms
-    gap = L.default_gap_ms(dur) if gap_ms is None else float(gap_ms)
-    if not (np.isfinite(gap) and gap > 0):
-        raise input_error("gap_ms", "a finite float > 0", gap_ms)
-    meta = record.meta
-    if rec_datetime is None and isinstance(meta.get("rec_datetime"), str):
-        rec_datetime = datetime.datetime.fromisoformat(meta["rec_datetime"])
-    trials, units = record.trials, record.units
-    ann = dict(synsem_layout=L.LAYOUT, synsem_ephys_version=__version__, trial_duration_ms=dur, gap_ms=gap,
-               n_trials=record.n_trials, n_units=record.n_units, source=str(meta.get("source", "")),
-               meta_json=L.meta_json(meta), label_names=list(trials.label_names),
-               trial_columns=list(trials.columns), unit_columns=list(units.columns),
-               event_names=list(record.events))
-    if "seed" in meta and meta["seed"] is not None:
-        ann["seed"] = int(meta["seed"])
-    if record.signals:  # only then: a Block without signals stays exactly what it was
-        ann[SIGNALS_ANNOTATION] = _signals_json(record)
-    spec_json = L.spec_json(meta)
-    if spec_json is not None:
-        ann["spec_json"] = spec_json
-    block = neo.Block(name=name or str(meta.get("name", "synsem_ephys recording")),
-                      description=description or str(meta.get("description", "")),
-                      file_origin=file_origin or meta.get("file_origin"), rec_datetime=rec_datetime, **ann)
-    offsets = L.trial_offsets_ms(record.n_trials, dur, gap)
-    t_stop = to_quantity_ms(max(record.n_trials, 1) * (dur + gap))
-    seg = neo.Segment(name="all trials", index=0)
+    c = canonical_block(record, name=name, description=description, gap_ms=gap_ms, file_origin=file_origin,
+                        rec_datetime=rec_datetime)
+    block = neo.Block(name=c.name, description=c.description, file_origin=c.file_origin,
+                      rec_datetime=c.rec_datetime, **c.annotations)
+    seg = neo.Segment(name=c.segment_name, index=0)
     block.segments.append(seg)
-
-    order = record.order_by_unit()
-    u_sorted = record.unit_index[order]
-    bounds = np.searchsorted(u_sorted, np.arange(record.n_units + 1))
-    abs_ms = offsets[record.trial_index[order]] + record.times_ms[order]
-    trial_sorted = record.trial_index[order]
-    rel_sorted = record.times_ms[order]
-    del order
-    for u in range(record.n_units):
-        a, b = bounds[u], bounds[u + 1]
-        annotations = L.unit_annotations(units, u)
-        for key, col in units.columns.items():
-            annotations[key] = col[u].item()
-        st = neo.SpikeTrain(to_quantity_ms(abs_ms[a:b]), t_start=to_quantity_ms(0.0), t_stop=t_stop,
-                            name=str(units.name[u]),
-                            array_annotations={"trial": trial_sorted[a:b], L.TRIAL_TIME_ANNOTATION: rel_sorted[a:b]},
-                            **annotations)
-        seg.spiketrains.append(st)
-    del abs_ms, trial_sorted, rel_sorted
-
-    durations = np.asarray(trials.columns.get("duration_ms", np.full(record.n_trials, dur)), float)
-    arr_ann = {"label": np.asarray(trials.label), "prediction": np.asarray(trials.prediction),
-               "decision_time_ms": np.asarray(trials.decision_time_ms)}
-    for key, col in trials.columns.items():
-        if key in arr_ann:
-            raise input_error("trials.columns", f"no column named like a built-in field {L.TRIAL_FIELDS}", key)
-        arr_ann[key] = np.asarray(col)
-    seg.epochs.append(neo.Epoch(times=to_quantity_ms(offsets), durations=to_quantity_ms(durations),
-                                labels=L.label_strings(trials), name=L.TRIALS_EPOCH, array_annotations=arr_ann))
-    onset = np.asarray(trials.columns.get("stimulus_onset_ms", np.full(record.n_trials, np.nan)), float)
-    has = np.flatnonzero(np.isfinite(onset))
-    seg.events.append(neo.Event(times=to_quantity_ms(offsets[has] + onset[has]), labels=L.label_strings(trials)[has],
-                                name=L.STIMULUS_EVENT, array_annotations={"trial": has}))
-    for key, ev in record.events.items():
-        seg.events.append(neo.Event(times=to_quantity_ms(offsets[ev.trial_index] + ev.times_ms), name=key,
-                                    labels=np.full(len(ev.times_ms), key), array_annotations={"trial": np.asarray(ev.trial_index)}))
+    t_start, t_stop = to_quantity_ms(0.0), to_quantity_ms(c.t_stop_ms)
+    trains = []
+    for u in range(c.n_units):
+        times, arrays = c.train_arrays(u)
+        trains.append(neo.SpikeTrain(to_quantity_ms(times), t_start=t_start, t_stop=t_stop, name=c.unit_names[u],
+                                     array_annotations=arrays, **c.unit_annotations[u]))
+    seg.spiketrains.extend(trains)
+    for ep in c.epochs:
+        seg.epochs.append(neo.Epoch(times=to_quantity_ms(ep.times_ms), durations=to_quantity_ms(ep.durations_ms),
+                                    labels=ep.labels, name=ep.name, array_annotations=ep.array_annotations))
+    for ev in c.events:
+        seg.events.append(neo.Event(times=to_quantity_ms(ev.times_ms), labels=ev.labels, name=ev.name,
+                                    array_annotations=ev.array_annotations))
     if record.signals:
-        _append_signals(seg, record, offsets)
-    for pop in dict.fromkeys(units.population.tolist()):
-        idx = np.flatnonzero(units.population == pop)
-        group = neo.Group(objects=[seg.spiketrains[i] for i in idx], name=str(pop),
-                          allowed_types=[neo.SpikeTrain], layer=int(units.layer[idx[0]]),
-                          cell_type=str(units.cell_type[idx[0]]))
-        block.groups.append(group)
+        _append_signals(seg, record, c.offsets_ms)
+    for g in c.groups:
+        block.groups.append(neo.Group(objects=[trains[i] for i in g.members], name=g.name,
+                                      allowed_types=[neo.SpikeTrain], **g.annotations))
     block.check_relationships()
     return block
 
@@ -342,8 +294,6 @@ def _segment_columns(segs):
 
 
 # ---------------------------------------------------------------------------------------------- signals
-#: Block annotation (JSON) describing the record's signals, written only when the record has signals.
-SIGNALS_ANNOTATION = "signals_json"
 
 
 def _neo_units(unit):
@@ -383,15 +333,6 @@ def signal_to_neo(signal, name, trial, offset_ms=0.0):
     return neo.IrregularlySampledSignal(to_quantity_ms(offset_ms + t), v2, units=units, time_units=pq.ms,
                                         name=str(name), description=signal.description or None,
                                         array_annotations=arr, **ann)
-
-
-def _signals_json(record):
-    out = {}
-    for name, s in record.signals.items():
-        out[name] = dict(unit=s.unit, sampling_rate_hz=s.sampling_rate_hz, kind=s.kind, attrs=s.attrs,
-                         channel_names=list(s.channel_names), description=s.description, dtype=str(s.values.dtype),
-                         shape_tail=list(s.values.shape[1:]))
-    return json.dumps(out)  # in the record's order
 
 
 def _append_signals(seg, record, offsets):

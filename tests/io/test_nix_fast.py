@@ -250,3 +250,23 @@ def test_nixio_validates_our_files_as_neos_and_reads_both_storage_layouts(tmp_pa
     (back,) = [st for st in neo_read(tmp_path / "ours.nix")[0].segments[0].spiketrains if st.name == "long"]
     np.testing.assert_array_equal(back.magnitude, long.magnitude)
     np.testing.assert_array_equal(back.array_annotations["k"], np.arange(3000))
+
+
+@pytest.mark.parametrize("make", ["record", "sim"])
+def test_a_record_is_written_straight_into_the_file_its_block_makes(tmp_path, monkeypatch, make):
+    """write_nix of a record skips neo's objects (io.canonical -> _nix_h5.direct) and writes the same file as the
+    Block path: the same payload checksum (every property, array and label in order) and the same Block for neo."""
+    import nixio.util
+
+    monkeypatch.setattr(nixio.util, "now_int", lambda: 1_700_000_000)  # the files' creation stamps are hashed
+    rec = rich_record(n_units=40) if make == "record" else sim_record(n_trials=3)[0]
+    _nix_h5.write_block(to_block(rec), tmp_path / "block.nix")
+    direct = write_nix(rec, tmp_path / "direct.nix")
+
+    def stored(path):
+        with h5py.File(path, "r") as f:
+            return f["metadata"][_nix_h5.CHECKSUM_SECTION]["properties"]["payload_sha256"][0]
+
+    assert stored(direct) == stored(tmp_path / "block.nix")
+    assert [block_facts(b) for b in neo_read(direct)] == [block_facts(b) for b in neo_read(tmp_path / "block.nix")]
+    assert_records_equal(rec, read_nix_record(direct), atol=0, rtol=0)

@@ -53,16 +53,10 @@ same digest from what it read and raises :class:`ChecksumMismatch` when they dif
 section (older files, files of other tools) are read without the check.
 """
 
+from .direct import plan_of_canonical
 from .reader import has_checksum, read_blocks
 from .values import CHECKSUM_SECTION, ChecksumMismatch, Unsupported, encode_value
-from .writer import write_block
+from .writer import write_block, write_plan
 
-__all__ = [
-           "CHECKSUM_SECTION",
-           "ChecksumMismatch",
-           "Unsupported",
-           "encode_value",
-           "has_checksum",
-           "read_blocks",
-           "write_block",
-]
+__all__ = ["CHECKSUM_SECTION", "ChecksumMismatch", "Unsupported", "encode_value", "has_checksum", "plan_of_canonical",
+           "read_blocks", "write_block", "write_plan"]

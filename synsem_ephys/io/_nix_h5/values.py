@@ -234,3 +234,11 @@ def _from_stamp(stamp):
 
     return datetime.fromtimestamp(str_to_time(stamp))
 
+
+
+def _stamp(t):
+    """nixio's time stamp string of the POSIX time ``t`` (int seconds)."""
+    from nixio.util import time_to_str
+
+    s = time_to_str(t)
+    return s.decode() if isinstance(s, bytes) else s

@@ -4,6 +4,7 @@ import uuid
 
 import numpy as np
 
+from .plan import plan_of_block
 from .values import (
     _CANON,
     CHECKSUM_SCHEME,
@@ -14,14 +15,11 @@ from .values import (
     _Digest,
     _entries,
     _entry,
-    _file_datetime,
-    _first,
     _key,
     _kind,
-    _units_to_string,
 )
 
-__all__ = ["write_block"]
+__all__ = ["write_block", "write_plan"]
 
 
 class _Writer:
@@ -189,22 +187,19 @@ class _Writer:
             out.append((own, target))
         return out
 
-    def header(self, type_, obj, created=None):
+    def header(self, type_, description, created=None):
         d = self.digest
         d.text(type_)
-        d.text(None if obj.description is None else str(obj.description))
+        d.text(None if description is None else str(description))
         d.text(created)
 
-    def data_array(self, block, name, type_, quantity, labels=None):
-        import quantities as pq
-
-        mag = np.ascontiguousarray(quantity.magnitude if isinstance(quantity, pq.Quantity) else quantity)
+    def data_array(self, block, name, type_, mag, unit, labels=None):
+        mag = np.ascontiguousarray(mag)
         if mag.ndim != 1:
             raise Unsupported(f"{type_} data of {mag.ndim} dimensions")
         kind = _kind(mag.dtype)
         if kind == "s":
             raise Unsupported(f"{type_} data of strings")
-        unit = _units_to_string(quantity.units)
         da = self.entity(self.child(block, "data_arrays"), name, type_, updated=False)
         self.attr(da, "unit", unit)
         self._data(da, mag)
@@ -224,35 +219,27 @@ class _Writer:
             tid = self.tids[mag.dtype.str] = self.h5py.h5t.py_create(mag.dtype, logical=True)
         self._create_dataset(da, b"data", tid, mag)
 
-    def nix_name(self, obj, kind):
-        name = obj.annotations.get("nix_name")
-        if name is None:
-            return f"neo.{kind}.{uuid.uuid4().hex}"
-        if not isinstance(name, str) or not name:
-            raise Unsupported("a nix_name annotation that is not a string")
-        return name
-
-    def tag(self, block, seg_group, seg_section, obj, kind, entries=None, shared=None):
-        name = self.nix_name(obj, kind)
+    def tag(self, block, seg_group, seg_section, t, entries=None, shared=None):
+        """The multi tag of ``t`` (a :class:`.plan.TagPlan`), its data arrays and metadata section; ``entries``
+        instead of ``t.entries`` and ``shared`` (section, its entries) to link to: see shared_sections."""
+        name, kind = t.name, t.kind
         if name in self.tags:
             raise Unsupported(f"the object {name!r} twice")
-        self.header(f"neo.{kind}", obj)
+        self.header(f"neo.{kind}", t.description)
         sec = self.section(self.child(seg_section, "sections"), name, f"neo.{kind}.metadata", False)
-        if entries is None:
-            entries = _entries(obj, _first(obj, kind))
-        for entry in entries:
+        for entry in t.entries if entries is None else entries:
             self.write_entry(sec, entry)
         if shared is not None:  # properties inherited from a linked section, hashed as neo reads them
             self.link(sec, "link", shared[0])
             for entry in shared[1]:
                 self.digest.prop(*entry)
-        labels = None if kind == "spiketrain" else obj.labels
-        times = self.data_array(block, f"{name}.times", f"neo.{kind}.times", obj.times, labels)
+        times = self.data_array(block, f"{name}.times", f"neo.{kind}.times", t.times, t.unit,
+                                None if kind == "spiketrain" else t.labels)
         ext = None
         if kind == "epoch":
-            ext = self.data_array(block, f"{name}.durations", "neo.epoch.durations", obj.durations)
+            ext = self.data_array(block, f"{name}.durations", "neo.epoch.durations", t.durations, t.durations_unit)
         eid = str(uuid.uuid4())
-        mt = self.entity(self.child(block, "multi_tags"), name, f"neo.{kind}", definition=obj.description, eid=eid,
+        mt = self.entity(self.child(block, "multi_tags"), name, f"neo.{kind}", definition=t.description, eid=eid,
                          updated=False)
         self.link(mt, "positions", times)
         if ext is not None:
@@ -260,58 +247,52 @@ class _Writer:
         self.link(mt, "metadata", sec)
         self.link(self.child(seg_group, "multi_tags"), eid, mt)
         self.tags[name] = (mt, eid, len(self.tags))
-        self.by_obj[id(obj)] = name
+        if t.key is not None:
+            self.by_key[t.key] = name
 
-    def block(self, block):
-        # neo's file section first, as neo.io.NixIO writes it
+    def block(self, plan):
+        """Write a :class:`.plan.BlockPlan`: neo's file section first, as neo.io.NixIO writes it."""
         import neo
 
         neo_sec = self.section(self.metadata, "neo", "neo.metadata")
         self.prop(neo_sec, "version", neo.__version__, digest=False)
-        self.tags, self.by_obj = {}, {}
-        name = self.nix_name(block, "block")
-        created = self._time(int(block.rec_datetime.timestamp())) if block.rec_datetime else None
-        blk = self.entity(self.data, name, "neo.block", definition=block.description, created=created)
-        bsec = self.section(self.metadata, name, "neo.block.metadata")
+        self.tags, self.by_key = {}, {}
+        blk = self.entity(self.data, plan.name, "neo.block", definition=plan.description, created=plan.created)
+        bsec = self.section(self.metadata, plan.name, "neo.block.metadata")
         self.link(blk, "metadata", bsec)
-        self.header("neo.block", block, created or self.now)
-        self.props(bsec, block, [("neo_name", block.name if block.name is not None else "")]
-                   + _file_datetime(block))
+        self.header("neo.block", plan.description, plan.created or self.now)
+        for entry in plan.entries:
+            self.write_entry(bsec, entry)
         names = set()
-        for seg in block.segments:
-            _check_segment(seg)
-            sname = self.nix_name(seg, "segment")
-            if sname in names:
-                raise Unsupported(f"the Segment {sname!r} twice")
-            names.add(sname)
-            created = self._time(int(seg.rec_datetime.strftime("%s"))) if seg.rec_datetime else None
-            sg = self.entity(self.child(blk, "groups"), sname, "neo.segment", definition=seg.description,
-                             created=created)
-            ssec = self.section(self.child(bsec, "sections"), sname, "neo.segment.metadata")
+        for seg in plan.segments:
+            if seg.name in names:
+                raise Unsupported(f"the Segment {seg.name!r} twice")
+            names.add(seg.name)
+            sg = self.entity(self.child(blk, "groups"), seg.name, "neo.segment", definition=seg.description,
+                             created=seg.created)
+            ssec = self.section(self.child(bsec, "sections"), seg.name, "neo.segment.metadata")
             self.link(sg, "metadata", ssec)
-            self.header("neo.segment", seg, created or self.now)
-            self.props(ssec, seg, [("neo_name", seg.name if seg.name is not None else "")] + _file_datetime(seg))
-            for kind, objs in (("event", seg.events), ("epoch", seg.epochs)):
-                for obj in objs:
-                    self.tag(blk, sg, ssec, obj, kind)
-            trains = list(seg.spiketrains)
-            entries = [_entries(st, _first(st, "spiketrain")) for st in trains]
-            for st, (own, shared) in zip(trains, self.shared_sections(ssec, trains, entries)):
-                self.tag(blk, sg, ssec, st, "spiketrain", own, shared)
-        for group in block.groups:
-            _check_group(group)
-            gname = self.nix_name(group, "group")
-            if gname in names:
-                raise Unsupported(f"the Group {gname!r} twice")
-            names.add(gname)
-            gg = self.entity(self.child(blk, "groups"), gname, "neo.group", definition=group.description)
-            gsec = self.section(self.child(bsec, "sections"), gname, "neo.group.metadata")
+            self.header("neo.segment", seg.description, seg.created or self.now)
+            for entry in seg.entries:
+                self.write_entry(ssec, entry)
+            for t in seg.tags:
+                self.tag(blk, sg, ssec, t)
+            trains = seg.trains
+            for t, (own, shared) in zip(trains, self.shared_sections(ssec, trains, [t.entries for t in trains])):
+                self.tag(blk, sg, ssec, t, own, shared)
+        for group in plan.groups:
+            if group.name in names:
+                raise Unsupported(f"the Group {group.name!r} twice")
+            names.add(group.name)
+            gg = self.entity(self.child(blk, "groups"), group.name, "neo.group", definition=group.description)
+            gsec = self.section(self.child(bsec, "sections"), group.name, "neo.group.metadata")
             self.link(gg, "metadata", gsec)
-            self.header("neo.group", group)
-            self.props(gsec, group, [("neo_name", group.name if group.name is not None else "")])
+            self.header("neo.group", group.description)
+            for entry in group.entries:
+                self.write_entry(gsec, entry)
             members = []
-            for obj in (*group.events, *group.epochs, *group.spiketrains):
-                tname = self.by_obj.get(id(obj))
+            for key in group.members:
+                tname = self.by_key.get(key)
                 if tname is None:  # neo refuses it ("Orphan ... cannot be stored"): let it say so
                     raise Unsupported("a Group object outside the Block's Segments")
                 mt, eid, index = self.tags[tname]
@@ -340,29 +321,20 @@ _SHARED_TYPE = "synsem_ephys.shared_annotations"
 _COMPACT_MAX = 8192
 
 
-def _check_segment(seg):
-    if seg.analogsignals or seg.irregularlysampledsignals or getattr(seg, "imagesequences", []):
-        raise Unsupported("signals or image sequences")
-    for st in seg.spiketrains:
-        if st.waveforms is not None:
-            raise Unsupported("waveforms")
-
-
-def _check_group(group):
-    if group.groups or group.analogsignals or group.irregularlysampledsignals or group.channelviews or \
-            getattr(group, "imagesequences", []):
-        raise Unsupported("nested groups, signals or channel views in a Group")
-
-
 def write_block(block, path):
     """Write ``block`` to a new NIX file at ``path`` (overwritten) as neo.io.NixIO would, with the checksum.
 
     Raises Unsupported (the file is then incomplete: write it again with neo) for what this module does not
     handle (see the module docstring).
     """
+    write_plan(plan_of_block(block), path)
+
+
+def write_plan(plan, path):
+    """Write a :class:`.plan.BlockPlan` to a new NIX file at ``path`` (overwritten), with the checksum."""
     w = _Writer(path)
     try:
-        w.block(block)
+        w.block(plan)
         w.checksum()
     finally:
         w.close()

@@ -6,9 +6,12 @@ attribute ``format`` is ``"nix"``; a file whose first 64 KiB decode as UTF-8 tex
 blank or a ``#`` comment made of one or two fields of which the first is a number, is a spike-time text file
 (read by :func:`synsem_ephys.adapters.spiketimes_text.load_spiketimes`, which needs the time unit the file
 does not state). The suffix decides only where the content is not readable (an empty file, a directory).
+The answer is remembered per file and state (device, inode, size, modification time), so the several readers
+that ask about one file (the CLI, :func:`read_recording`, the report) look at its content once.
 """
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from .._files import existing_file
@@ -91,13 +94,28 @@ def recording_kind(path):
     if p.is_dir():
         return "directory"
     p = existing_file(p, "recording")
+    st = p.stat()
+    try:
+        return _content_kind(str(p.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    except _Unreadable:  # not cached: the next call looks again
+        return RECORDING_SUFFIXES.get(p.suffix.lower(), "HDF5")
+
+
+class _Unreadable(Exception):
+    """An HDF5 file whose root could not be read (a damaged file, a child that died)."""
+
+
+@lru_cache(maxsize=256)
+def _content_kind(path, dev, ino, size, mtime_ns):
+    """:func:`recording_kind` of an existing file, cached on its state (the arguments after ``path``)."""
+    p = Path(path)
     if _hdf5_offset(p) is not None:
         from .._files import ChildProcessDied, call_isolated
 
         try:  # HDF5 can hang on a damaged file: ask in a child with a timeout
             return call_isolated(_hdf5_kind, p, timeout_s=60.0)
-        except (ChildProcessDied, OSError):
-            return RECORDING_SUFFIXES.get(p.suffix.lower(), "HDF5")
+        except (ChildProcessDied, OSError) as exc:
+            raise _Unreadable(str(p)) from exc
     if os.path.getsize(p) == 0:
         return "text" if p.suffix.lower() in TEXT_SUFFIXES else None
     return "text" if text_fields(p) else None

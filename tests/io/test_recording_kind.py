@@ -68,3 +68,44 @@ def test_read_any_reads_text_with_its_time_unit_and_layout_from_its_lines(files)
         load("any", d / "r.nwb", time_unit="s")
     with pytest.raises(ValueError, match="^trials: expected no NWB reading options"):
         load("any", d / "one.txt", time_unit="ms", trials="trials")
+
+
+def test_kind_is_read_once_per_file_state_and_again_when_the_file_changes(files, tmp_path, monkeypatch):
+    import synsem_ephys._files as files_mod
+
+    d, _ = files
+    calls = []
+    real = files_mod.call_isolated
+
+    def counting(fn, *args, **kwargs):
+        calls.append(args[0])
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(files_mod, "call_isolated", counting)
+    path = tmp_path / "x.h5"
+    shutil.copy(d / "r.nwb", path)
+    assert [recording_kind(path) for _ in range(3)] == ["NWB"] * 3
+    assert len(calls) == 1  # the content is looked at once, however many readers ask
+    shutil.copy(d / "r.nix", tmp_path / "y.h5")
+    (tmp_path / "y.h5").replace(path)  # another file in its place (as an atomic write leaves it)
+    assert recording_kind(path) == "NIX"
+    assert len(calls) == 2
+    path.write_text("1.5\n2.5\n")  # rewritten in place: a new size and modification time
+    assert recording_kind(path) == "text"
+
+
+def test_a_damaged_hdf5_file_is_not_remembered(tmp_path, monkeypatch):
+    import synsem_ephys._files as files_mod
+
+    path = tmp_path / "d.nwb"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(600))  # the signature and nothing readable after it
+    calls = []
+
+    def dying(fn, *args, **kwargs):
+        calls.append(1)
+        raise files_mod.ChildProcessDied("simulated")
+
+    monkeypatch.setattr(files_mod, "call_isolated", dying)
+    assert recording_kind(path) == "NWB"  # the suffix decides, as before
+    assert recording_kind(path) == "NWB"
+    assert len(calls) == 2  # asked again: a failure is not cached

@@ -28,6 +28,7 @@ trial**:
 
 
 import json
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,9 +36,9 @@ from ..errors import DataFormatError, input_error
 from ..record import EventTimes, Signal, SpikeRecord, TrialTable
 from ..units import to_float_ms, to_quantity_ms
 from . import layout as L
-from .canonical import SIGNALS_ANNOTATION, canonical_block
+from .canonical import SIGNALS_ANNOTATION, CanonicalTag, canonical_block
 
-__all__ = ["to_block", "from_block", "signal_to_neo", "SIGNALS_ANNOTATION"]
+__all__ = ["to_block", "from_block", "signal_to_neo", "SIGNALS_ANNOTATION", "record_from_canonical", "CanonicalTrain"]
 
 
 def to_block(record, *, name=None, description=None, gap_ms=None, file_origin=None, rec_datetime=None):
@@ -116,31 +117,57 @@ def from_block(block, *, label_annotation=None):
     return _from_segments(block, label_annotation)
 
 
+class CanonicalTrain(NamedTuple):
+    """A SpikeTrain of a canonical Block as plain values (times in ms)."""
+
+    name: object
+    times_ms: np.ndarray
+    t_start_ms: float
+    t_stop_ms: float
+    annotations: dict
+    array_annotations: dict
+
+
 def _from_canonical(block):
     seg = block.segments[0]
-    ann = block.annotations
     ep = next(e for e in seg.epochs if e.name == L.TRIALS_EPOCH)
-    starts = to_float_ms(ep.times)
-    starts = np.atleast_1d(starts)
-    durations = np.atleast_1d(to_float_ms(ep.durations)) if len(ep) else np.zeros(0)
+    epoch = CanonicalTag(ep.name, np.atleast_1d(to_float_ms(ep.times)), None, ep.array_annotations,
+                         np.atleast_1d(to_float_ms(ep.durations)) if len(ep) else np.zeros(0))
+    trains = [CanonicalTrain(st.name, np.atleast_1d(to_float_ms(st.times)) if len(st) else np.zeros(0),
+                             to_float_ms(st.t_start), to_float_ms(st.t_stop), st.annotations, st.array_annotations)
+              for st in seg.spiketrains]
+    events = [CanonicalTag(ev.name, np.atleast_1d(to_float_ms(ev.times)) if len(ev) else np.zeros(0), None,
+                           ev.array_annotations) for ev in seg.events]
+    return record_from_canonical(
+        block.annotations, str(block.file_origin or block.name or "neo.Block"), epoch, trains, events,
+        lambda starts, durations, n_trials: _canonical_signals(block, seg, starts, durations, n_trials))
+
+
+def record_from_canonical(ann, source, epoch, trains, events, signals=None):
+    """The SpikeRecord of a canonical Block given as plain values: its annotations ``ann``, ``source`` (meta's
+    fallback), the Epoch "trials" and the Events as :class:`~synsem_ephys.io.canonical.CanonicalTag` (times in
+    ms), the SpikeTrains as :class:`CanonicalTrain`; ``signals(starts, durations, n_trials)`` gives (signals,
+    samples outside the trials). :func:`from_block` of a canonical Block, and the NIX reader without neo objects."""
+    starts, durations = epoch.times_ms, epoch.durations_ms
     n_trials = len(starts)
     if n_trials > 1 and np.any(np.diff(starts) <= 0):
         raise input_error("block epoch 'trials'", "increasing trial start times", "unsorted times", cls=DataFormatError)
     dur = float(ann.get("trial_duration_ms", durations.max() if n_trials else 1.0))
-    trains = list(seg.spiketrains)
-    L.common_window_ms(trains, "block spiketrain {k}", "spiketrain 0", "All units must span the same recording.")
+    L.common_window_of([st.t_start_ms for st in trains], [st.t_stop_ms for st in trains], [st.name for st in trains],
+                       "block spiketrain {k}", "spiketrain 0", "All units must span the same recording.")
     times, uidx, ridx = [], [], []
     for u, st in enumerate(trains):
-        t = np.atleast_1d(to_float_ms(st.times)) if len(st) else np.zeros(0)
-        if "trial" in st.array_annotations:
-            r = np.asarray(st.array_annotations["trial"], dtype=np.int64)
+        t = st.times_ms
+        arrays = st.array_annotations
+        if "trial" in arrays:
+            r = np.asarray(arrays["trial"], dtype=np.int64)
         else:  # not written by us: assign spikes to the epoch they fall in
             r = np.searchsorted(starts, t, side="right") - 1
         if t.size and (r.min() < 0 or r.max() >= n_trials):
             raise input_error(f"spiketrain {st.name!r} trial annotation", f"trials in [0, {n_trials})",
                               f"range [{r.min()}, {r.max()}]", cls=DataFormatError)
         rel = t - starts[r]
-        stored = st.array_annotations.get(L.TRIAL_TIME_ANNOTATION)
+        stored = arrays.get(L.TRIAL_TIME_ANNOTATION)
         if stored is not None and len(stored) == t.size:  # the exact trial-relative times written by to_block
             stored = np.asarray(stored, np.float64)
             if t.size and np.any(np.abs(stored - rel) > 4 * np.spacing(np.abs(t) + dur) + 1e-9):
@@ -165,25 +192,24 @@ def _from_canonical(block):
     cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
     names = [st.name if st.name else f"unit{i}" for i, st in enumerate(trains)]
     units = L.units_from_annotations(names, [st.annotations for st in trains], ann.get("unit_columns", []))
-    trials = _trials_from_epoch(ep, ann, durations, dur)
-    meta = L.parse_meta(ann, {"source": str(block.file_origin or block.name or "neo.Block")})
-    events = {}
-    for ev in seg.events:
+    trials = _trials_from_epoch(epoch.array_annotations, n_trials, ann, durations, dur)
+    meta = L.parse_meta(ann, {"source": source})
+    by_name = {}
+    for ev in events:
         if ev.name == L.STIMULUS_EVENT or ev.name not in ann.get("event_names", []):
             continue
-        t = np.atleast_1d(to_float_ms(ev.times)) if len(ev) else np.zeros(0)
+        t = ev.times_ms
         r = np.asarray(ev.array_annotations.get("trial", np.searchsorted(starts, t, side="right") - 1), np.int64)
-        events[ev.name] = EventTimes(t - starts[r] if t.size else t, r)
-    signals, outside = _canonical_signals(block, seg, starts, durations, n_trials)
+        by_name[ev.name] = EventTimes(t - starts[r] if t.size else t, r)
+    events = by_name
+    signals, outside = signals(starts, durations, n_trials) if signals is not None else ({}, {})
     if outside:
         meta = dict(meta, n_signal_samples_outside_trials=outside)
     return SpikeRecord(cat(times, np.float64), cat(uidx, np.int64), cat(ridx, np.int64), units, trials, dur, meta, events,
                        signals)
 
 
-def _trials_from_epoch(ep, ann, durations, dur):
-    aa = ep.array_annotations
-    n = len(ep)
+def _trials_from_epoch(aa, n, ann, durations, dur):
     cols = {key: aa[key] for key in aa if key not in L.TRIAL_FIELDS}
     order = list(ann.get("trial_columns", [])) or list(cols)
     cols = {key: cols[key] for key in order if key in cols}

@@ -33,9 +33,9 @@ from .._files import json_dumps, payload_sha256
 from ..errors import DataFormatError, input_error
 from ..record import CELL_TYPES, UnitTable
 
-__all__ = ["LAYOUT", "UNIT_ANNOTATIONS", "UNIT_DEFAULTS", "UNIT_FIELDS", "TRIAL_FIELDS", "TRIAL_TIME_ANNOTATION", "TRIALS_EPOCH", "STIMULUS_EVENT", "PROVENANCE_KEYS", "LIST_ANNOTATIONS", "default_gap_ms",
+__all__ = ["LAYOUT", "UNIT_ANNOTATIONS", "UNIT_DEFAULTS", "UNIT_FIELDS", "TRIAL_FIELDS", "TRIAL_TIME_ANNOTATION", "TRIALS_EPOCH", "STIMULUS_EVENT", "PROVENANCE_KEYS", "LIST_ANNOTATIONS", "restore_list_annotations", "default_gap_ms",
            "trial_offsets_ms", "unit_annotations", "units_from_annotations", "label_strings", "meta_json",
-           "spec_json", "block_layout_ok", "is_ours", "common_window_ms", "assert_block_follows_layout",
+           "spec_json", "block_layout_ok", "is_ours", "common_window_ms", "common_window_of", "assert_block_follows_layout",
            "parse_meta", "PAYLOAD_CHECKSUM", "record_checksum", "check_record_checksum"]
 
 #: Value of the Block annotation ``synsem_layout`` (and of the NWB notes' key) written by this package.
@@ -69,6 +69,15 @@ PROVENANCE_KEYS = {"spec_json": ("spec", "spec_json"), "package_version": ("pack
 
 #: Block annotations that are lists (NIX returns them as tuples or, when empty, as "").
 LIST_ANNOTATIONS = ("label_names", "trial_columns", "unit_columns", "event_names")
+
+
+def restore_list_annotations(annotations):
+    """:data:`LIST_ANNOTATIONS` in ``annotations`` (a dict, changed in place) back to lists: NIX gives them back as
+    tuples of scalars, one value, or "" when empty."""
+    for key in LIST_ANNOTATIONS:
+        if key in annotations:
+            val = annotations[key]
+            annotations[key] = [] if isinstance(val, str) and not val else list(np.atleast_1d(val).tolist())
 
 
 def default_gap_ms(trial_duration_ms):
@@ -213,14 +222,18 @@ def common_window_ms(trains, argument, first_name, fix):
     """
     from ..units import to_float_ms
 
-    t0s = [to_float_ms(st.t_start) for st in trains]
-    t1s = [to_float_ms(st.t_stop) for st in trains]
+    return common_window_of([to_float_ms(st.t_start) for st in trains], [to_float_ms(st.t_stop) for st in trains],
+                            [st.name for st in trains], argument, first_name, fix)
+
+
+def common_window_of(t0s, t1s, names, argument, first_name, fix):
+    """:func:`common_window_ms` of trains given by their t_start and t_stop in ms and their names."""
     for k, (a, b) in enumerate(zip(t0s, t1s)):
         if a != t0s[0] or b != t1s[0]:
-            raise input_error(f"{argument.format(k=k)} ({trains[k].name!r})",
+            raise input_error(f"{argument.format(k=k)} ({names[k]!r})",
                               f"t_start {t0s[0]} ms and t_stop {t1s[0]} ms like {first_name}",
                               f"t_start {a} ms, t_stop {b} ms", fix, cls=DataFormatError)
-    return (t0s[0], t1s[0]) if trains else (0.0, 0.0)
+    return (t0s[0], t1s[0]) if len(t0s) else (0.0, 0.0)
 
 
 def assert_block_follows_layout(block, record=None):

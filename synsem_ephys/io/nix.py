@@ -36,7 +36,8 @@ from .._files import existing_file, write_path_atomic
 from ..errors import DataFormatError, input_error
 from ..optional import require
 from ..record import SpikeRecord
-from .layout import LIST_ANNOTATIONS
+from . import _nix_record as _direct
+from .layout import restore_list_annotations
 
 __all__ = ["write_nix", "read_nix", "read_nix_record"]
 
@@ -208,13 +209,20 @@ def read_nix(path, block_index=0):
         If it is not a readable NIX file (wrong format, truncated) or has no such block.
     """
     require("nixio", "reading NIX files")
-    from neo.io import NixIO
+    path = existing_file(path, "NIX")
+    plans = _read_fast(path)
+    if plans is not None:
+        return _neo_block(path, _pick(plans, block_index))
+    return _read_neo(path, block_index)
 
+
+def _read_fast(path):
+    """The Blocks of ``path`` as the fast reader reads them (:class:`._nix_h5.ReadBlock`, checksum checked), or
+    None for a file it does not read (neo's NixIO reads those)."""
     from . import _nix_h5
 
-    path = existing_file(path, "NIX")
     try:
-        blocks = _nix_h5.read_blocks(path)
+        return _nix_h5.read_plans(path)
     except _nix_h5.ChecksumMismatch as exc:
         raise input_error("path", "a NIX file whose data match the checksum stored in it",
                           f"{path} ({exc})", "The file is damaged: write it again from its source.",
@@ -224,12 +232,30 @@ def read_nix(path, block_index=0):
             raise input_error("path", "a NIX file in the layout its checksum section vouches for",
                               f"{path}, whose structure was changed", "The file is damaged: write it again.",
                               cls=DataFormatError) from None
-        blocks = None  # neo reads it
+        return None  # neo reads it
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError... for damaged files
-        raise input_error("path", "a readable NIX file", f"{path} ({type(exc).__name__}: {exc})",
-                          "Check the file is complete and really a .nix file.", cls=DataFormatError) from exc
-    if blocks is not None:
-        return _pick(blocks, block_index)
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path, exc):
+    return input_error("path", "a readable NIX file", f"{path} ({type(exc).__name__}: {exc})",
+                       "Check the file is complete and really a .nix file.", cls=DataFormatError)
+
+
+def _neo_block(path, plan):
+    from . import _nix_h5
+
+    try:
+        block = _nix_h5.to_neo(plan)
+    except Exception as exc:  # neo refuses what it reads (a spike after t_stop): a damaged file
+        raise _unreadable(path, exc) from exc
+    _restore_types(block)
+    return block
+
+
+def _read_neo(path, block_index):
+    from neo.io import NixIO
+
     try:
         io = NixIO(str(path), mode="ro")
     except Exception as exc:  # nixio/h5py raise OSError, RuntimeError, KeyError... for non-NIX files
@@ -242,15 +268,15 @@ def read_nix(path, block_index=0):
                           cls=DataFormatError) from exc
     finally:
         io.close()
-    return _pick(blocks, block_index)
+    block = _pick(blocks, block_index)
+    _restore_types(block)
+    return block
 
 
 def _pick(blocks, block_index):
     if not 0 <= block_index < len(blocks):
         raise input_error("block_index", f"an index in [0, {len(blocks)})", block_index, cls=DataFormatError)
-    block = blocks[block_index]
-    _restore_types(block)
-    return block
+    return blocks[block_index]
 
 
 def read_nix_record(path, block_index=0, *, timeout_s=None):
@@ -284,8 +310,18 @@ def _read_record(path, block_index):
     from .block import from_block
 
     with quantities_lookups_cached(), _gc_paused():  # ~1.4-3x faster from_block of thousands of SpikeTrains
-        block = read_nix(path, block_index)  # (and building them: ~0.98x the read)
-        return from_block(block)
+        plans = _read_fast(path)
+        if plans is None:
+            return from_block(_read_neo(path, block_index))
+        plan = _pick(plans, block_index)
+        if _direct.is_canonical(plan):  # straight into the record, without neo objects
+            try:
+                return _direct.record_of(plan)
+            except DataFormatError:
+                raise
+            except Exception as exc:  # what neo would refuse building the Block (ValueError, ...)
+                raise _unreadable(path, exc) from exc
+        return from_block(_neo_block(path, plan))
 
 
 @contextlib.contextmanager
@@ -306,7 +342,4 @@ def _gc_paused():
 
 def _restore_types(block):
     """NIX stores list annotations as tuples/lists of Python scalars; give back what to_block wrote."""
-    for key in LIST_ANNOTATIONS:
-        if key in block.annotations:
-            val = block.annotations[key]
-            block.annotations[key] = [] if isinstance(val, str) and not val else list(np.atleast_1d(val).tolist())
+    restore_list_annotations(block.annotations)

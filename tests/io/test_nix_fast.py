@@ -294,3 +294,41 @@ def test_hdf5_through_its_c_api_and_through_h5py_write_the_same_file(tmp_path, m
     assert digests[0] == digests[1]
     assert [block_facts(b) for b in neo_read(tmp_path / "capi.nix")] == \
         [block_facts(b) for b in neo_read(tmp_path / "h5py.nix")]
+
+
+@pytest.mark.parametrize("writer", ["ours", "neo"])
+def test_a_record_is_read_straight_from_the_file_as_from_block_reads_its_block(tmp_path, writer):
+    """read_nix_record takes the values the reader read straight into the record (io/_nix_record.py), without
+    neo objects: the same record, array for array and dtype for dtype, as from_block(read_nix(path))."""
+    from synsem_ephys.io import from_block, nix
+
+    rec = rich_record(n_units=40)
+    path = tmp_path / "r.nix"
+    if writer == "ours":
+        write_nix(rec, path)
+    else:
+        with NixIO(str(path), mode="ow") as io:
+            io.write_block(to_block(rec))
+    direct, via = nix._read_record(path, 0), from_block(read_nix(path))
+    for name in ("times_ms", "unit_index", "trial_index"):
+        a, b = getattr(direct, name), getattr(via, name)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert_records_equal(direct, via)
+    for table in ("units", "trials"):
+        for k, v in vars(getattr(via, table)).items():
+            if isinstance(v, np.ndarray):
+                assert getattr(getattr(direct, table), k).dtype == v.dtype, (table, k)
+    assert_records_equal(rec, direct, atol=0, rtol=0)
+
+
+def test_a_spike_outside_its_train_is_refused_without_neo_as_neo_refuses_it(tmp_path):
+    path = write_nix(rich_record(), tmp_path / "r.nix")
+    with h5py.File(path, "r+") as f:
+        del f["metadata"][_nix_h5.CHECKSUM_SECTION]
+        ds = _spike_time_dataset(f)
+        v = ds[...]
+        v[-1] = 1e9  # after t_stop
+        ds[...] = v
+    for read in (read_nix, read_nix_record):
+        with pytest.raises(DataFormatError, match=r"r\.nix"):
+            read(path)

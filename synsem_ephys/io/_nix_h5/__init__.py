@@ -54,9 +54,19 @@ section (older files, files of other tools) are read without the check.
 """
 
 from .direct import plan_of_canonical
-from .reader import has_checksum, read_blocks
+from .reader import (
+                     ReadBlock,
+                     ReadGroup,
+                     ReadSegment,
+                     ReadTag,
+                     has_checksum,
+                     read_blocks,
+                     read_plans,
+                     to_neo,
+)
 from .values import CHECKSUM_SECTION, ChecksumMismatch, Unsupported, encode_value
 from .writer import write_block, write_plan
 
-__all__ = ["CHECKSUM_SECTION", "ChecksumMismatch", "Unsupported", "encode_value", "has_checksum", "plan_of_canonical",
-           "read_blocks", "write_block", "write_plan"]
+__all__ = ["CHECKSUM_SECTION", "ChecksumMismatch", "ReadBlock", "ReadGroup", "ReadSegment", "ReadTag", "Unsupported",
+           "encode_value", "has_checksum", "plan_of_canonical", "read_blocks", "read_plans", "to_neo", "write_block",
+           "write_plan"]

@@ -1,5 +1,7 @@
 """The reader: NIX files of neo's layout back into the neo Blocks neo's NixIO builds."""
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .values import (
@@ -219,8 +221,6 @@ class _Reader:
         return out
 
     def tag(self, mt):
-        import neo
-
         type_ = self.attr(mt, "type", True)
         if type_ not in _TAG_TYPES:
             raise Unsupported(f"a multi tag of type {type_!r}")
@@ -233,26 +233,17 @@ class _Reader:
         attrs, _ = self.neo_attrs(mt, type_, children=children)
         kind = type_.split(".")[1]
         data, unit, *labels = self.data_array(self.open(mt, "positions"), kind != "spiketrain")
-        times = _quantity(data, unit)
-        if kind == "spiketrain":
-            obj = neo.SpikeTrain(times=times, **attrs)
-        elif kind == "event":
-            obj = neo.Event(times=times, labels=np.array(labels[0], dtype="U"), **attrs)
-        else:
+        ddata = dunit = None
+        if kind == "epoch":
             ddata, dunit = self.data_array(self.sub(mt, "extents"), False)
-            obj = neo.Epoch(times=times, durations=_quantity(ddata, dunit),
-                            labels=np.array(labels[0], dtype="U") if len(labels[0]) else None, **attrs)
-        return kind, obj
+        return ReadTag(kind, attrs, data, unit, labels[0] if labels else None, ddata, dunit)
 
     def block(self, bg):
-        import neo
-
         if self.attr(bg, "type", True) != "neo.block":
             raise Unsupported("a block not written by neo")
         children = set(self.names(bg))
         attrs, stamp = self.neo_attrs(bg, "neo.block", created=True, children=children)
-        block = neo.Block(**attrs)
-        block.rec_datetime = _from_stamp(stamp)
+        segments, groups_out = [], []
         groups = self.open(bg, "groups") if "groups" in children else None
         by_addr, order = {}, {}
         self.n_arrays = 0
@@ -266,39 +257,29 @@ class _Reader:
             tag_group = self.open(g, "multi_tags") if tags else None
             if gtype == "neo.segment":
                 sattrs, sstamp = self.neo_attrs(g, "neo.segment", created=True, children=gchildren)
-                seg = neo.Segment(**sattrs)
-                seg.rec_datetime = _from_stamp(sstamp)
                 lists = {"event": [], "epoch": [], "spiketrain": []}
                 for tname in tags:
-                    kind, obj = self.tag(self.open(tag_group, tname))
-                    lists[kind].append(obj)
+                    t = self.tag(self.open(tag_group, tname))
+                    lists[t.kind].append(t)
                     addr = self.addr(tag_group, tname)
                     if addr in by_addr:
                         raise Unsupported("a tag in two Segments")
-                    by_addr[addr] = obj
+                    by_addr[addr] = t
                     order[addr] = len(order)
-                # extend, not append: neo's append checks the whole list each time (quadratic)
-                seg.events.extend(lists["event"])
-                seg.epochs.extend(lists["epoch"])
-                seg.spiketrains.extend(lists["spiketrain"])
-                block.segments.append(seg)
+                segments.append(ReadSegment(sattrs, sstamp, lists["event"], lists["epoch"], lists["spiketrain"]))
             elif gtype == "neo.group":
                 gattrs, _ = self.neo_attrs(g, "neo.group", children=gchildren)
                 if "neo_parent" in gattrs:
                     raise Unsupported("nested groups")
-                group = neo.Group(**gattrs)
-                members, lists = [], {}
+                members, objs = [], []
                 for tname in tags:
                     addr = self.addr(tag_group, tname)
                     if addr not in by_addr:
                         raise Unsupported("a Group member outside the Segments")
-                    obj = by_addr[addr]
-                    lists.setdefault(type(obj).__name__.lower() + "s", []).append(obj)
+                    objs.append(by_addr[addr])
                     members.append(order[addr])
-                for container, objs in lists.items():
-                    getattr(group, container).extend(objs)
                 self.digest.values("i", np.array(members, dtype=np.int64))
-                block.groups.append(group)
+                groups_out.append(ReadGroup(gattrs, objs))
             else:
                 raise Unsupported(f"a group of type {gtype!r}")
         # anything else in the Block (free-floating signals or tags) is for neo's reader
@@ -306,8 +287,7 @@ class _Reader:
             found = len(self.names(self.open(bg, sub))) if sub in children else 0
             if found != expected:
                 raise Unsupported(f"{found} {sub} in the Block, {expected} in its Segments")
-        block.check_relationships()
-        return block
+        return ReadBlock(attrs, stamp, segments, groups_out)
 
     def blocks(self):
         data = self.sub(self.root, "data")
@@ -346,12 +326,9 @@ def has_checksum(path):
         r.close()
 
 
-def read_blocks(path, verify=True):
-    """All Blocks of the NIX file at ``path`` as ``neo.io.NixIO.read_all_blocks`` builds them.
-
-    Raises Unsupported for files this module does not read (then read them with neo), ChecksumMismatch
-    when ``verify`` and the payload differs from the stored checksum; HDF5 errors as h5py raises them.
-    """
+def read_plans(path, verify=True):
+    """All Blocks of the NIX file at ``path`` as :class:`ReadBlock` s (what neo's objects are made of: names,
+    annotations, arrays), the checksum checked. Raises as :func:`read_blocks`."""
     r = _Reader(path)
     try:
         stored = r.stored_checksum() if verify else None
@@ -363,3 +340,84 @@ def read_blocks(path, verify=True):
         return blocks
     finally:
         r.close()
+
+
+def read_blocks(path, verify=True):
+    """All Blocks of the NIX file at ``path`` as ``neo.io.NixIO.read_all_blocks`` builds them.
+
+    Raises Unsupported for files this module does not read (then read them with neo), ChecksumMismatch
+    when ``verify`` and the payload differs from the stored checksum; HDF5 errors as h5py raises them.
+    """
+    return [to_neo(b) for b in read_plans(path, verify)]
+
+
+class ReadTag(NamedTuple):
+    """A SpikeTrain, Event or Epoch as read: the keyword arguments of its neo class (name, description,
+    nix_name, annotations, array_annotations), its times (values and unit), labels and durations."""
+
+    kind: str
+    attrs: dict
+    times: np.ndarray
+    unit: str
+    labels: list = None
+    durations: np.ndarray = None
+    durations_unit: str = None
+
+
+class ReadSegment(NamedTuple):
+    attrs: dict
+    stamp: str
+    events: list
+    epochs: list
+    trains: list
+
+
+class ReadGroup(NamedTuple):
+    attrs: dict
+    members: list  # ReadTags of the Segments
+
+
+class ReadBlock(NamedTuple):
+    attrs: dict
+    stamp: str
+    segments: list
+    groups: list
+
+
+def _neo_tag(t):
+    import neo
+
+    times = _quantity(t.times, t.unit)
+    if t.kind == "spiketrain":
+        return neo.SpikeTrain(times=times, **t.attrs)
+    if t.kind == "event":
+        return neo.Event(times=times, labels=np.array(t.labels, dtype="U"), **t.attrs)
+    return neo.Epoch(times=times, durations=_quantity(t.durations, t.durations_unit),
+                     labels=np.array(t.labels, dtype="U") if len(t.labels) else None, **t.attrs)
+
+
+def to_neo(rb):
+    """The ``neo.Block`` of a :class:`ReadBlock`, as ``neo.io.NixIO`` builds it."""
+    import neo
+
+    block = neo.Block(**rb.attrs)
+    block.rec_datetime = _from_stamp(rb.stamp)
+    objs = {}
+    for rs in rb.segments:
+        seg = neo.Segment(**rs.attrs)
+        seg.rec_datetime = _from_stamp(rs.stamp)
+        for name, tags in (("events", rs.events), ("epochs", rs.epochs), ("spiketrains", rs.trains)):
+            made = [_neo_tag(t) for t in tags]
+            objs.update((id(t), o) for t, o in zip(tags, made))
+            getattr(seg, name).extend(made)  # extend, not append: neo's append checks the whole list each time
+        block.segments.append(seg)
+    for rg in rb.groups:
+        group = neo.Group(**rg.attrs)
+        lists = {}
+        for t in rg.members:
+            lists.setdefault(t.kind + "s", []).append(objs[id(t)])
+        for container, members in lists.items():
+            getattr(group, container).extend(members)
+        block.groups.append(group)
+    block.check_relationships()
+    return block

@@ -332,3 +332,41 @@ def test_a_spike_outside_its_train_is_refused_without_neo_as_neo_refuses_it(tmp_
     for read in (read_nix, read_nix_record):
         with pytest.raises(DataFormatError, match=r"r\.nix"):
             read(path)
+
+
+@pytest.mark.parametrize("make", ["record", "annotated"])
+def test_hdf5_read_through_its_c_api_and_through_h5py_gives_the_same_blocks(tmp_path, make):
+    """The reader's HDF5 calls go through HDF5's C API where it is reachable, else (and for values it does not
+    convert) through h5py: the same Blocks and the same payload digest, for our files and neo's."""
+    from synsem_ephys.io._nix_h5 import hdf5_read, reader
+
+    if hdf5_read._reader_library() is None:
+        pytest.skip("HDF5's C API is not reachable here: the reader uses h5py")
+    block = annotated_block() if make == "annotated" else to_block(rich_record(n_units=40))
+    _nix_h5.write_block(block, tmp_path / "ours.nix")
+    with NixIO(str(tmp_path / "neo.nix"), mode="ow") as io:
+        io.write_block(block)
+    for name in ("ours", "neo"):
+        got = {}
+        for backend in ("capi", "h5py"):
+            r = reader._Reader(tmp_path / f"{name}.nix", backend)
+            try:
+                blocks = r.blocks()
+                got[backend] = ([block_facts(reader.to_neo(b)) for b in blocks], r.digest.hexdigest())
+            finally:
+                r.close()
+        assert got["capi"] == got["h5py"], name
+
+
+def test_a_fixed_length_string_is_read_through_neo_as_before(tmp_path):
+    """Fixed-length string attributes (neither nixio nor this writer makes them): HDF5's C API path hands the file
+    to h5py's, which does not read them either, so without a checksum neo's NixIO reads it, the same Block."""
+    path = write_nix(rich_record(), tmp_path / "r.nix")
+    expected = block_facts(read_nix(path))
+    with h5py.File(path, "r+") as f:
+        del f["metadata"][_nix_h5.CHECKSUM_SECTION]
+        blk = f["data"][next(iter(f["data"]))]
+        blk.attrs.create("type", np.bytes_(b"neo.block"))
+    with pytest.raises(_nix_h5.Unsupported):
+        _nix_h5.read_blocks(path)
+    assert block_facts(read_nix(path)) == expected

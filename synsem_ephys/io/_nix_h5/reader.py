@@ -4,6 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .hdf5_read import Fallback, open_reader
 from .values import (
     _DATE_KINDS,
     _TAG_TYPES,
@@ -17,7 +18,6 @@ from .values import (
     _Digest,
     _dt_from_nix,
     _from_stamp,
-    _kind,
     _quantity,
 )
 
@@ -25,72 +25,48 @@ __all__ = ["has_checksum", "read_blocks"]
 
 
 class _Reader:
-    def __init__(self, path):
+    def __init__(self, path, backend=None):
         import h5py
 
         self.h5py = h5py
-        self.sdt = h5py.string_dtype()
         try:
             self.fid = h5py.h5f.open(str(path).encode(), h5py.h5f.ACC_RDONLY)
         except Exception as exc:  # not HDF5: neo's reader says what it is
             raise Unsupported(f"not an HDF5 file ({exc})") from exc
-        self.root = h5py.h5g.open(self.fid, b"/")
-        if self.attr(self.root, "format") != "nix":
-            raise Unsupported("not a NIX file")
-        version = self.array_attr(self.root, "version")
-        if version is None or tuple(int(x) for x in version)[:2] != NIX_VERSION[:2]:
-            raise Unsupported(f"NIX file format {version}")
+        try:
+            self.h = h = open_reader(self.fid, backend)
+            self.root = h.root
+            if self.attr(self.root, "format") != "nix":
+                raise Unsupported("not a NIX file")
+            version = self.array_attr(h5py.h5g.open(self.fid, b"/"), "version")
+            if version is None or tuple(int(x) for x in version)[:2] != NIX_VERSION[:2]:
+                raise Unsupported(f"NIX file format {version}")
+        except BaseException:
+            self.close()
+            raise
         self.digest = _Digest()
         self.linked = {}
+        # the HDF5 calls, bound once
+        self.names, self.has, self.open, self.release = h.names, h.has, h.open, h.release
+        self.attr, self.addr, self.dataset = h.attr, h.addr, h.dataset
 
     def close(self):
-        self.h5py.File(self.fid).close()
+        h = getattr(self, "h", None)
+        if h is not None:
+            h.close()
+        else:
+            self.h5py.File(self.fid).close()
 
     # ------------------------------------------------------------------ HDF5 primitives
-    def names(self, gid):
-        out = []
-        try:
-            gid.links.iterate(out.append, idx_type=self.h5py.h5.INDEX_CRT_ORDER)
-        except (KeyError, ValueError, RuntimeError):  # a group without creation order: not written by nixio
-            raise Unsupported("a group without link creation order") from None
-        return [n.decode("utf-8") for n in out]
-
-    def has(self, gid, name):
-        return gid.links.exists(name.encode("utf-8"))
-
-    def open(self, gid, name):
-        return self.h5py.h5o.open(gid, name.encode("utf-8"))
+    def attr(self, obj, key, required=False):
+        """The scalar string attribute ``key`` or None. ``required``: usually there, so opened without
+        asking first (a missing one costs an exception). Read as a variable-length string; anything else
+        (a fixed-length string too) is Unsupported."""
+        return self.h.attr(obj, key, required)
 
     def sub(self, gid, name):
         """The sub-group ``name`` or None."""
         return self.open(gid, name) if self.has(gid, name) else None
-
-    def attr(self, obj, key, required=False):
-        """The scalar string attribute ``key`` or None. ``required``: usually there, so opened without
-        asking first (a missing one costs an exception). Read as variable-length strings, which also
-        converts fixed-length ones; anything else fails the conversion: Unsupported."""
-        h5py = self.h5py
-        k = key.encode()
-        if not required and not h5py.h5a.exists(obj, k):
-            return None
-        try:
-            aid = h5py.h5a.open(obj, k)
-        except KeyError:
-            return None
-        out = np.empty((), dtype=self.sdt)
-        try:
-            aid.read(out)  # ~3x faster than checking its type and shape first
-        except (OSError, TypeError, ValueError):
-            raise Unsupported(f"a non-string attribute {key}") from None
-        v = out[()]
-        return v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else str(v)
-
-    def addr(self, gid, name):
-        """The address of the object a hard link of ``gid`` points to, without opening it."""
-        info = gid.links.get_info(name.encode("utf-8"))
-        if info.type != self.h5py.h5l.TYPE_HARD:
-            raise Unsupported("a soft or external link")
-        return info.u
 
     def array_attr(self, obj, key):
         h5py = self.h5py
@@ -101,27 +77,6 @@ class _Reader:
         aid.read(out)
         return out
 
-    def dataset(self, dsid):
-        h5py = self.h5py
-        if not isinstance(dsid, h5py.h5d.DatasetID):
-            raise Unsupported("a group where a dataset belongs")
-        shape = dsid.shape
-        if len(shape) != 1:
-            raise Unsupported("a dataset of more than one dimension")
-        dt = dsid.dtype
-        if dt.kind in "OS":
-            if dt.kind == "O" and h5py.check_string_dtype(dt) is None:
-                raise Unsupported("a dataset of objects that are not strings")
-            out = np.empty(shape, dtype=dt)
-            if shape[0]:
-                dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
-            return "s", [v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else str(v) for v in out]
-        kind = _kind(dt)
-        out = np.empty(shape, dtype=dt)
-        if shape[0]:
-            dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
-        return kind, out
-
     # ------------------------------------------------------------------ NIX objects
     def entries(self, section, depth=0):
         """The properties of ``section`` and of the sections it links to, in nixio's order, as
@@ -129,21 +84,26 @@ class _Reader:
         children = self.names(section)
         props = self.open(section, "properties") if "properties" in children else None
         out = []
-        num_attrs = self.h5py.h5a.get_num_attrs
+        num_attrs, attr, release = self.h.num_attrs, self.attr, self.release
         for name in self.names(props) if props is not None else []:
             dsid = self.open(props, name)
             kind, values = self.dataset(dsid)
             unit = definition = ptype = None
             if num_attrs(dsid) > 2:  # more than name and entity_id (neo's files: always)
-                unit, definition, ptype = (self.attr(dsid, k) for k in ("unit", "definition", "type"))
+                unit, definition, ptype = attr(dsid, "unit"), attr(dsid, "definition"), attr(dsid, "type")
+            release(dsid)
             out.append((name, kind, values, unit, definition, ptype))
+        if props is not None:
+            release(props)
         if "link" in children:
             addr = self.addr(section, "link")
             linked = self.linked.get(addr)
             if linked is None:
                 if depth > 16:
                     raise Unsupported("a chain of more than 16 linked sections")
-                linked = self.linked[addr] = self.entries(self.open(section, "link"), depth + 1)
+                target = self.open(section, "link")
+                linked = self.linked[addr] = self.entries(target, depth + 1)
+                self.release(target)
             out.extend(linked)
         return out
 
@@ -184,7 +144,10 @@ class _Reader:
         self.digest.text(definition)
         self.digest.text(stamp)
         has_md = "metadata" in children if children is not None else self.has(gid, "metadata")
-        attrs, arrays = self.properties(self.open(gid, "metadata") if has_md else None)
+        section = self.open(gid, "metadata") if has_md else None
+        attrs, arrays = self.properties(section)
+        if section is not None:
+            self.release(section)
         out = {"nix_name": self.attr(gid, "name", True), "description": definition}
         out.update(attrs)
         if arrays:
@@ -197,12 +160,14 @@ class _Reader:
         if gid is None:
             raise Unsupported("a tag without its data array")
         unit = self.attr(gid, "unit", True) or ""
-        kind, data = self.dataset(self.open(gid, "data"))
+        dsid = self.open(gid, "data")
+        kind, data = self.dataset(dsid)
+        self.release(dsid)
         if kind == "s":
             raise Unsupported("string data")
-        if self.h5py.h5a.get_num_attrs(gid) > 5:  # more than name, type, entity_id, created_at, unit
+        if self.h.num_attrs(gid) > 5:  # more than name, type, entity_id, created_at, unit
             for key in ("polynom_coefficients", "expansion_origin", "label"):
-                if self.h5py.h5a.exists(gid, key.encode()):
+                if self.h.has_attr(gid, key):
                     raise Unsupported("calibrated or labelled data arrays")
         self.digest.text(unit)
         self.digest.values(kind, data)
@@ -232,10 +197,14 @@ class _Reader:
             raise Unsupported("a tag without positions")
         attrs, _ = self.neo_attrs(mt, type_, children=children)
         kind = type_.split(".")[1]
-        data, unit, *labels = self.data_array(self.open(mt, "positions"), kind != "spiketrain")
+        positions = self.open(mt, "positions")
+        data, unit, *labels = self.data_array(positions, kind != "spiketrain")
+        self.release(positions)
         ddata = dunit = None
         if kind == "epoch":
-            ddata, dunit = self.data_array(self.sub(mt, "extents"), False)
+            extents = self.sub(mt, "extents")
+            ddata, dunit = self.data_array(extents, False)
+            self.release(extents)
         return ReadTag(kind, attrs, data, unit, labels[0] if labels else None, ddata, dunit)
 
     def block(self, bg):
@@ -259,7 +228,9 @@ class _Reader:
                 sattrs, sstamp = self.neo_attrs(g, "neo.segment", created=True, children=gchildren)
                 lists = {"event": [], "epoch": [], "spiketrain": []}
                 for tname in tags:
-                    t = self.tag(self.open(tag_group, tname))
+                    mt = self.open(tag_group, tname)
+                    t = self.tag(mt)
+                    self.release(mt)
                     lists[t.kind].append(t)
                     addr = self.addr(tag_group, tname)
                     if addr in by_addr:
@@ -314,7 +285,7 @@ class _Reader:
 def has_checksum(path):
     """Whether the NIX file at ``path`` holds this package's checksum section (False if it cannot tell)."""
     try:
-        r = _Reader(path)
+        r = _Reader(path, "h5py")
     except Exception:  # noqa: BLE001 - not ours or unreadable: the caller's reader says why
         return False
     try:
@@ -329,7 +300,14 @@ def has_checksum(path):
 def read_plans(path, verify=True):
     """All Blocks of the NIX file at ``path`` as :class:`ReadBlock` s (what neo's objects are made of: names,
     annotations, arrays), the checksum checked. Raises as :func:`read_blocks`."""
-    r = _Reader(path)
+    try:
+        return _read_plans(path, verify, None)
+    except Fallback:  # a value HDF5's C API path does not convert: all of it through h5py
+        return _read_plans(path, verify, "h5py")
+
+
+def _read_plans(path, verify, backend):
+    r = _Reader(path, backend)
     try:
         stored = r.stored_checksum() if verify else None
         blocks = r.blocks()

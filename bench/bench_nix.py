@@ -1,13 +1,15 @@
 """Benchmark (not a test): the NIX round trip of the demo recording against the NWB round trip, in one process.
 
 Recording: the shipped network on its 1,000 bundled test images (``synsem-ephys demo``'s recording: 1,000
-trials x 2,394 units, ~1.4 M spikes). Timed, best of ``--repeat``: ``write_nix`` + ``read_nix_record`` (the
-direct h5py path, io/_nix_h5.py; the read in its forked child as the demo does), ``write_nwb`` +
-``read_nwb``, and with ``--neo`` the path through ``neo.io.NixIO`` (what write_nix / read_nix did before:
-the numeric-property writer _FastNixIO and plain NixIO reading + from_block). Ratios are against NWB.
-Goal (issue 24): NIX round trip within 3x of the NWB round trip.
+trials x 2,394 units, ~1.4 M spikes). Timed, best of ``--repeat``: ``write_nix`` + ``read_nix_record`` (straight
+from and into the record, io/canonical.py + io/_nix_h5/ + io/_nix_record.py, HDF5 through its C API; the
+write atomic and the read in its forked child as the demo does), ``write_nwb`` + ``read_nwb``; the parts of
+the NIX round trip once each ("of which"); with ``--h5py`` the same HDF5 calls through h5py instead of the C
+API, with ``--block`` the path through a neo Block (``to_block`` + ``write_block``, ``read_blocks`` +
+``from_block``: what write_nix / read_nix_record did before issue 24's second round), with ``--neo`` the path
+through ``neo.io.NixIO``. Ratios are against NWB. Goal (issue 24): NIX round trip within 3x of the NWB round trip.
 
-Usage: ``python bench/bench_nix.py [--repeat N] [--neo] [--profile] [--json bench/results/nix_round_trip.json]``
+Usage: ``python bench/bench_nix.py [--repeat N] [--h5py] [--block] [--neo] [--profile] [--json FILE]``
 """
 
 import argparse
@@ -50,12 +52,25 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--neo", action="store_true", help="also time the neo.io.NixIO path (~1 min)")
+    ap.add_argument("--h5py", action="store_true", help="also time the HDF5 calls through h5py, not its C API")
+    ap.add_argument("--block", action="store_true", help="also time the path through a neo Block")
     ap.add_argument("--profile", action="store_true", help="cProfile of one fast NIX write and read")
     ap.add_argument("--json", help="also write the rows, ratios and file sizes to this JSON file")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
-    from synsem_ephys.io import from_block, read_nix_record, read_nwb, to_block, write_nix, write_nwb
-    from synsem_ephys.io import _nix_h5, nix
+    from synsem_ephys.io import (
+        _nix_h5,
+        _nix_record,
+        from_block,
+        nix,
+        read_nix_record,
+        read_nwb,
+        to_block,
+        write_nix,
+        write_nwb,
+    )
+    from synsem_ephys.io._nix_h5 import reader as h5_reader
+    from synsem_ephys.io.canonical import canonical_block
 
     rec, _ = demo_record()
     d = tempfile.mkdtemp(prefix="bench_nix_")
@@ -68,11 +83,18 @@ def main(argv=None):
     rows["nix write"] = best(lambda: write_nix(rec, nix_path), args.repeat)
     rows["nix read"] = best(lambda: read_nix_record(nix_path), args.repeat)
     sizes = {"nix": os.path.getsize(nix_path), "nwb": os.path.getsize(nwb_path)}
-    block = to_block(rec)
-    rows["  of which to_block"] = best(lambda: to_block(rec), 1)
-    rows["  of which h5 write"] = best(lambda: _nix_h5.write_block(block, nix_path + ".b"), 1)
-    rows["  of which h5 read"] = best(lambda: _nix_h5.read_blocks(nix_path), 1)
-    rows["  of which from_block"] = best(lambda: from_block(block), 1)
+    plan = _nix_h5.plan_of_canonical(canonical_block(rec))
+    read = _nix_h5.read_plans(nix_path)[0]
+    rows["  of which record -> plan"] = best(lambda: _nix_h5.plan_of_canonical(canonical_block(rec)), 1)
+    rows["  of which h5 write"] = best(lambda: _nix_h5.write_plan(plan, nix_path + ".b"), 1)
+    rows["  of which h5 read"] = best(lambda: _nix_h5.read_plans(nix_path), 1)
+    rows["  of which plan -> record"] = best(lambda: _nix_record.record_of(read), 1)
+    if args.h5py:
+        rows["h5 write through h5py"] = best(lambda: _nix_h5.write_plan(plan, nix_path + ".b", "h5py"), 1)
+        rows["h5 read through h5py"] = best(lambda: h5_reader._read_plans(nix_path, True, "h5py"), 1)
+    if args.block:
+        rows["block path write"] = best(lambda: _nix_h5.write_block(to_block(rec), nix_path + ".b"), 1)
+        rows["block path read"] = best(lambda: from_block(_nix_h5.read_blocks(nix_path)[0]), 1)
     if args.neo:
         from neo.io import NixIO
 
@@ -114,8 +136,8 @@ def main(argv=None):
         import cProfile
         import pstats
 
-        for label, stmt in (("write", lambda: _nix_h5.write_block(block, nix_path + ".b")),
-                            ("read", lambda: _nix_h5.read_blocks(nix_path))):
+        for label, stmt in (("write", lambda: _nix_h5.write_plan(plan, nix_path + ".b")),
+                            ("read", lambda: _nix_h5.read_plans(nix_path))):
             prof = cProfile.Profile()
             prof.runcall(stmt)
             print(f"--- profile: h5 {label}")

@@ -110,6 +110,7 @@ class _Reader:
     def properties(self, section):
         """neo's ``_nix_attr_to_neo`` of a section's properties: (annotations, array annotations)."""
         attrs, arrays = {}, {}
+        self.units = units = {}  # the unit of each annotation that has one (read straight into a record)
         if section is None:
             return attrs, arrays
         for entry in self.entries(section):
@@ -124,6 +125,8 @@ class _Reader:
                     v = _quantity(v, unit)
                 arrays[name] = v
                 continue
+            if unit:
+                units[name] = unit
             n = len(values)
             v = list(values)  # numpy scalars or str, as neo's reader lists nixio's values
             if not n:
@@ -196,6 +199,7 @@ class _Reader:
         if "positions" not in children:
             raise Unsupported("a tag without positions")
         attrs, _ = self.neo_attrs(mt, type_, children=children)
+        units = self.units
         kind = type_.split(".")[1]
         positions = self.open(mt, "positions")
         data, unit, *labels = self.data_array(positions, kind != "spiketrain")
@@ -205,7 +209,7 @@ class _Reader:
             extents = self.sub(mt, "extents")
             ddata, dunit = self.data_array(extents, False)
             self.release(extents)
-        return ReadTag(kind, attrs, data, unit, labels[0] if labels else None, ddata, dunit)
+        return ReadTag(kind, attrs, data, unit, labels[0] if labels else None, ddata, dunit, units)
 
     def block(self, bg):
         if self.attr(bg, "type", True) != "neo.block":
@@ -340,6 +344,7 @@ class ReadTag(NamedTuple):
     labels: list = None
     durations: np.ndarray = None
     durations_unit: str = None
+    units: dict = None  # annotation name -> its unit, for the annotations that are quantities
 
 
 class ReadSegment(NamedTuple):

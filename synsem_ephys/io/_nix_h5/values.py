@@ -31,34 +31,55 @@ class ChecksumMismatch(Exception):
 
 # ============================================================================================== digest
 class _Digest:
-    """SHA-256 over a sequence of typed fields; writer and reader feed it the same fields in the same order."""
+    """SHA-256 over a sequence of typed fields; writer and reader feed it the same fields in the same order.
+
+    Fields: a text ``s<bytes>:<utf-8>`` (the byte 0xff for None); values ``S<n>:`` and n texts, or ``<kind><n>:`` and
+    the little-endian bytes of the canonical dtype. The pieces are hashed in batches (one ``update`` per ~4,000
+    fields: ~0.1 s less per file of the demo recording), the same byte stream as one update per field."""
 
     def __init__(self):
         self.h = hashlib.sha256()
+        self.parts = []
+
+    def _add(self, b):
+        parts = self.parts
+        parts.append(b)
+        if len(parts) >= 4096:
+            self.h.update(b"".join(parts))
+            parts.clear()
 
     def text(self, s):
         b = b"\xff" if s is None else s.encode("utf-8", "surrogatepass")
-        self.h.update(b"s%d:" % len(b) + b)
+        self._add(b"s%d:%b" % (len(b), b))
+
+    def _texts(self, items):
+        out = []
+        for s in items:
+            b = b"\xff" if s is None else s.encode("utf-8", "surrogatepass")
+            out.append(b"s%d:%b" % (len(b), b))
+        return b"".join(out)
 
     def values(self, kind, values):
         if kind == "s":
-            self.h.update(b"S%d:" % len(values))
-            for v in values:
-                self.text(v)
+            self._add(b"S%d:" % len(values) + self._texts(values))
         else:
             arr = np.ascontiguousarray(values, dtype=_CANON[kind])
-            self.h.update(b"%s%d:" % (kind.encode(), arr.size))
-            self.h.update(arr.view(np.uint8).reshape(-1) if arr.size else b"")
+            self._add(b"%s%d:" % (kind.encode(), arr.size))
+            if arr.nbytes > 65536:  # large arrays hashed in place, after what came before
+                self.h.update(b"".join(self.parts))
+                self.parts.clear()
+                self.h.update(arr.view(np.uint8).reshape(-1))
+            elif arr.size:
+                self._add(arr.tobytes())
 
     def prop(self, name, kind, values, unit, definition, ptype):
-        self.text(name)
-        self.text(kind)
-        self.text(unit)
-        self.text(definition)
-        self.text(ptype)
+        self._add(self._texts((name, kind, unit, definition, ptype)))
         self.values(kind, values)
 
     def hexdigest(self):
+        if self.parts:
+            self.h.update(b"".join(self.parts))
+            self.parts.clear()
         return self.h.hexdigest()
 
 

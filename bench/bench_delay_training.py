@@ -18,6 +18,11 @@ ones continue from their last epoch):
 ``t0_delays``
     T0, synthetic timing patterns (:func:`t0_data`; 64 channels, 10 classes, 2,000 / 500 samples), 64-60-10:
     no delays, fixed random and learned synaptic delays, learned axonal delays, ``d_max = 20 ms``.
+``t2_delays``
+    T2, synthetic spoken digits (the bundled ``spoken_digits`` config: 128-(96E+32I)-20 under Dale's law, speaker-
+    disjoint split ``data_seed`` 0, tau_syn = tau_mem = 5 ms, inputs in [0, 100 ms]): no delays, fixed random and
+    learned synaptic delays on both matrices (``d_max = 100 ms``, the input span), ``--epochs`` epochs; plus no
+    delays for 100 epochs (a control that the no-delay network is not just slower to train).
 ``yinyang_ei``
     Yin-Yang under Dale's law, 5-(90E+30I)-3, synaptic delays fixed or learned, dense or with the hidden -> output
     matrix at sparsity 0.75 under DEEP R + signed RigL: the networks of the E/I structure analysis (``--ei``).
@@ -130,8 +135,20 @@ def t0_delays(epochs, seeds):
     return None, runs
 
 
+def t2_delays(epochs, seeds):
+    runs = {}
+    for seed in seeds:
+        base = {"epochs": epochs, "seed": seed}
+        runs[f"t2_none_s{seed}"] = dict(base)
+        runs[f"t2_none100ep_s{seed}"] = dict(base, epochs=100)
+        d = dict(base, delay_kind="synaptic", delay_max_ms=100.0, delay_init="uniform")
+        runs[f"t2_synaptic_fixed_s{seed}"] = dict(d, delay_lr_factor=0.0)
+        runs[f"t2_synaptic_learned_s{seed}"] = dict(d, delay_lr_factor=1.0)
+    return "spoken_digits", runs
+
+
 GROUPS = {"yinyang_delays": yinyang_delays, "digits_sparse": digits_sparse, "yinyang_ei": yinyang_ei,
-          "t0_delays": t0_delays}
+          "t0_delays": t0_delays, "t2_delays": t2_delays}
 
 
 def ei_analysis(names, n_perm=500):
@@ -253,6 +270,28 @@ def condition_table(rows):
     return "\n".join(lines)
 
 
+def paired_table(rows, ref):
+    """Each condition minus condition ``ref`` on the same seed (percentage points): mean, SD and 95 % t CI."""
+    import numpy as np
+    from scipy import stats
+
+    acc = {}
+    for r in rows:
+        cond, seed = r["name"].rsplit("_s", 1)
+        acc.setdefault(cond, {})[seed] = 100 * r["test_accuracy"]
+    lines = [f"{'condition - ' + ref:44s} {'n':>2s} {'mean':>7s} {'sd':>6s} {'95 % CI':>17s}"]
+    for cond, d in acc.items():
+        common = sorted(set(d) & set(acc.get(ref, {})))
+        if cond == ref or not common:
+            continue
+        diff = np.array([d[s] - acc[ref][s] for s in common])
+        sd = diff.std(ddof=1) if diff.size > 1 else float("nan")
+        h = stats.t.ppf(0.975, diff.size - 1) * sd / np.sqrt(diff.size) if diff.size > 1 else float("nan")
+        lines.append(f"{cond + ' - ' + ref:44s} {diff.size:2d} {diff.mean():+7.2f} {sd:6.2f} "
+                     f"[{diff.mean() - h:+6.2f}, {diff.mean() + h:+6.2f}]")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--groups", default="yinyang_delays,digits_sparse")
@@ -318,6 +357,9 @@ def main(argv=None):
         if rows:
             print(table(rows))
             print(condition_table(rows))
+            ref = {r["name"].rsplit("_s", 1)[0] for r in rows if r["name"].rsplit("_s", 1)[0].endswith("_none")}
+            if ref:
+                print(paired_table(rows, min(ref)))
     if args.ei and not args.list:
         ei_seeds = seeds if args.ei_seeds is None else [int(s) for s in args.ei_seeds.split(",")]
         names = [n for g in args.groups.split(",") if g != "t0_delays" for n in GROUPS[g](1, ei_seeds)[1]]

@@ -30,8 +30,11 @@ from the training voices). :func:`spoken_digits_voices` names the voices of each
 **What it measures.** All 128 units fire exactly once in every sample, so *which* units fire carries nothing
 (a classifier on the binary "fired" code is at chance, 1/20); the class is carried by the *timing* of the
 events alone, spread over 0-100 ms = 20 tau_syn, so a network must combine events many tau_syn apart
-(delays, or slow integration) and generalise across speakers it never heard. Measured baselines (logistic
-regression and 1-NN on the times, speaker-disjoint) are in ``bench/results/spoken_digits_baselines.json``.
+(delays, or slow integration) and generalise across speakers it never heard. Measured baselines
+(``bench/spoken_digits_baselines.py``, standardised features, splits 0-2): logistic regression on the times
+96.8 +- 1.7 %, 1-NN 95.6 +- 0.7 %, the same on "which units fire" 5.0 % (chance), logistic regression on one event
+kind alone (32 units) 82-87 %. The speakers are synthetic variants of one synthesiser, so the task is easier for a
+linear readout than real speech (SHD); it is a test of timing codes, not of speech recognition.
 
 :func:`load_spoken_digits` checks the file's SHA-256 against :data:`SPOKEN_DIGITS_SHA256` (and the
 manifest's) and raises :class:`~synsem_ephys.errors.DataMissingError` / ``DataFormatError`` naming the file.

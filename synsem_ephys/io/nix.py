@@ -1,8 +1,11 @@
 """NIX files in neo's layout (plain ``neo.io.NixIO`` reads them): every annotation and array annotation is kept.
 
-Fast path: Blocks of Segments with SpikeTrains, Events, Epochs and Groups of those (the canonical Block of a
-SpikeRecord) are written and read by :mod:`synsem_ephys.io._nix_h5`, which creates and reads nixio's HDF5
-objects directly (neo.io.NixIO costs ~6 ms of Python per SpikeTrain each way); annotations shared by many
+Fast path: a SpikeRecord is written straight from the record (``io.canonical`` -> ``_nix_h5.direct``: the same
+file as ``to_block`` + the Block writer, without ~2,400 neo objects) and read straight back into one
+(``_nix_h5.read_plans`` -> ``io._nix_record``: the same record as ``from_block(read_nix(path))``). Blocks
+of Segments with SpikeTrains, Events, Epochs and Groups of those (the canonical Block of a SpikeRecord)
+are written and read by :mod:`synsem_ephys.io._nix_h5`, which creates and reads nixio's HDF5 objects
+directly (neo.io.NixIO costs ~6 ms of Python per SpikeTrain each way); annotations shared by many
 SpikeTrains (t_start, t_stop, a population's layer and cell type) are stored once in a section that the
 trains' sections link to (nixio's section links: neo reads them as each train's own). Any other Block or
 file (signals, waveforms, nested groups, files of other tools) goes through ``neo.io.NixIO``.

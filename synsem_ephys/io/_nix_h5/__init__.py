@@ -1,10 +1,18 @@
-"""A direct h5py writer and reader of the NIX files that ``neo.io.NixIO`` writes, for the Blocks of this package.
+"""A direct writer and reader of the NIX files that ``neo.io.NixIO`` writes, for the Blocks of this package.
 
 Why: ``neo.io.NixIO`` goes through nixio's object model, which costs ~6 ms of Python per SpikeTrain each way
 (about twenty HDF5 objects per train, each looked up, stamped and checked by name): 25 s to write and 26 s
-to read the demo recording of 2,394 units. This module creates and reads the same HDF5 objects with h5py's
-low-level API, a few calls each, so the file is the one neo would write and plain ``neo.io.NixIO`` reads
-it (tested), and reads such files back into the same ``neo.Block`` neo's reader builds.
+to read the demo recording of 2,394 units. This package creates and reads the same HDF5 objects a few calls
+each, so the file is the one neo would write and plain ``neo.io.NixIO`` reads it (tested), and reads such
+files back into the same ``neo.Block`` neo's reader builds.
+
+Modules, one concept each: :mod:`.values` (property values as neo stores them, the payload digest),
+:mod:`.plan` (what the writer writes, as plain values: of a neo Block), :mod:`.direct` (the same plan of a
+record's canonical Block, ``io.canonical``, without neo objects), :mod:`.writer`, :mod:`.reader` (what it
+read as plain values, :class:`ReadBlock`, and :func:`to_neo` of them; ``io._nix_record`` takes them straight
+into a record), :mod:`.hdf5` / :mod:`.hdf5_read` (the HDF5 calls: through HDF5's C API with ``ctypes`` on
+the libhdf5 h5py loaded, ~0.6x the time of h5py's low-level API, else through h5py; the same file either
+way, tested).
 
 The layout (nixio 1.5, file format 1.2.1, neo 0.14's mapping of Neo objects)::
 

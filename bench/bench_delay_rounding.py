@@ -14,7 +14,10 @@ one tap is ``tau_mem / 10.05``: 0.4975 ms at tau_mem = 5 ms (both tasks here). T
 Results: ``bench/results/delays_rounding.json`` (per run: the accuracy per grid, the recorded accuracy of the
 training script's results file, the mean |rounding change| of the delays).
 
-Usage: nice -n 19 python bench/bench_delay_rounding.py [--train]
+``--groups t2_delays``: the T2 spoken-digit runs ``t2_synaptic_learned`` (``d_max = 100 ms``), written to
+``bench/results/delays_rounding_t2.json`` (the default groups keep ``delays_rounding.json``).
+
+Usage: nice -n 19 python bench/bench_delay_rounding.py [--train] [--groups yinyang_delays,t0_delays]
 """
 
 import argparse
@@ -32,11 +35,16 @@ PAPER_TAPS_PER_TAU_MEM = 10.05
 GRIDS_MS = ("paper", 0.5, 1.0, 2.0)
 
 
-def runs():
+#: group -> (epochs, delay kinds, run-name prefix)
+GROUPS = {"yinyang_delays": (30, ("axonal", "synaptic"), "yy"), "t0_delays": (20, ("axonal", "synaptic"), "t0"),
+          "t2_delays": (20, ("synaptic",), "t2")}
+
+
+def runs(groups=("yinyang_delays", "t0_delays")):
     out = []
-    for group, epochs, kinds in (("yinyang_delays", 30, ("axonal", "synaptic")), ("t0_delays", 20, ("axonal", "synaptic"))):
+    for group in groups:
+        epochs, kinds, prefix = GROUPS[group]
         bundled, rs = B.GROUPS[group](epochs, [0, 1, 2])
-        prefix = "yy" if group == "yinyang_delays" else "t0"
         for kind in kinds:
             for seed in (0, 1, 2):
                 name = f"{prefix}_{kind}_learned_s{seed}"
@@ -47,7 +55,13 @@ def runs():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--train", action="store_true", help="train the runs that are missing (resumable)")
+    ap.add_argument("--groups", default="yinyang_delays,t0_delays", help=f"comma-separated, of {list(GROUPS)}")
     args = ap.parse_args(argv)
+    groups = tuple(args.groups.split(","))
+    if not set(groups) <= set(GROUPS):
+        ap.error(f"--groups: expected names from {list(GROUPS)}; got {args.groups!r}")
+    result = "delays_rounding.json" if set(groups) <= {"yinyang_delays", "t0_delays"} else \
+        f"delays_rounding_{'_'.join(GROUPS[g][2] for g in groups)}.json"
 
     import numpy as np
     import torch
@@ -58,12 +72,12 @@ def main(argv=None):
     from synsem_ephys.train.trainer import CHECKPOINT_NAME, Trainer, train_from_config
 
     recorded = {}
-    for group in ("yinyang_delays", "t0_delays"):
+    for group in groups:
         path = B.RESULTS / f"delays_{group}.json"
         if path.exists():
             recorded.update({r["name"]: r["test_accuracy"] for r in json.loads(path.read_text())["runs"]})
     rows = []
-    for group, bundled, name, cfg in runs():
+    for group, bundled, name, cfg in runs(groups):
         out = B.RUNS / name
         t0 = time.perf_counter()
         if not (out / "network.pt").exists():
@@ -100,7 +114,7 @@ def main(argv=None):
                      "mean_abs_rounding_change_ms": change, "seconds": round(time.perf_counter() - t0, 1)})
         print(name, {k: round(100 * v, 2) for k, v in acc.items()}, "recorded",
               None if recorded.get(name) is None else round(100 * recorded[name], 2), flush=True)
-        write_text_atomic(B.RESULTS / "delays_rounding.json",
+        write_text_atomic(B.RESULTS / result,
                           json_dumps({"meta": {"grids_ms": ["continuous", *GRIDS_MS], "paper_taps_per_tau_mem":
                                                PAPER_TAPS_PER_TAU_MEM, "note": "test split of each run; "
                                                "rounded after training (no rounding-aware training)"},

@@ -13,11 +13,12 @@ only passes them back. ``close`` closes a handle the writer is done with; ``clos
 open (also after an error, so the file is closed and can be overwritten).
 """
 
+import contextlib
 import ctypes
 
 import numpy as np
 
-__all__ = ["open_writer"]
+__all__ = ["library_lock", "open_writer"]
 
 #: Datasets of at most this many bytes are stored compact, inside their object header (HDF5 allows < 64 KiB
 #: for the whole header, attributes included).
@@ -227,6 +228,16 @@ class CApi(_Common):
             self.lib.H5Oclose(handle)
         self.open.clear()
         self.close_file()
+
+
+def library_lock():
+    """h5py's lock around the HDF5 library (``phil``, re-entrant): h5py takes it for each call; the writer and
+    reader hold it for a whole file, since their C-API calls bypass h5py (HDF5 is not thread-safe)."""
+    try:
+        from h5py._objects import phil
+    except ImportError:  # another h5py: its own calls still lock
+        return contextlib.nullcontext()
+    return phil
 
 
 def open_writer(path, backend=None):

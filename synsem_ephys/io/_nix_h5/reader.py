@@ -4,6 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .hdf5 import library_lock
 from .hdf5_read import Fallback, open_reader
 from .values import (
     _DATE_KINDS,
@@ -311,6 +312,11 @@ def read_plans(path, verify=True):
 
 
 def _read_plans(path, verify, backend):
+    with library_lock():
+        return _read_plans_locked(path, verify, backend)
+
+
+def _read_plans_locked(path, verify, backend):
     r = _Reader(path, backend)
     try:
         stored = r.stored_checksum() if verify else None

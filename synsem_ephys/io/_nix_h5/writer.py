@@ -5,7 +5,7 @@ import uuid
 
 import numpy as np
 
-from .hdf5 import open_writer
+from .hdf5 import library_lock, open_writer
 from .plan import plan_of_block
 from .values import (
     CHECKSUM_SCHEME,
@@ -293,10 +293,11 @@ def write_block(block, path):
 def write_plan(plan, path, backend=None):
     """Write a :class:`.plan.BlockPlan` to a new NIX file at ``path`` (overwritten), with the checksum.
     ``backend``: "capi" or "h5py" (:func:`.hdf5.open_writer`), default the fastest there is."""
-    w = _Writer(path, backend)
-    try:
-        w.block(plan)
-        w.checksum()
-    finally:
-        w.close()
+    with library_lock():
+        w = _Writer(path, backend)
+        try:
+            w.block(plan)
+            w.checksum()
+        finally:
+            w.close()
 

@@ -397,3 +397,15 @@ def test_the_batched_digest_is_the_digest_of_one_update_per_field():
     d.values("b", np.zeros(0, bool))
     ref.update(b"b0:")
     assert d.hexdigest() == ref.hexdigest()
+
+
+def test_a_write_that_fails_midway_closes_the_file_so_it_can_be_written_again(tmp_path):
+    """The C-API writer closes every HDF5 id it opened when a write stops midway (an object named twice is only
+    found while writing): the same path is written again at once, as write_nix's fallback to neo does."""
+    block = to_block(rich_record())
+    block.segments[0].spiketrains[3].annotations["nix_name"] = "twice"
+    block.segments[0].spiketrains[5].annotations["nix_name"] = "twice"
+    with pytest.raises(_nix_h5.Unsupported, match="twice"):
+        _nix_h5.write_block(block, tmp_path / "x.nix")
+    _nix_h5.write_block(to_block(rich_record()), tmp_path / "x.nix")
+    assert len(read_nix(tmp_path / "x.nix").segments[0].spiketrains) == 12

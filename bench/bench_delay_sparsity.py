@@ -6,6 +6,11 @@ Tasks (both temporal, 64 inputs, 10 classes; generated here, no download; sized 
 ``t0``
     T0, synthetic timing patterns (``bench_delay_training.t0_data``: 16 informative channels with class offsets,
     a common shift per sample, jitter, 48 distractor channels; 2,000 / 500 samples).
+``t2``
+    T2, synthetic spoken digits (the bundled dataset ``spoken_digits``: 128 inputs, one spike each in [0, 100 ms],
+    20 classes, speaker-disjoint split ``data_seed`` 0: 1,920 / 480 samples), 128-(96E+32I)-20 (Dale off:
+    128-128-20), with the ``spoken_digits`` config's code and loss (``t_late`` 20, ``beta`` 5, lr 0.01) and
+    ``d_max = 100 ms``, the input span (:data:`T2`).
 ``t1``
     T1, row-scanned 8x8 digits (:func:`t1_data`): rows are time (row r fires at r * 2.5 ms), columns are space;
     unit (column c, level k = 1..8) fires at the first row whose pixel is >= k / 8 of full scale, or never
@@ -74,19 +79,27 @@ def t1_data(split):
 N_TRAIN = {"t0": 2000}
 
 
+#: T2's overrides of BASE (the bundled spoken_digits config's code, loss scale and rate; d_max = the input span)
+T2 = {"dataset": "spoken_digits", "t_late": 20.0, "beta": 5.0, "lr": 0.01, "delay_max_ms": 100.0}
+
+
 def task_data(task):
     from bench_delay_training import t0_data
 
+    if task == "t2":
+        from synsem_ephys.train.data import load_spoken_digits
+
+        return load_spoken_digits("train", seed=0), load_spoken_digits("test", seed=0), {}
     if task == "t0":
         return t0_data(N_TRAIN["t0"], "train"), t0_data(500, "test"), {}
     return t1_data("train"), t1_data("test"), {"zero_never_spikes": True}
 
 
-def runs_of(task, epochs, seeds, sparsities):
+def runs_of(task, epochs, seeds, sparsities, dales=(True, False)):
     runs = {}
-    extra = {"zero_never_spikes": True} if task == "t1" else {}
+    extra = {"zero_never_spikes": True} if task == "t1" else T2 if task == "t2" else {}
     for seed in seeds:
-        for dale in (True, False):
+        for dale in dales:
             for delays, lrf in (("dfix", 0.0), ("dlrn", 1.0)):
                 base = dict(BASE, **DALE[dale], **extra, epochs=epochs, seed=seed, delay_lr_factor=lrf)
                 tag = f"{task}_{'dale' if dale else 'free'}_{delays}"
@@ -342,6 +355,7 @@ def main(argv=None):
     ap.add_argument("--ei", action="store_true", help="the E/I structure of the highest-sparsity Dale networks "
                     "with learned delays (bench/results/delays_sparsity_ei.json)")
     ap.add_argument("--n-perm", type=int, default=200)
+    ap.add_argument("--dale", default="on,off", help="Dale's law on, off or both (on,off)")
     ap.add_argument("--n-train", type=int, default=1000, help="T0 training samples (validation 10 %% of them)")
     ap.add_argument("--locust", action="store_true", help="the locust odour task instead (no / fixed / learned "
                     "delays; bench/results/delays_locust_runs.json)")
@@ -366,7 +380,8 @@ def main(argv=None):
         if task == "locust":
             runs = locust_runs(args.epochs, seeds, [int(f) for f in args.folds.split(",")])
         else:
-            runs = runs_of(task, args.epochs, seeds, sparsities)
+            dales = [{"on": True, "off": False}[v] for v in args.dale.split(",")]
+            runs = runs_of(task, args.epochs, seeds, sparsities, dales)
         if args.list:
             for name, o in runs.items():
                 print(name, {k: o[k] for k in ("sparsity", "rewire_regrow", "delay_lr_factor", "dale") if k in o})

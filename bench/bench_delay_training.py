@@ -305,6 +305,8 @@ def main(argv=None):
                     "(bench/results/delays_ei.json)")
     ap.add_argument("--n-perm", type=int, default=500)
     ap.add_argument("--ei-seeds", default=None, help="seeds of the E/I analysis (default: --seeds)")
+    ap.add_argument("--ei-name", default="ei", help="the E/I results go to bench/results/delays_<NAME>.json (default "
+                    "ei: the Yin-Yang analysis already there; e.g. t2_ei for --groups t2_delays)")
     args = ap.parse_args(argv)
 
     import torch
@@ -364,7 +366,7 @@ def main(argv=None):
         ei_seeds = seeds if args.ei_seeds is None else [int(s) for s in args.ei_seeds.split(",")]
         names = [n for g in args.groups.split(",") if g != "t0_delays" for n in GROUPS[g](1, ei_seeds)[1]]
         rows = ei_analysis(names, args.n_perm)
-        path = write_results("ei", rows, {"n_perm": args.n_perm, "runs": names, "definitions":
+        path = write_results(args.ei_name, rows, {"n_perm": args.n_perm, "runs": names, "definitions":
                                           __import__("synsem_ephys.analysis.ei_structure",
                                                      fromlist=["EI_DEFINITIONS"]).EI_DEFINITIONS})
         print("E/I structure:", path)

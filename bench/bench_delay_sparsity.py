@@ -353,7 +353,9 @@ def main(argv=None):
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--table", action="store_true", help="only read finished runs and print the tables")
     ap.add_argument("--ei", action="store_true", help="the E/I structure of the highest-sparsity Dale networks "
-                    "with learned delays (bench/results/delays_sparsity_ei.json)")
+                    "with learned delays (bench/results/delays_sparsity_<--ei-name>.json)")
+    ap.add_argument("--ei-name", default="ei", help="the E/I results go to bench/results/delays_sparsity_<NAME>.json "
+                    "(default ei: the T0 analysis already there; e.g. t2_ei for --tasks t2)")
     ap.add_argument("--n-perm", type=int, default=200)
     ap.add_argument("--dale", default="on,off", help="Dale's law on, off or both (on,off)")
     ap.add_argument("--n-train", type=int, default=1000, help="T0 training samples (validation 10 %% of them)")
@@ -431,7 +433,8 @@ def main(argv=None):
         ei = ei_analysis(all_rows, args.n_perm)
         from synsem_ephys.analysis.ei_structure import EI_DEFINITIONS
 
-        p = write_results("ei", ei, {"n_perm": args.n_perm, "definitions": EI_DEFINITIONS})
+        p = write_results(args.ei_name, ei, {"n_perm": args.n_perm, "tasks": sorted(all_rows),
+                                             "definitions": EI_DEFINITIONS})
         print("E/I structure:", p)
         print(ei_table(ei))
     return 0

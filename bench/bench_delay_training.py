@@ -355,7 +355,8 @@ def main(argv=None):
             rows.append(summarise(name, cfg, out, time.perf_counter() - t0))
             print(f"[{time.strftime('%H:%M:%S')}] {name}: test {100 * rows[-1]['test_accuracy']:.2f} % "
                   f"({rows[-1]['train_seconds']:.0f} s)", flush=True)
-            write_results(group, rows, meta)
+            if not args.table:  # --table only reads: the results file keeps the times of the runs that made it
+                write_results(group, rows, meta)
         if rows:
             print(table(rows))
             print(condition_table(rows))

@@ -19,7 +19,10 @@ Inputs: the bundled MNIST test images (``load_mnist_test_subset``), latency-code
   ``I *= 1 - dt/tau_s``, running max of V, count of steps below threshold); the window ends at the latest
   exact spike of the layer + 1 ms (in Euler's favour); the Euler chunk size is the fastest of
   ``--euler-chunks``;
-* ``dense``: the matmuls of the same shapes (``h = h @ W`` per layer) and their forward + backward.
+* ``dense``: the matmuls of the same shapes (``h = h @ W`` per layer) and their forward + backward;
+* ``floor``: the issue's exact floor (:func:`floor_forward`: sort, one exponential feature, one GEMM per layer,
+  on each layer's exact inputs); ``floor/Euler`` is the most any exact method of that shape can reach against
+  the Euler baseline.
 
 Prints patterns/s and the ratios exact/Euler (speed-up of exact over Euler), dense/exact and
 (fwd+bwd) dense/exact (how many times slower than dense), per backend; writes everything (raw times,
@@ -113,6 +116,24 @@ def dense_forward(Ws, t_in):
     for W in Ws:
         h = h @ W
     return h
+
+
+def floor_forward(net, t_in, exact_outs):
+    """The issue's exact floor, per layer on that layer's exact inputs: sort each sample's input times, one
+    exponential feature ``exp((t - t_last) / tau_mem)`` (0 for no spike; ``t_last`` the sample's latest input),
+    one GEMM with the weights. What any exact method that reads every input once costs at least (it is also the
+    answer where every unit fires after its last input); no per-interval test, no solve."""
+    tau = net.spec.tau_mem_ms
+    h, out = t_in, None
+    for W, nxt in zip(net.weights, exact_outs):
+        ts, _ = torch.sort(h, dim=1)
+        fin = torch.isfinite(ts)
+        last = torch.where(fin, ts, torch.full_like(ts, -math.inf)).amax(dim=1, keepdim=True)
+        feat = torch.exp((h - last.clamp_min(0.0)) / tau)  # +inf inputs -> exp(+inf)=inf: masked next
+        feat = torch.where(torch.isfinite(h), feat, torch.zeros_like(feat))
+        out = feat @ W
+        h = nxt
+    return out
 
 
 def exact_forward(net, t_in, backend):
@@ -265,6 +286,7 @@ def bench_case(net_name, dtype, args, backends):
             s, eul = timed(lambda: euler_forward(net, t_in[:ne], [o[:ne] for o in ref], e_chunk))
             add("euler", s)
             add("dense", timed(lambda: dense_forward(Ws, t_in))[0])
+            add("floor", timed(lambda: floor_forward(net, t_in, ref))[0])
         if euler_err is None:
             d = [(e - x[:ne])[torch.isfinite(e) & torch.isfinite(x[:ne])].abs().max() for e, x in zip(eul, ref)]
             mism = sum(int((torch.isfinite(e) != torch.isfinite(x[:ne])).sum()) for e, x in zip(eul, ref))
@@ -280,7 +302,9 @@ def bench_case(net_name, dtype, args, backends):
             "exact_over_euler_speedup": pps[f"fwd[{b}]"] / pps["euler"],
             "dense_over_exact_fwd_slowdown": pps["dense"] / pps[f"fwd[{b}]"],
             "dense_over_exact_fwdbwd_slowdown": pps["dense_fwdbwd"] / pps[f"fwdbwd[{b}]"],
+            "floor_over_exact_fwd_slowdown": pps["floor"] / pps[f"fwd[{b}]"],
         }
+    ratios["floor_over_euler_speedup"] = pps["floor"] / pps["euler"]
     firing = [round(float(torch.isfinite(o).float().mean()), 3) for o in ref]
     latest = [float(o[torch.isfinite(o)].max()) if bool(torch.isfinite(o).any()) else None for o in ref]
     return {"network": net_name, "description": desc, "dtype": str(dtype).replace("torch.", ""),
@@ -333,13 +357,15 @@ def main():
                   f"{[round(x, 1) if x else x for x in r['latest_spike_ms']]} ms; Euler chunk {r['euler_chunk']}, "
                   f"Euler vs exact: {r['euler_vs_exact']}")
             p = r["patterns_per_s"]
-            print(f"  euler {p['euler']:9.1f}/s  dense {p['dense']:9.1f}/s  dense fwd+bwd {p['dense_fwdbwd']:9.1f}/s")
+            print(f"  euler {p['euler']:9.1f}/s  dense {p['dense']:9.1f}/s  dense fwd+bwd {p['dense_fwdbwd']:9.1f}/s  "
+                  f"floor {p['floor']:9.1f}/s (floor/Euler {r['ratios']['floor_over_euler_speedup']:.1f}x)")
             for b in backends:
                 q = r["ratios"][b]
                 print(f"  exact[{b:5s}] fwd {p[f'fwd[{b}]']:8.1f}/s  fwd+bwd {p[f'fwdbwd[{b}]']:8.1f}/s   "
                       f"exact/Euler {q['exact_over_euler_speedup']:6.2f}x  "
                       f"dense/exact {q['dense_over_exact_fwd_slowdown']:7.1f}x  "
-                      f"fwd+bwd dense/exact {q['dense_over_exact_fwdbwd_slowdown']:7.1f}x  {r['agreement'][b]}")
+                      f"fwd+bwd dense/exact {q['dense_over_exact_fwdbwd_slowdown']:7.1f}x  "
+                      f"floor/exact {q['floor_over_exact_fwd_slowdown']:5.1f}x  {r['agreement'][b]}")
     cfg = {k: v for k, v in vars(args).items()}
     meta = {"config": cfg, "torch": torch.__version__, "threads": torch.get_num_threads(),
             "machine": platform.processor() or platform.machine(), "python": platform.python_version(),

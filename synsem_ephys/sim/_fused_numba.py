@@ -118,6 +118,17 @@ def _fix_order(ts, order, b, m):
 
 
 @njit(cache=True, nogil=True)
+def _sort_segment(ts, order, b, i0, i1):
+    """Sort ``ts[b, i0:i1]`` (and ``order`` alongside) by time, stably (ties keep their index order)."""
+    vals = ts[b, i0:i1].copy()
+    idx = order[b, i0:i1].copy()
+    perm = np.argsort(vals, kind="mergesort")
+    for j in range(i1 - i0):
+        ts[b, i0 + j] = vals[perm[j]]
+        order[b, i0 + j] = idx[perm[j]]
+
+
+@njit(cache=True, nogil=True)
 def _sort_finite(t, b, ts, order):
     """Sort sample ``b``'s finite inputs into ``ts[b]``, ``order[b]`` in (time, index) order (+inf, index -1
     after); returns their count."""
@@ -222,6 +233,7 @@ def forward(t, W, ratio2, prm, presorted, round32, t_out, vdot, kstar, ts, order
                     flag[n] = f
                     nh += f
             if nh:
+                seg0 = n_emit
                 hf = float(h)
                 for wd in range(n_words):
                     if words[wd] == 0:
@@ -246,9 +258,13 @@ def forward(t, W, ratio2, prm, presorted, round32, t_out, vdot, kstar, ts, order
                         P1[n] = nan
                         P2[n] = nan
                         left -= 1
+                if n_emit - seg0 > 32:  # one interval's spikes come out by neuron: sort them by time here
+                    _sort_segment(out_ts, out_order, b, seg0, n_emit)
                 if left == 0:
                     break
-        _fix_order(out_ts, out_order, b, n_emit)  # spikes come out by interval; within one, by neuron
+        # spikes come out by interval; within one, by neuron (an interval with many is sorted above, so that this
+        # insertion pass stays O(n) where a whole layer fires in one interval, as after the last input)
+        _fix_order(out_ts, out_order, b, n_emit)
         out_nfin[b] = n_emit
         for j in range(n_emit, n_out):
             out_ts[b, j] = np.inf

@@ -178,6 +178,31 @@ def test_sorted_handoff_between_layers_is_bit_identical(dtype):
     assert fused._handoff(h, torch.float64) is None
 
 
+@needs_numba
+def test_handoff_is_in_time_order_when_a_whole_layer_fires_in_one_interval():
+    """Where most of a layer fires after its last input (one interval, spikes emitted by neuron, not by time:
+    the kernel sorts such an interval's spikes in one go), the handed-off spikes are still in exact
+    (time, index) order, ties included, and the next layer gives the same bits as with a re-sort."""
+    g = torch.Generator().manual_seed(4)
+    t = torch.rand(6, 30, generator=g, dtype=torch.float64) * 2.0  # every input early, within 2 ms
+    w1 = torch.rand(30, 300, generator=g, dtype=torch.float64) * 0.2 + 0.05
+    w1[:, 11] = w1[:, 7]  # tied output spikes inside the big interval
+    w2 = torch.randn(300, 20, generator=g, dtype=torch.float64) * 0.05 + 0.02
+    kw = dict(tau_syn_ms=5.0, tau_mem_ms=10.0, backend="numba")
+    h = spike_times(t, w1, **kw)
+    after_last = torch.isfinite(h) & (h > t.max(dim=1, keepdim=True).values)
+    assert after_last.sum(dim=1).min() > 100  # the big-interval path is taken in every sample
+    ts, order, nfin = fused._handoff(h, torch.float64)
+    for b in range(h.shape[0]):
+        n = int(nfin[b])
+        fin = torch.nonzero(torch.isfinite(h[b])).flatten()
+        want = sorted(fin.tolist(), key=lambda i: (float(h[b, i]), i))
+        assert n == len(want) and order[b, :n].tolist() == want
+        assert torch.equal(ts[b, :n], h[b, order[b, :n]])
+    assert bool((h[:, 7] == h[:, 11]).all())
+    assert torch.equal(spike_times(h, w2, **kw), spike_times(h.clone(), w2, **kw))
+
+
 def test_works_without_numba_installed():
     """In a process where numba cannot be imported: 'auto' runs the torch path, 'numba' is an ImportError."""
     import subprocess

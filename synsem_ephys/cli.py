@@ -256,7 +256,7 @@ def _initial_network(args, net):
     from pathlib import Path
 
     from .sim import Network
-    from .train.trainer import initial_network
+    from .train.trainer import initial_network, initial_null
 
     if args.initial:
         _existing_file(args.initial, "--initial", "network (Network.save, the network at initialisation)")
@@ -275,8 +275,8 @@ def _initial_network(args, net):
             return None
         if init is None:
             return None
-        source = str(Path(args.network).parent / net.extra["initial_network_file"]["path"])
-    return {"weights": init.weights_numpy()[0], "delays": init.delays_numpy(), "source": source}
+        source = Path(args.network).parent / net.extra["initial_network_file"]["path"]
+    return initial_null(init, source)
 
 
 def cmd_analyze(args):

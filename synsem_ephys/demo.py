@@ -263,7 +263,7 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
         weights, signs = net.weights_numpy()
         delay_kw = {}
         if len(net.delay_theta):
-            from .train.trainer import initial_network
+            from .train.trainer import initial_network, initial_null
 
             try:
                 init = initial_network(path, network=net)
@@ -271,9 +271,7 @@ def run_demo(out_dir="demo_out", *, network=None, data_dir=None, n_trials=None, 
                 say(f"warning: {exc} The report leaves the initial null out.")
                 init = None
             delay_kw = {"delays": None if delays_in_meta else net.delays_numpy(),
-                        "initial": None if init is None else {
-                            "weights": init.weights_numpy()[0], "delays": init.delays_numpy(),
-                            "source": extra["initial_network_file"]["path"]}}
+                        "initial": None if init is None else initial_null(init, extra["initial_network_file"]["path"])}
         rep = write_report(record, out, weights=weights, signs=signs, accuracy=acc, progress=progress, **delay_kw)
         seconds["report"] = time.perf_counter() - t1
         t2 = time.perf_counter()

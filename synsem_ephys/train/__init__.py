@@ -43,6 +43,7 @@ __all__ = [
     "train_from_config",
     "network_from_checkpoint",
     "initial_network",
+    "initial_null",
     "sweep",
     "seed_table",
 ]
@@ -59,6 +60,7 @@ _LAZY = {
     "train_from_config": "trainer",
     "network_from_checkpoint": "trainer",
     "initial_network": "trainer",
+    "initial_null": "trainer",
     "sweep": "sweeps",
     "seed_table": "sweeps",
 }

@@ -769,3 +769,10 @@ def initial_network(path, *, network=None, dtype=torch.float64):
     if init.spec != net.spec:
         raise DataFormatError(f"{init_path}: expected the spec of {path}; got {init.spec}.")
     return init
+
+
+def initial_null(init, source):
+    """The report's ``initial=`` argument (the E/I structure's third null, see :func:`synsem_ephys.report.write_report`)
+    from ``init``, a network at initialisation (:func:`initial_network` or ``Network.load``); ``source``: where it came
+    from (a path, shown in the report)."""
+    return {"weights": init.weights_numpy()[0], "delays": init.delays_numpy(), "source": str(source)}

@@ -287,13 +287,18 @@ def locust_table(rows):
 
 def ei_analysis(task_rows, n_perm=200):
     """E/I structure (analysis.ei_structure.ei_statistics, its delay and Dale-preserving sign shuffles and the
-    network at initialisation) of the learned-delay Dale networks at the highest sparsity run, fixed and rewired."""
+    network at initialisation) of the learned-delay Dale networks at the highest sparsity run, fixed and rewired,
+    and the arrival order of their causal E and I inputs on the test split (analysis.ei_structure.arrival_order,
+    its delay shuffle)."""
     import numpy as np
+    import torch
 
     from synsem_ephys.analysis.ei_structure import (
+        arrival_order,
         ei_statistics,
         receptive_field_centres,
     )
+    from synsem_ephys.encoding import LatencyCode
     from synsem_ephys.sim import Network
     from synsem_ephys.train.config import TrainConfig
     from synsem_ephys.train.trainer import Trainer
@@ -313,19 +318,26 @@ def ei_analysis(task_rows, n_perm=200):
             ws, ss = net.weights_numpy()
             ds, w0, d0 = net.delays_numpy(), init.weights_numpy()[0], init.delays_numpy()
             centres = receptive_field_centres(ws)
+            t_in = torch.as_tensor(LatencyCode.from_config(cfg).encode(test.x), dtype=torch.float64)
+            with torch.no_grad():  # the spikes the arrival order counts: the test split through the trained net
+                layers = [t_in.numpy()] + [t.numpy() for t in net(t_in)]
             row = {"name": name, "task": task, "sparsity": cfg.sparsity, "matrices": []}
             for l, (w, s, dl) in enumerate(zip(ws, ss, ds)):
                 st = ei_statistics(w, dl, s, space=np.nan_to_num(centres[l], nan=-1.0), n_perm=n_perm, seed=l,
                                    init_weights=w0[l], init_delays=d0[l])
+                ar = arrival_order(layers[l], layers[l + 1], w, dl, s, n_perm=min(n_perm, 200), seed=l)
                 row["matrices"].append({"matrix": l, "space": "input index" if l == 0 else "receptive-field centre",
                                         "summary": st.summary, "init_summary": st.init_summary, "tests": st.rows(),
+                                        "arrival": ar.summary,
+                                        "arrival_tests": [dict(t.__dict__) for t in ar.tests.values()],
                                         "n_exc_mean": float(np.mean(st.n_exc)), "n_inh_mean": float(np.mean(st.n_inh))})
             out.append(row)
             print(f"[{time.strftime('%H:%M:%S')}] E/I structure of {name}", flush=True)
     return out
 
 
-def ei_table(ei, stats=("delta_delay_ms", "moran_delay", "frac_inh_later", "delta_space", "moran_space")):
+def ei_table(ei, stats=("delta_delay_ms", "moran_delay", "frac_inh_later", "delta_space", "moran_space",
+                        "delta_arrival_ms", "frac_inh_later_arrival")):
     """Markdown: per run and matrix with E and I inputs, each statistic's observed value and its z / p against
     every null."""
     lines = ["| run | matrix | E, I inputs / post | statistic | observed | z, p per null |", "|---|---|---|---|---|---|"]
@@ -334,7 +346,7 @@ def ei_table(ei, stats=("delta_delay_ms", "moran_delay", "frac_inh_later", "delt
             if m["n_inh_mean"] == 0:
                 continue
             for st in stats:
-                ts = [t for t in m["tests"] if t["statistic"] == st]
+                ts = [t for t in m["tests"] + m.get("arrival_tests", []) if t["statistic"] == st]
                 if not ts:
                     continue
                 zp = "; ".join(f"{t['null']} {t['z']:+.1f}, {t['p']:.2f}" for t in ts)

@@ -23,6 +23,10 @@ ones continue from their last epoch):
     disjoint split ``data_seed`` 0, tau_syn = tau_mem = 5 ms, inputs in [0, 100 ms]): no delays, fixed random and
     learned synaptic delays on both matrices (``d_max = 100 ms``, the input span), ``--epochs`` epochs; plus no
     delays for 100 epochs (a control that the no-delay network is not just slower to train).
+``t2_kinds``
+    T2 as ``t2_delays`` with every delay kind: axonal (one delay per presynaptic unit, ``(n_in, 1)``) and dendritic
+    (one per postsynaptic unit, ``(1, n_out)``), fixed random and learned, beside the no-delay and synaptic runs of
+    ``t2_delays`` (the same run folders, read back).
 ``yinyang_ei``
     Yin-Yang under Dale's law, 5-(90E+30I)-3, synaptic delays fixed or learned, dense or with the hidden -> output
     matrix at sparsity 0.75 under DEEP R + signed RigL: the networks of the E/I structure analysis (``--ei``).
@@ -147,8 +151,22 @@ def t2_delays(epochs, seeds):
     return "spoken_digits", runs
 
 
+def t2_kinds(epochs, seeds):
+    """E1 on T2 for every delay kind: axonal (one delay per presynaptic unit) and dendritic (one per postsynaptic
+    unit), fixed and learned, beside the no-delay and synaptic runs of ``t2_delays`` (the same run folders: read
+    back, not retrained)."""
+    _, runs = t2_delays(epochs, seeds)
+    runs = {n: o for n, o in runs.items() if "100ep" not in n}
+    for seed in seeds:
+        d = {"epochs": epochs, "seed": seed, "delay_max_ms": 100.0, "delay_init": "uniform"}
+        for kind in ("axonal", "dendritic"):
+            runs[f"t2_{kind}_fixed_s{seed}"] = dict(d, delay_kind=kind, delay_lr_factor=0.0)
+            runs[f"t2_{kind}_learned_s{seed}"] = dict(d, delay_kind=kind, delay_lr_factor=1.0)
+    return "spoken_digits", runs
+
+
 GROUPS = {"yinyang_delays": yinyang_delays, "digits_sparse": digits_sparse, "yinyang_ei": yinyang_ei,
-          "t0_delays": t0_delays, "t2_delays": t2_delays}
+          "t0_delays": t0_delays, "t2_delays": t2_delays, "t2_kinds": t2_kinds}
 
 
 def ei_analysis(names, n_perm=500):

@@ -14,8 +14,9 @@ Parametrisation of weight matrix ``l`` (shape ``(n_pre, n_post)``, ``N_l`` entri
 
 At the start (:meth:`Rewiring.init_`): ``K_l`` entries of each matrix drawn uniformly at random (the
 rewiring's own generator) are active; ``W <- s * |W| * m`` (with a fixed mask ``W <- W * m``, signs free),
-divided by ``1 - p_l`` with ``rescale`` (the summed drive onto a unit kept in expectation; off by default and in
-the trainer: in a time-to-first-spike network single synapses that strong reach threshold alone).
+divided by ``1 - p_l`` with ``rescale`` (the summed drive onto a unit kept in expectation; off by default, in
+the trainer the config's ``rewire_rescale``: in a time-to-first-spike network single synapses that strong reach
+threshold alone, which at the highest sparsities is what lets a unit with one or two synapses fire at all).
 
 Every training step, after the optimiser step (and Dale's clamp), :meth:`Rewiring.step_`:
 

@@ -311,7 +311,8 @@ class Trainer:
                                      weight_units(spec), l1=c.rewire_l1, every=c.rewire_every,
                                      t_end_steps=None if c.rewire_t_end >= 1.0 else int(round(c.rewire_t_end * steps)),
                                      sign_mode=c.rewire_sign,
-                                     seed=_rewire_seed(c.seed), temperature=c.rewire_temperature)
+                                     seed=_rewire_seed(c.seed), temperature=c.rewire_temperature,
+                                     rescale=c.rewire_rescale)
             self.rewiring.init_(self.network.weights)
         if c.init_network is None and ck is None:
             self._init_balance_and_calibrate()

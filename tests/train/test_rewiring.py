@@ -229,9 +229,22 @@ def test_config_fields_and_errors():
                      (dict(sparsity=0.999), "sparsity"), (dict(sparsity=0.5, rewire_regrow="magnitude"), "rewire_regrow"),
                      (dict(sparsity=0.5, rewire_every=0), "rewire_every"),
                      (dict(sparsity=0.5, rewire_t_end=0.0), "rewire_t_end"),
-                     (dict(sparsity=0.5, rewire_sign="row"), "rewire_sign")]:
+                     (dict(sparsity=0.5, rewire_sign="row"), "rewire_sign"), (dict(rewire_rescale=True), "sparsity"),
+                     (dict(sparsity=0.5, rewire_rescale="yes"), "rewire_rescale")]:
         with pytest.raises(ConfigError, match=key):
             TrainConfig(**dict(YY, **bad))
+
+
+@pytest.mark.parametrize("regrow", [None, "rigl_signed"])
+def test_rewire_rescale_divides_the_initial_active_weights_by_the_density(regrow):
+    """``rewire_rescale``: the same masks and signs, the initial active weights / (1 - p) per matrix; off: not."""
+    kw = dict(sparsity=[0.75, 0.5], rewire_regrow=regrow)
+    plain, scaled = _trainer(**kw), _trainer(rewire_rescale=True, **kw)
+    assert TrainConfig.from_yaml(scaled.config.to_yaml()).rewire_rescale is True
+    for p, a, b, ma, mb in zip((0.75, 0.5), plain.network.weights, scaled.network.weights, plain.rewiring.masks,
+                               scaled.rewiring.masks):
+        assert torch.equal(ma, mb) and bool((a != 0).any())
+        assert torch.allclose(b, a / (1.0 - p), rtol=1e-12, atol=0.0)
 
 
 def test_dense_fixed_mask_equals_the_baseline_bit_for_bit():

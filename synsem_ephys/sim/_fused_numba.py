@@ -333,3 +333,131 @@ def backward(grad, ts, order, W, t_out, vdot, kstar, ratio2, tau, tiny, need_t, 
                     acc += hkp * W[idx, n]
             if need_t:
                 gt[b, idx] = acc
+
+
+# ---------------------------------------------------------------------------------------------- per-synapse delays
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scan_arrivals(a, w, m, ratio2, tau, th):
+    """First crossing of one neuron from its ``m`` arrivals ``a`` (sorted) with weights ``w``: (t*, V'(t*), k*),
+    ``(inf, 0, -1)`` when silent. The state and the tests of :func:`forward`, one neuron, in float64."""
+    itau = 1.0 / tau
+    p1 = 0.0
+    p2 = 0.0
+    q = 1.0  # exp(-(a_k - a_{k-1}) / tau)
+    for k in range(m):
+        last = k + 1 >= m
+        x = 0.0 if k == 0 else (a[k] - a[k - 1]) * itau
+        h = math.inf if last else (a[k + 1] - a[k]) * itau
+        eh = 0.0 if last else math.exp(-h)
+        if ratio2:
+            p1 = p1 * q + w[k]
+            p2 = p2 * q * q + w[k]
+            tp2 = 2.0 * p2
+            hit = (eh * p1 - eh * eh * p2 >= th) or (p1 > 0.0 and p1 >= tp2 * eh and p1 <= tp2
+                                                     and p1 * p1 >= 4.0 * th * p2)
+        else:
+            p2 = (p2 - x * p1) * q
+            p1 = p1 * q + w[k]
+            s = p1 + p2
+            heh = 0.0 if last else h * eh
+            hit = heh * p1 - eh * p2 >= th
+            if not hit and p1 > 0.0 and s >= 0.0 and s <= h * p1 and p1 * p1 >= th * (p1 + s):
+                hit = p1 * math.exp(-(p1 + p2) / p1) >= th
+        if hit:
+            y, vd = _solve(ratio2, p1, p2, h, th)
+            return a[k] + y * tau, vd * itau, k
+        q = eh
+    return math.inf, 0.0, -1
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
+def forward_synaptic(t, Wt, Dt, ratio2, tau, th, t_out, vdot, kstar):
+    """Exact first-spike times with per-synapse delays: input ``i`` reaches neuron ``n`` at ``t[b, i] + D[i, n]``.
+    Per (sample, neuron) its finite arrivals are sorted in (time, index) order and scanned as in :func:`forward`
+    (state re-referenced to the current arrival, the same interval test and closed-form solve). ``t`` (B, n_in),
+    ``Wt``, ``Dt`` the weights and delays transposed, (n_out, n_in) C-contiguous, float64; writes ``t_out`` (+inf = silent), ``vdot`` (1/ms) and ``kstar`` (the
+    sorted position of the crossing interval, -1 = silent), (B, n_out)."""
+    B, n_in = t.shape
+    n_out = Wt.shape[0]
+    for b in prange(B):
+        idx = np.empty(n_in, np.int64)
+        m = 0
+        for i in range(n_in):
+            if t[b, i] < np.inf:
+                idx[m] = i
+                m += 1
+        a = np.empty(m)
+        order = np.empty(m, np.int64)
+        aw = np.empty(m)
+        ws = np.empty(m)
+        tb = np.empty(m)
+        for j in range(m):
+            tb[j] = t[b, idx[j]]
+        for n in range(n_out):
+            Dn = Dt[n]
+            for j in range(m):
+                a[j] = tb[j] + Dn[idx[j]]
+            perm = np.argsort(a)
+            for j in range(m):
+                order[j] = idx[perm[j]]
+                aw[j] = a[perm[j]]
+            for j in range(1, m):  # equal arrivals in input-index order (an insertion pass: O(m) but for ties)
+                x = aw[j]
+                oi = order[j]
+                r = j - 1
+                while r >= 0 and aw[r] == x and order[r] > oi:
+                    aw[r + 1] = aw[r]
+                    order[r + 1] = order[r]
+                    r -= 1
+                aw[r + 1] = x
+                order[r + 1] = oi
+            Wn = Wt[n]
+            for j in range(m):
+                ws[j] = Wn[order[j]]
+            tn, vd, k = _scan_arrivals(aw, ws, m, ratio2, tau, th)
+            t_out[b, n] = tn
+            vdot[b, n] = vd
+            kstar[b, n] = k
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
+def backward_synaptic(grad, t, W, D, t_out, vdot, ratio2, tau, tiny, need_t, need_w, need_d, gW_buf, gD_buf, gt):
+    """Exact gradients with per-synapse delays over the causal pairs (arrival ``a = t_i + D[i, n] < t*_n``): with
+    ``H = dL/dt* / V'(t*)``, ``dL/dW[i, n] = -H K(t* - a)``, ``dL/da = H W[i, n] K'(t* - a)`` (= ``dL/dD[i, n]``,
+    summed over ``n`` into ``dL/dt_i``). ``gW_buf``, ``gD_buf`` (n_threads, n_in, n_out) and ``gt`` (B, n_in) are
+    float64 and zeroed; one exponential per causal pair."""
+    B, n_in = t.shape
+    n_out = W.shape[1]
+    itau = 1.0 / tau
+    tau_s = 0.5 * tau
+    for b in prange(B):
+        tid = numba.get_thread_id()
+        for n in range(n_out):
+            T = t_out[b, n]
+            g = grad[b, n]
+            if not (T < np.inf) or g == 0.0:
+                continue
+            H = g / max(vdot[b, n], tiny)
+            for i in range(n_in):
+                ti = t[b, i]
+                if not (ti < np.inf):
+                    continue
+                s = T - (ti + D[i, n])
+                if not (s > 0.0):
+                    continue
+                em = math.exp(-s * itau)
+                if ratio2:
+                    es = em * em
+                    kk = em - es
+                    kp = es / tau_s - em * itau
+                else:
+                    xs = s * itau
+                    kk = xs * em
+                    kp = (1.0 - xs) * em * itau
+                if need_w:
+                    gW_buf[tid, i, n] -= H * kk
+                ga = H * W[i, n] * kp
+                if need_d:
+                    gD_buf[tid, i, n] += ga
+                if need_t:
+                    gt[b, i] += ga

@@ -11,6 +11,11 @@ spikes in (time, index) order (one insertion pass). The output tensor carries th
 unchanged, uses them instead of sorting (~1.2x faster forward on MNIST 784-4x400-10). Any other tensor,
 or one changed in place, is sorted as usual; the order is the same either way, so are the bits.
 
+Per-synapse delays (``delays_ms`` of shape (n_in, n_out) with unequal columns): every (sample, neuron) has its
+own order of arrivals ``t_i + d_in``, sorted per (sample, neuron) and scanned alone (:func:`fused_synaptic_spike_times`;
+per thread three n_in scratch vectors; the backward one float64 n_in x n_out buffer per thread for ``dL/dW`` and
+one for ``dL/dD``; one exponential per causal pair). No sorted hand-off there.
+
 Memory: the sorted inputs (B x n_in times and int64 indices), the outputs (B x n_out times, ``V'(t*)``
 in float64, the crossing index) and their sorted copy (B x n_out times and indices, kept with the output
 tensor), per thread three n_out scratch vectors; the backward adds one float64 n_in x n_out ``dL/dW``
@@ -27,7 +32,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["available", "fused_spike_times"]
+__all__ = ["available", "fused_spike_times", "fused_synaptic_spike_times"]
 
 _AVAILABLE = None
 _K = None
@@ -159,3 +164,66 @@ def fused_spike_times(t, W, kern):
     ``t`` (B, n_in) and ``W`` (n_in, n_out): validated CPU tensors of one dtype (see :func:`spike_times`).
     """
     return _FusedSpikeTimes.apply(t, W, kern)
+
+
+# ---------------------------------------------------------------------------------------------- per-synapse delays
+def synaptic_forward_arrays(t, W, D, kern):
+    """Run the per-synapse-delay forward kernel: ``(t_out, vdot, kstar)``, float64 (B, n_out) (see
+    :func:`._fused_numba.forward_synaptic`); the inputs are read as float64 (float32 ones exactly)."""
+    K = _kernels()
+    _threads()
+    B, n_out = t.shape[0], W.shape[1]
+    t_out = torch.full((B, n_out), math.inf, dtype=torch.float64)
+    vdot = torch.zeros((B, n_out), dtype=torch.float64)
+    kstar = torch.full((B, n_out), -1, dtype=torch.int64)
+    if B and n_out and t.shape[1]:
+        f64 = lambda x: _np(x.detach().to(torch.float64).contiguous())  # noqa: E731
+        K.forward_synaptic(f64(t), f64(W.t()), f64(D.expand(W.shape).t()), kern.ratio == 2.0, float(kern.tau_ms),
+                           float(kern.threshold), _np(t_out), _np(vdot), _np(kstar))
+    return t_out, vdot, kstar
+
+
+def synaptic_backward_arrays(grad, t, W, D, t_out, vdot, kern, need_t, need_w, need_d):
+    """Run the per-synapse-delay backward kernel: ``(dL/dt or None, dL/dW or None, dL/dD or None)`` in the dtype
+    of ``W`` (``dL/dD`` of shape (n_in, n_out))."""
+    K = _kernels()
+    nt = _threads()
+    B, n_in = t.shape
+    n_out = W.shape[1]
+    f64 = lambda x: _np(x.detach().to(torch.float64).contiguous())  # noqa: E731
+    gW_buf = np.zeros((nt, n_in, n_out) if need_w else (1, 1, 1))
+    gD_buf = np.zeros((nt, n_in, n_out) if need_d else (1, 1, 1))
+    gt = np.zeros((B, n_in) if need_t else (1, 1))
+    tiny = float(torch.finfo(W.dtype).tiny) ** 0.5
+    if B and n_out and n_in:
+        K.backward_synaptic(f64(grad), f64(t), f64(W), f64(D.expand(W.shape)), _np(t_out), _np(vdot),
+                            kern.ratio == 2.0, float(kern.tau_ms), tiny, bool(need_t), bool(need_w), bool(need_d),
+                            gW_buf, gD_buf, gt)
+
+    def summed(buf):
+        return torch.from_numpy(buf.sum(axis=0) if nt > 1 else buf[0]).to(W.dtype)
+
+    return (torch.from_numpy(gt).to(W.dtype) if need_t else None, summed(gW_buf) if need_w else None,
+            summed(gD_buf) if need_d else None)
+
+
+class _FusedSynapticSpikeTimes(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, t, W, D, kern):
+        t_out, vdot, _ = synaptic_forward_arrays(t, W, D, kern)
+        ctx.save_for_backward(t, W, D, t_out, vdot)
+        ctx.kern = kern
+        return t_out.to(t.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        t, W, D, t_out, vdot = ctx.saved_tensors
+        need_t, need_w, need_d = ctx.needs_input_grad[:3]
+        gt, gW, gD = synaptic_backward_arrays(grad, t, W, D, t_out, vdot, ctx.kern, need_t, need_w, need_d)
+        return gt, gW, gD, None
+
+
+def fused_synaptic_spike_times(t, W, D, kern):
+    """Exact first-spike times (B, n_out) with per-synapse delays ``D`` (n_in, n_out) by the fused kernels;
+    differentiable in ``t``, ``W`` and ``D``. Validated CPU tensors of one dtype (see :func:`spike_times`)."""
+    return _FusedSynapticSpikeTimes.apply(t, W, D, kern)

@@ -35,7 +35,8 @@ optional) scans each (sample, neuron) once, input by input, with the prefix coef
 the current input (the same interval test and closed-form solve, no groups, no bound), and does the backward
 per causal pair; float32 inputs get a float64 state there. ``"auto"`` (default) takes ``"numba"`` for CPU
 tensors when numba imports, else ``"torch"``. Both give the same spikes and gradients to rounding
-(tests/sim/test_backends.py); per-synapse delays always take the torch path below.
+(tests/sim/test_backends.py); per-synapse delays run on either (the numba one sorts each (sample, neuron)'s
+arrivals and scans them alone, :func:`.fused.fused_synaptic_spike_times`).
 
 Costs: ~3M GEMMs of the layer's shape plus gathers of ``L`` weights per spiking (sample, neuron).
 Memory: O(chunk * (M * n_in + M * n_out)) plus the refinement buffer, independent of n_in^2.
@@ -55,8 +56,10 @@ Delays (``delays_ms``): a spike of input ``i`` arrives at neuron ``j`` at ``a_ij
   whatever batch x n_in x n_out is. The backward applies the implicit-function gradients directly
   per synapse (``dT/da_ij = W_ij K'(T_j - a_ij) / V'(T_j)``, ``dT/dW_ij = -K(T_j - a_ij) / V'(T_j)``,
   ``dT/dd_ij = dT/da_ij``, ``dT/dt_i = sum_j dT/da_ij``) over the same slabs. Cost: ~batch x n_in x
-  n_out element operations and sorts (MNIST 784-4x(300E+100I)-10, batch 50, one thread: ~7-9x the
-  forward and ~6-8x the forward+backward without delays; bench/bench_delays.py). Delays with equal
+  n_out element operations and sorts (MNIST 784-4x(300E+100I)-10, batch 50, one thread: ~9-13x the
+  forward and ~9x the forward+backward without delays on this path; bench/bench_delays.py). The numba
+  backend sorts each (sample, neuron)'s arrivals and scans them alone (:func:`.fused.fused_synaptic_spike_times`:
+  1.3-1.4x faster than this path on MNIST, 2.4-2.7x on T2's 128-(96E+32I)-20). Delays with equal
   columns (all zero included) take the shared-sort path on ``t + D[:, 0]``, and only the delay
   gradient is added per synapse, so zero delays give bits identical to no delays.
 """
@@ -615,9 +618,9 @@ def _check_delays(delays, t, W):
     return delays
 
 
-def _spike_times_delayed(t, W, D, kern, L, chunk, shared):
+def _spike_times_delayed(t, W, D, kern, chunk, shared, synaptic):
     """``shared(t, W)``: the shared-sort layer of the chosen backend (axonal, dendritic, equal columns);
-    per-synapse delays always take the torch path below."""
+    ``synaptic(t, W, D)``: its per-synapse-delay layer (unequal columns)."""
     n_in, n_out = W.shape
     if D.shape[1] == 1 and (D.shape[0] > 1 or n_out == 1):
         # axonal (or one output neuron): shifted inputs on the shared-sort path; autograd of the
@@ -632,7 +635,7 @@ def _spike_times_delayed(t, W, D, kern, L, chunk, shared):
         # spikes (and the gradients w.r.t. t and W); the tap adds the per-synapse delay gradient
         T = shared(t + D[:, 0].detach()[None, :], W)
         return _DelayGradTap.apply(T, t.detach(), W.detach(), D, kern, chunk)
-    return _SynapticSpikeTimes.apply(t, W, D, kern, L, chunk)
+    return synaptic(t, W, D)
 
 
 def available_backends():
@@ -696,8 +699,7 @@ def spike_times(input_times_ms, weights, *, tau_syn_ms, tau_mem_ms, threshold=1.
         axonal (one per input), ``(1, n_out)`` dendritic (one per output), ``(n_in, n_out)``
         synaptic, or a scalar (uniform). ``None`` (default) or all-zero delays give results
         bit-identical to no delays. See "Delays" in the module docstring for the cost. Axonal,
-        dendritic and equal-column delays run on the chosen backend; per-synapse delays always take
-        the torch path (whatever ``backend``).
+        dendritic, equal-column and per-synapse delays run on the chosen backend.
     backend : {"auto", "torch", "numba"}
         ``"torch"``: the grouped torch path of this module (the reference; any device). ``"numba"``:
         the fused kernel of :mod:`synsem_ephys.sim.fused` (CPU; needs numba; float32 inputs are
@@ -745,8 +747,10 @@ def spike_times(input_times_ms, weights, *, tau_syn_ms, tau_mem_ms, threshold=1.
     L = min(L, max(1, t.shape[1]))
     if _resolve_backend(backend, t) == "numba":
         shared = lambda tt, WW: fused.fused_spike_times(tt, WW, kern)  # noqa: E731
+        synaptic = lambda tt, WW, DD: fused.fused_synaptic_spike_times(tt, WW, DD, kern)  # noqa: E731
     else:
         shared = lambda tt, WW: _SpikeTimes.apply(tt, WW, kern, L, chunk)  # noqa: E731
+        synaptic = lambda tt, WW, DD: _SynapticSpikeTimes.apply(tt, WW, DD, kern, L, chunk)  # noqa: E731
     if delays_ms is not None:
-        return _spike_times_delayed(t, W, _check_delays(delays_ms, t, W), kern, L, chunk, shared)
+        return _spike_times_delayed(t, W, _check_delays(delays_ms, t, W), kern, chunk, shared, synaptic)
     return shared(t, W)

@@ -112,17 +112,26 @@ def test_numba_threads_do_not_change_results():
 
 @needs_numba
 @pytest.mark.parametrize("kind", ["axonal", "dendritic", "synaptic"])
-def test_delays_on_numba_match_torch(kind):
-    """Axonal and dendritic delays run on the chosen backend, per-synapse delays on the torch path."""
-    t, w = _layer(6, batch=6, n_in=20, n_out=8)
+@pytest.mark.parametrize("ratio", RATIOS)
+def test_delays_on_numba_match_torch(kind, ratio):
+    """Axonal, dendritic and per-synapse delays on both backends: the same spikes (1e-12 ms) and gradients w.r.t.
+    input times, weights and delays (1e-10 relative); ties of input times included."""
+    t, w = _layer(6, batch=6, n_in=20, n_out=8, ratio=ratio)
     shape = {"axonal": (20, 1), "dendritic": (1, 8), "synaptic": (20, 8)}[kind]
     d = torch.rand(shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 4.0
-    kw = dict(tau_syn_ms=5.0, tau_mem_ms=10.0, delays_ms=d)
-    a = spike_times(t, 4.0 * w, backend="torch", **kw)
-    b = spike_times(t, 4.0 * w, backend="numba", **kw)
+    res = []
+    for backend in ("torch", "numba"):
+        tt, ww, dd = t.clone().requires_grad_(True), (4.0 * w).requires_grad_(True), d.clone().requires_grad_(True)
+        out = spike_times(tt, ww, tau_syn_ms=5.0, tau_mem_ms=5.0 * ratio, delays_ms=dd, backend=backend)
+        g = torch.randn(out.shape, generator=torch.Generator().manual_seed(3), dtype=out.dtype)
+        out.backward(torch.where(torch.isfinite(out), g, torch.zeros_like(g)))
+        res.append((out.detach(), tt.grad, ww.grad, dd.grad))
+    (a, *ga), (b, *gb) = res
     assert 0.2 < torch.isfinite(a).float().mean() < 0.95
     assert torch.equal(torch.isfinite(a), torch.isfinite(b))
     assert torch.max(torch.abs(a - b)[torch.isfinite(a)]) < 1e-12
+    for x, y in zip(ga, gb):
+        assert torch.max(torch.abs(x - y)) <= 1e-10 * torch.max(torch.abs(x)) + 1e-14
 
 
 def test_unknown_backend_is_an_error_naming_backend():

@@ -2,7 +2,8 @@
 
 A spike of input i at t_i arrives at output neuron j at t_i + d_ij; delays are axonal (n_in, 1),
 dendritic (1, n_out) or synaptic (n_in, n_out). The reference integrator sees, per output neuron,
-the shifted arrivals t_i + d_ij as its inputs (no delay logic of its own).
+the shifted arrivals t_i + d_ij as its inputs (no delay logic of its own). Every test runs on every available
+backend (the torch path and the fused numba kernels, per-synapse delays included: the ``backend`` fixture).
 """
 
 import sys
@@ -12,6 +13,7 @@ _HERE = pathlib.Path(__file__).resolve()
 for _p in (_HERE.parents[1], _HERE.parents[0]):  # reference_lif.py lives in tests/ (or later tests/sim/)
     sys.path.insert(0, str(_p))
 
+import functools  # noqa: E402
 import math  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -22,6 +24,18 @@ from hypothesis import strategies as st  # noqa: E402
 
 import reference_lif as ref  # noqa: E402
 from synsem_ephys.sim import spike_times, ttfs  # noqa: E402
+
+_spike_times = spike_times
+BACKENDS_HERE = ttfs.available_backends()
+
+
+@pytest.fixture(autouse=True, params=BACKENDS_HERE)
+def backend(request, monkeypatch):
+    """Run the test on one backend: ``spike_times`` in this module takes ``backend=`` (the torch reference path,
+    or numba's fused kernels where numba imports)."""
+    monkeypatch.setitem(globals(), "spike_times", functools.partial(_spike_times, backend=request.param))
+    return request.param
+
 
 RATIOS = [1.0, 2.0]
 KINDS = ["axonal", "dendritic", "synaptic"]
@@ -67,7 +81,8 @@ def delay_case(draw):
 
 
 @pytest.mark.parametrize("ratio", RATIOS)
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=delay_case())
 def test_matches_reference_integrator(ratio, case):
     t, w, d, tau_syn, threshold, group = case

@@ -370,6 +370,54 @@ def _scan_arrivals(a, w, m, ratio2, tau, th):
     return math.inf, 0.0, -1
 
 
+@njit(cache=True, nogil=True)
+def _insertion_pass(a, order, m, budget):
+    """Insertion sort of ``a[:m]`` (``order`` alongside) into (value, index) order; with ``budget >= 0`` it gives
+    up (returns False, arrays left permuted) after that many moves."""
+    moves = 0
+    for j in range(1, m):
+        x = a[j]
+        oi = order[j]
+        r = j - 1
+        while r >= 0 and (a[r] > x or (a[r] == x and order[r] > oi)):
+            a[r + 1] = a[r]
+            order[r + 1] = order[r]
+            r -= 1
+            moves += 1
+        a[r + 1] = x
+        order[r + 1] = oi
+        if budget >= 0 and moves > budget:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _bucket_sort(a, idx, m, out, order, cnt):
+    """``out[:m]``, ``order[:m]``: the values ``a[:m]`` (input indices ``idx``, ascending) in (value, index) order,
+    by ``m`` equal-width buckets then an insertion pass (O(m) for spread-out values); False if the pass would
+    exceed 8 m moves (values clustered in few buckets: the caller sorts otherwise)."""
+    if m == 0:
+        return True
+    lo = a[0]
+    hi = a[0]
+    for j in range(1, m):
+        lo = min(lo, a[j])
+        hi = max(hi, a[j])
+    for j in range(m + 1):
+        cnt[j] = 0
+    scale = (m - 1) / (hi - lo) if hi > lo else 0.0
+    for j in range(m):
+        cnt[min(int((a[j] - lo) * scale), m - 1) + 1] += 1
+    for j in range(m):
+        cnt[j + 1] += cnt[j]
+    for j in range(m):  # stable: within a bucket the input order (ascending index) is kept
+        k = min(int((a[j] - lo) * scale), m - 1)
+        out[cnt[k]] = a[j]
+        order[cnt[k]] = idx[j]
+        cnt[k] += 1
+    return _insertion_pass(out, order, m, 8 * m)
+
+
 @njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
 def forward_synaptic(t, Wt, Dt, ratio2, tau, th, t_out, vdot, kstar):
     """Exact first-spike times with per-synapse delays: input ``i`` reaches neuron ``n`` at ``t[b, i] + D[i, n]``.
@@ -387,6 +435,7 @@ def forward_synaptic(t, Wt, Dt, ratio2, tau, th, t_out, vdot, kstar):
                 idx[m] = i
                 m += 1
         a = np.empty(m)
+        cnt = np.empty(m + 1, np.int64)
         order = np.empty(m, np.int64)
         aw = np.empty(m)
         ws = np.empty(m)
@@ -397,20 +446,12 @@ def forward_synaptic(t, Wt, Dt, ratio2, tau, th, t_out, vdot, kstar):
             Dn = Dt[n]
             for j in range(m):
                 a[j] = tb[j] + Dn[idx[j]]
-            perm = np.argsort(a)
-            for j in range(m):
-                order[j] = idx[perm[j]]
-                aw[j] = a[perm[j]]
-            for j in range(1, m):  # equal arrivals in input-index order (an insertion pass: O(m) but for ties)
-                x = aw[j]
-                oi = order[j]
-                r = j - 1
-                while r >= 0 and aw[r] == x and order[r] > oi:
-                    aw[r + 1] = aw[r]
-                    order[r + 1] = order[r]
-                    r -= 1
-                aw[r + 1] = x
-                order[r + 1] = oi
+            if not _bucket_sort(a, idx, m, aw, order, cnt):
+                perm = np.argsort(a)  # clustered arrivals (many in one bucket): a comparison sort, then ties
+                for j in range(m):
+                    order[j] = idx[perm[j]]
+                    aw[j] = a[perm[j]]
+                _insertion_pass(aw, order, m, -1)
             Wn = Wt[n]
             for j in range(m):
                 ws[j] = Wn[order[j]]

@@ -12,7 +12,8 @@ unchanged, uses them instead of sorting (~1.2x faster forward on MNIST 784-4x400
 or one changed in place, is sorted as usual; the order is the same either way, so are the bits.
 
 Per-synapse delays (``delays_ms`` of shape (n_in, n_out) with unequal columns): every (sample, neuron) has its
-own order of arrivals ``t_i + d_in``, sorted per (sample, neuron) and scanned alone (:func:`fused_synaptic_spike_times`;
+own order of arrivals ``t_i + d_in``, sorted per (sample, neuron) (buckets and an insertion pass, a comparison
+sort where they cluster) and scanned alone (:func:`fused_synaptic_spike_times`;
 per thread three n_in scratch vectors; the backward one float64 n_in x n_out buffer per thread for ``dL/dW`` and
 one for ``dL/dD``; one exponential per causal pair). No sorted hand-off there.
 

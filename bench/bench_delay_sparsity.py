@@ -394,6 +394,8 @@ def main(argv=None):
                     + ",".join(f"{p:g}" for p in SPARSITIES) + "; mnist: " + ",".join(f"{p:g}" for p in MNIST_SPARSITIES)
                     + ")")
     ap.add_argument("--only", default=None, help="comma-separated run names (default: all)")
+    ap.add_argument("--tag", default="", help="a second grid of a task: run names <task><TAG>_... and results "
+                    "bench/results/delays_sparsity_<task><TAG>.json (e.g. --tag _e20 for 20 epochs)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--table", action="store_true", help="only read finished runs and print the tables")
     ap.add_argument("--ei", action="store_true", help="the E/I structure of the highest-sparsity Dale networks "
@@ -430,14 +432,17 @@ def main(argv=None):
         else:
             dales = [{"on": True, "off": False}[v] for v in args.dale.split(",")]
             runs = runs_of(task, args.epochs, seeds, sparsities or SPARSITIES, dales)
+        if args.tag and task != "locust":  # a second grid of the same task (e.g. longer training): its own names
+            runs = {n.replace(f"{task}_", f"{task}{args.tag}_", 1): o for n, o in runs.items()}
+        name_task = task + (args.tag if task != "locust" else "")
         if args.list:
             for name, o in runs.items():
                 print(name, {k: o[k] for k in ("sparsity", "rewire_regrow", "delay_lr_factor", "dale") if k in o})
             print(len(runs), "runs")
             continue
-        path = RESULTS / (f"delays_sparsity_{task}.json" if task != "locust" else "delays_locust_runs.json")
+        path = RESULTS / (f"delays_sparsity_{name_task}.json" if task != "locust" else "delays_locust_runs.json")
         old = {r["name"]: r for r in json.loads(path.read_text())["runs"]} if path.exists() else {}
-        meta = {"task": task, "epochs": args.epochs, "t0_n_train": args.n_train, "seeds": seeds, "sparsities": sparsities or (MNIST_SPARSITIES if task == "mnist" else SPARSITIES),
+        meta = {"task": task, "tag": args.tag, "epochs": args.epochs, "t0_n_train": args.n_train, "seeds": seeds, "sparsities": sparsities or (MNIST_SPARSITIES if task == "mnist" else SPARSITIES),
                 "torch_threads": torch.get_num_threads(), "host_cpus": os.cpu_count(),
                 "note": "shared 2-core machine, nice 19: times are indicative only"}
         train = test = None
@@ -465,7 +470,7 @@ def main(argv=None):
             print(f"[{time.strftime('%H:%M:%S')}] {name}: test {100 * rows[-1]['test_accuracy']:.2f} % "
                   f"({rows[-1]['train_seconds']:.1f} s)", flush=True)
             if not args.table or args.rewrite:  # --table only reads (a running sweep owns the file)
-                write_results(task if task != "locust" else "locust_runs", rows, meta)
+                write_results(name_task if task != "locust" else "locust_runs", rows, meta)
         all_rows[task] = rows
         if rows and task == "locust":
             meta["baselines"] = locust_baselines([int(f) for f in args.folds.split(",")])
@@ -474,7 +479,7 @@ def main(argv=None):
             print(json.dumps(meta["baselines"]["mean"], indent=1))
             print(locust_table(rows))
         elif rows:
-            print(grid_table(rows, task))
+            print(grid_table(rows, name_task))
     if args.ei and not args.list:
         ei = ei_analysis(all_rows, args.n_perm)
         from synsem_ephys.analysis.ei_structure import EI_DEFINITIONS

@@ -315,7 +315,7 @@ def locust_table(rows):
     return "\n".join(lines)
 
 
-def ei_analysis(task_rows, n_perm=200):
+def ei_analysis(task_rows, n_perm=200, k=None):
     """E/I structure (analysis.ei_structure.ei_statistics, its delay and Dale-preserving sign shuffles and the
     network at initialisation) of the learned-delay Dale networks at the highest sparsity run, fixed and rewired,
     and the arrival order of their causal E and I inputs on the test split (analysis.ei_structure.arrival_order,
@@ -338,7 +338,7 @@ def ei_analysis(task_rows, n_perm=200):
         names = [r["name"] for r in rows if "_dale_dlrn_" in r["name"] and "_p0_" not in r["name"]]
         if not names:
             continue
-        kmax = max(int(n.split("_p")[1].split("_")[0]) for n in names)
+        kmax = max(int(n.split("_p")[1].split("_")[0]) for n in names) if k is None else k
         train, test, _ = task_data(task)
         for name in sorted(n for n in names if f"_p{kmax}_" in n):
             d = RUNS / name
@@ -403,6 +403,8 @@ def main(argv=None):
     ap.add_argument("--ei-name", default="ei", help="the E/I results go to bench/results/delays_sparsity_<NAME>.json "
                     "(default ei: the T0 analysis already there; e.g. t2_ei for --tasks t2)")
     ap.add_argument("--n-perm", type=int, default=200)
+    ap.add_argument("--ei-k", type=int, default=None, help="--ei on the runs at sparsity 1 - 2^-K (default: the "
+                    "highest finished)")
     ap.add_argument("--dale", default="on,off", help="Dale's law on, off or both (on,off)")
     ap.add_argument("--n-train", type=int, default=1000, help="T0 training samples (validation 10 %% of them)")
     ap.add_argument("--locust", action="store_true", help="the locust odour task instead (no / fixed / learned "
@@ -481,7 +483,7 @@ def main(argv=None):
         elif rows:
             print(grid_table(rows, name_task))
     if args.ei and not args.list:
-        ei = ei_analysis(all_rows, args.n_perm)
+        ei = ei_analysis(all_rows, args.n_perm, args.ei_k)
         from synsem_ephys.analysis.ei_structure import EI_DEFINITIONS
 
         p = write_results(args.ei_name, ei, {"n_perm": args.n_perm, "tasks": sorted(all_rows),

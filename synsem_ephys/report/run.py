@@ -39,7 +39,7 @@ of the initial network are drawn dashed in ``delays.png``. With spikes (the reco
 the within-trial arrival order of the E and I inputs (:func:`~synsem_ephys.analysis.ei_structure.arrival_order`:
 the first spike of each presynaptic unit plus its delay, the inputs that arrive before the postsynaptic unit's
 first spike), against the same permutation nulls, on the first trials of the record (at most
-:data:`ARRIVAL_MAX_ENTRIES` trials x synapses per permutation).
+:data:`ARRIVAL_MAX_ENTRIES` trials x synapses per permutation, ``ReportOptions.arrival_max_entries``).
 
 The "expected science" (Kurth, Oberste-Frielinghaus et al. 2025) is checked, not assumed, in
 :mod:`synsem_ephys.report.checks`; :mod:`~synsem_ephys.report.summary` is the one view model from which
@@ -120,6 +120,10 @@ class ReportOptions:
     sttc_dt_ms, sttc_max_units : float, int
         Recording without layers: STTC window and the most active units shown in the STTC matrix per
         condition (:func:`~synsem_ephys.analysis.sttc.sttc_by_condition`).
+    arrival_max_entries : int
+        The delay section's arrival order uses the record's first ``max(1, arrival_max_entries // (n_pre *
+        n_post))`` trials per weight matrix (its cost per permutation is trials x n_pre x n_post; default
+        :data:`ARRIVAL_MAX_ENTRIES`); the trials used are in the summary (``n_trials``).
     """
 
     packet: object = "auto"
@@ -145,6 +149,7 @@ class ReportOptions:
     psth_bin_ms: object = "auto"
     sttc_dt_ms: float = 10.0
     sttc_max_units: int = 40
+    arrival_max_entries: int = ARRIVAL_MAX_ENTRIES
 
     @classmethod
     def paper(cls, **changes):
@@ -338,6 +343,10 @@ def _arrival_orders(record, ws, delays, signs, matrices, opts):
     from ..analysis.ei_structure import arrival_order
 
     out = {}
+    cap = opts.arrival_max_entries
+    if isinstance(cap, bool) or not isinstance(cap, (int, np.integer)) or cap < 1:
+        raise input_error("options.arrival_max_entries", "a positive int (trials x synapses of one permutation)",
+                          repr(cap))
     if record.n_spikes == 0 or record.n_trials == 0:
         return out
     for l in matrices:
@@ -345,7 +354,7 @@ def _arrival_orders(record, ws, delays, signs, matrices, opts):
         pre, post = _layer_times(record, l, n_pre), _layer_times(record, l + 1, n_post)
         if pre is None or post is None:
             continue
-        k = int(min(record.n_trials, max(1, ARRIVAL_MAX_ENTRIES // max(n_pre * n_post, 1))))
+        k = int(min(record.n_trials, max(1, cap // max(n_pre * n_post, 1))))
         out[l] = (arrival_order(pre[:k], post[:k], ws[l], delays[l], None if signs is None else signs[l],
                                 n_perm=opts.n_shuffles, seed=opts.seed + l), k)
     return out

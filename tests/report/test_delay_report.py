@@ -222,3 +222,23 @@ def test_a_record_without_delays_in_its_meta_gets_them_from_the_network(nets, tm
     full = analyze_file(write_nix(rec, tmp_path / "full.nix"), tmp_path / "full", weights=w, signs=s,
                         progress=False, options=FAST, network_delays=other)
     assert json.loads(full.summary.read_text())["delays"] == b
+
+
+def test_arrival_max_entries_caps_the_trials_of_the_arrival_order(nets):
+    """``ReportOptions.arrival_max_entries`` bounds trials x synapses of the arrival order; the summary says how many
+    trials were used; a bad value names the option."""
+    from dataclasses import replace
+
+    from synsem_ephys.report import analyze
+    from synsem_ephys.report.summary import summary_dict
+
+    net, rec = nets["delays"]
+    w, s = net.weights_numpy()
+    sizes = [a.size for a in w]
+    cap = 3 * sizes[0]
+    summ = summary_dict(analyze(rec, weights=w, signs=s, options=replace(FAST, arrival_max_entries=cap)))
+    got = {m["matrix"]: m["n_trials"] for m in summ["delays"]["arrival_order"]["matrices"]}
+    assert got == {l: min(rec.n_trials, max(1, cap // n)) for l, n in enumerate(sizes)} and got[0] == 3
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="options.arrival_max_entries"):
+            analyze(rec, weights=w, signs=s, options=replace(FAST, arrival_max_entries=bad))

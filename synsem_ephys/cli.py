@@ -305,6 +305,9 @@ def cmd_analyze(args):
     if args.initial and not args.network:
         raise _argument_error("--initial", "--network with it (the E/I structure needs the trained weights)",
                               "no --network")
+    if args.no_initial and args.initial:
+        raise _argument_error("--no-initial", "either --no-initial or --initial PATH",
+                              f"both (--initial {args.initial})")
     if args.network:
         from .sim import Network
 
@@ -314,7 +317,7 @@ def cmd_analyze(args):
         weights, signs = net.weights_numpy()
         if len(net.delay_theta):
             delays = net.delays_numpy()
-        initial = _initial_network(args, net)
+        initial = None if args.no_initial else _initial_network(args, net)
     _out_dir(args.out)
     options = _report_options(args)
     read = _read_options(args)
@@ -497,6 +500,8 @@ def build_parser():
     q.add_argument("--initial", metavar="PATH", help="with --network: the network at initialisation (Network.save), "
                                                      "the third null of the E/I structure (default: the "
                                                      "network_init.pt the --network file names, if any)")
+    q.add_argument("--no-initial", action="store_true", help="with --network: leave the network at initialisation "
+                                                             "out (the E/I structure then has the two shuffles only)")
     q.add_argument("--active", type=_float(positive=False), nargs=2, metavar=("START_MS", "STOP_MS"),
                    help="response window in ms after trial start that defines 'active' (in-vivo data)")
     q.add_argument("--min-spikes", type=_int_at_least(1), default=None,

@@ -154,3 +154,14 @@ def test_analyze_and_demo_with_a_delay_network_and_its_initial_network(tmp_path,
     assert main(["analyze", str(out / "recording.nix"), "--out", str(tmp_path / "c"), "--network",
                  str(run / NETWORK_NAME), "--initial", str(wrong)]) == 2
     assert "--initial: expected a network with the spec of --network" in capsys.readouterr().err
+    # --no-initial: the third null left out; with --initial too: one line naming the flag
+    assert main(["analyze", str(out / "recording.nix"), "--out", str(tmp_path / "d"), "--network",
+                 str(run / NETWORK_NAME), "--no-initial", "--no-progress"]) == 0
+    dd = json.loads((tmp_path / "d" / "summary.json").read_text())["delays"]
+    assert dd["initial"] is None and "initial" not in dd["ei_structure"][0] and "initial" not in dd["nulls"]
+    assert dd["ei_structure"][0]["summary"] == a["ei_structure"][0]["summary"]
+    capsys.readouterr()
+    assert main(["analyze", str(out / "recording.nix"), "--out", str(tmp_path / "e"), "--network",
+                 str(run / NETWORK_NAME), "--no-initial", "--initial", str(other)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--no-initial: expected either --no-initial or --initial PATH" in err[0], err

@@ -102,19 +102,31 @@ def _solve(ratio2, p1, p2, h, th):
 
 
 @njit(cache=True, nogil=True)
+def _insertion_pass(a, order, m, budget):
+    """Insertion sort of ``a[:m]`` (``order`` alongside) into (value, index) order; with ``budget >= 0`` it gives
+    up (returns False, arrays left permuted) after that many moves."""
+    moves = 0
+    for j in range(1, m):
+        x = a[j]
+        oi = order[j]
+        r = j - 1
+        while r >= 0 and (a[r] > x or (a[r] == x and order[r] > oi)):
+            a[r + 1] = a[r]
+            order[r + 1] = order[r]
+            r -= 1
+            moves += 1
+        a[r + 1] = x
+        order[r + 1] = oi
+        if budget >= 0 and moves > budget:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _fix_order(ts, order, b, m):
     """Insertion pass putting ``ts[b, :m]``, ``order[b, :m]`` in the canonical (time, index) order; O(m) when
     they already are but for ties or rare local inversions."""
-    for i in range(1, m):
-        x = ts[b, i]
-        ii = order[b, i]
-        j = i - 1
-        while j >= 0 and (ts[b, j] > x or (ts[b, j] == x and order[b, j] > ii)):
-            ts[b, j + 1] = ts[b, j]
-            order[b, j + 1] = order[b, j]
-            j -= 1
-        ts[b, j + 1] = x
-        order[b, j + 1] = ii
+    _insertion_pass(ts[b], order[b], m, -1)
 
 
 @njit(cache=True, nogil=True)
@@ -356,8 +368,8 @@ def backward(grad, ts, order, W, t_out, vdot, kstar, ratio2, tau, tiny, need_t, 
 # ---------------------------------------------------------------------------------------------- per-synapse delays
 @njit(cache=True, nogil=True, error_model="numpy")
 def _scan_arrivals(a, w, m, ratio2, tau, th):
-    """First crossing of one neuron from its ``m`` arrivals ``a`` (sorted) with weights ``w``: (t*, V'(t*), k*),
-    ``(inf, 0, -1)`` when silent. The state and the tests of :func:`forward`, one neuron, in float64."""
+    """First crossing of one neuron from its ``m`` arrivals ``a`` (sorted) with weights ``w``: (t*, V'(t*)),
+    ``(inf, 0)`` when silent. The state and the tests of :func:`forward`, one neuron, in float64."""
     itau = 1.0 / tau
     p1 = 0.0
     p2 = 0.0
@@ -383,30 +395,9 @@ def _scan_arrivals(a, w, m, ratio2, tau, th):
                 hit = p1 * math.exp(-(p1 + p2) / p1) >= th
         if hit:
             y, vd = _solve(ratio2, p1, p2, h, th)
-            return a[k] + y * tau, vd * itau, k
+            return a[k] + y * tau, vd * itau
         q = eh
-    return math.inf, 0.0, -1
-
-
-@njit(cache=True, nogil=True)
-def _insertion_pass(a, order, m, budget):
-    """Insertion sort of ``a[:m]`` (``order`` alongside) into (value, index) order; with ``budget >= 0`` it gives
-    up (returns False, arrays left permuted) after that many moves."""
-    moves = 0
-    for j in range(1, m):
-        x = a[j]
-        oi = order[j]
-        r = j - 1
-        while r >= 0 and (a[r] > x or (a[r] == x and order[r] > oi)):
-            a[r + 1] = a[r]
-            order[r + 1] = order[r]
-            r -= 1
-            moves += 1
-        a[r + 1] = x
-        order[r + 1] = oi
-        if budget >= 0 and moves > budget:
-            return False
-    return True
+    return math.inf, 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -437,13 +428,13 @@ def _bucket_sort(a, idx, m, out, order, cnt):
 
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
-def forward_synaptic(t, Wt, Dt, ratio2, tau, th, t_out, vdot, kstar):
+def forward_synaptic(t, Wt, Dt, ratio2, tau, th, t_out, vdot):
     """Exact first-spike times with per-synapse delays: input ``i`` reaches neuron ``n`` at ``t[b, i] + D[i, n]``.
     Per (sample, neuron) its finite arrivals are sorted in (time, index) order and scanned as in :func:`forward`
     (state re-referenced to the current arrival, the same interval test and closed-form solve). ``t`` (B, n_in),
     ``Wt``, ``Dt`` the weights and delays transposed, (n_out, n_in) C-contiguous, float64; writes ``t_out``
-    (+inf = silent), ``vdot`` (1/ms) and ``kstar`` (the sorted position of the crossing interval, -1 = silent),
-    (B, n_out)."""
+    (+inf = silent) and ``vdot`` (1/ms), (B, n_out). (The backward finds the causal pairs from ``t_out``: no
+    crossing index is kept.)"""
     B, n_in = t.shape
     n_out = Wt.shape[0]
     for b in prange(B):
@@ -470,10 +461,7 @@ def forward_synaptic(t, Wt, Dt, ratio2, tau, th, t_out, vdot, kstar):
             Wn = Wt[n]
             for j in range(m):
                 ws[j] = Wn[order[j]]
-            tn, vd, k = _scan_arrivals(aw, ws, m, ratio2, tau, th)
-            t_out[b, n] = tn
-            vdot[b, n] = vd
-            kstar[b, n] = k
+            t_out[b, n], vdot[b, n] = _scan_arrivals(aw, ws, m, ratio2, tau, th)
 
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})

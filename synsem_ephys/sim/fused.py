@@ -75,6 +75,11 @@ def _np(x):
     return x.detach().numpy()
 
 
+def _np64(x):
+    """``x`` as a C-contiguous float64 numpy array (float32 values exactly)."""
+    return _np(x.detach().to(torch.float64).contiguous())
+
+
 def _handoff(t, sd):
     """The sorted inputs the layer that computed ``t`` left on it, if ``t`` is unchanged since: (ts, order, nfin)."""
     h = getattr(t, "_synsem_sorted", None)
@@ -169,19 +174,17 @@ def fused_spike_times(t, W, kern):
 
 # ---------------------------------------------------------------------------------------------- per-synapse delays
 def synaptic_forward_arrays(t, W, D, kern):
-    """Run the per-synapse-delay forward kernel: ``(t_out, vdot, kstar)``, float64 (B, n_out) (see
+    """Run the per-synapse-delay forward kernel: ``(t_out, vdot)``, float64 (B, n_out) (see
     :func:`._fused_numba.forward_synaptic`); the inputs are read as float64 (float32 ones exactly)."""
     K = _kernels()
     _threads()
     B, n_out = t.shape[0], W.shape[1]
     t_out = torch.full((B, n_out), math.inf, dtype=torch.float64)
     vdot = torch.zeros((B, n_out), dtype=torch.float64)
-    kstar = torch.full((B, n_out), -1, dtype=torch.int64)
     if B and n_out and t.shape[1]:
-        f64 = lambda x: _np(x.detach().to(torch.float64).contiguous())  # noqa: E731
-        K.forward_synaptic(f64(t), f64(W.t()), f64(D.expand(W.shape).t()), kern.ratio == 2.0, float(kern.tau_ms),
-                           float(kern.threshold), _np(t_out), _np(vdot), _np(kstar))
-    return t_out, vdot, kstar
+        K.forward_synaptic(_np64(t), _np64(W.t()), _np64(D.expand(W.shape).t()), kern.ratio == 2.0,
+                           float(kern.tau_ms), float(kern.threshold), _np(t_out), _np(vdot))
+    return t_out, vdot
 
 
 def synaptic_backward_arrays(grad, t, W, D, t_out, vdot, kern, need_t, need_w, need_d):
@@ -191,13 +194,12 @@ def synaptic_backward_arrays(grad, t, W, D, t_out, vdot, kern, need_t, need_w, n
     nt = _threads()
     B, n_in = t.shape
     n_out = W.shape[1]
-    f64 = lambda x: _np(x.detach().to(torch.float64).contiguous())  # noqa: E731
     gW_buf = np.zeros((nt, n_in, n_out) if need_w else (1, 1, 1))
     gD_buf = np.zeros((nt, n_in, n_out) if need_d else (1, 1, 1))
     gt = np.zeros((B, n_in) if need_t else (1, 1))
     tiny = float(torch.finfo(W.dtype).tiny) ** 0.5
     if B and n_out and n_in:
-        K.backward_synaptic(f64(grad), f64(t), f64(W), f64(D.expand(W.shape)), _np(t_out), _np(vdot),
+        K.backward_synaptic(_np64(grad), _np64(t), _np64(W), _np64(D.expand(W.shape)), _np(t_out), _np(vdot),
                             kern.ratio == 2.0, float(kern.tau_ms), tiny, bool(need_t), bool(need_w), bool(need_d),
                             gW_buf, gD_buf, gt)
 
@@ -211,7 +213,7 @@ def synaptic_backward_arrays(grad, t, W, D, t_out, vdot, kern, need_t, need_w, n
 class _FusedSynapticSpikeTimes(torch.autograd.Function):
     @staticmethod
     def forward(ctx, t, W, D, kern):
-        t_out, vdot, _ = synaptic_forward_arrays(t, W, D, kern)
+        t_out, vdot = synaptic_forward_arrays(t, W, D, kern)
         ctx.save_for_backward(t, W, D, t_out, vdot)
         ctx.kern = kern
         return t_out.to(t.dtype)

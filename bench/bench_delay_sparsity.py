@@ -317,17 +317,11 @@ def locust_table(rows):
 
 def ei_analysis(task_rows, n_perm=200, k=None):
     """E/I structure (analysis.ei_structure.ei_statistics, its delay and Dale-preserving sign shuffles and the
-    network at initialisation) of the learned-delay Dale networks at the highest sparsity run, fixed and rewired,
-    and the arrival order of their causal E and I inputs on the test split (analysis.ei_structure.arrival_order,
-    its delay shuffle)."""
-    import numpy as np
-    import torch
+    network at initialisation) of the learned-delay Dale networks at the highest sparsity run (or 1 - 2^-k), fixed
+    and rewired, and the arrival order of their causal E and I inputs on the test split
+    (:func:`bench_delay_training.ei_matrices`)."""
+    from bench_delay_training import ei_matrices
 
-    from synsem_ephys.analysis.ei_structure import (
-        arrival_order,
-        ei_statistics,
-        receptive_field_centres,
-    )
     from synsem_ephys.encoding import LatencyCode
     from synsem_ephys.sim import Network
     from synsem_ephys.train.config import TrainConfig
@@ -341,27 +335,11 @@ def ei_analysis(task_rows, n_perm=200, k=None):
         kmax = max(int(n.split("_p")[1].split("_")[0]) for n in names) if k is None else k
         train, test, _ = task_data(task)
         for name in sorted(n for n in names if f"_p{kmax}_" in n):
-            d = RUNS / name
-            net = Network.load(d / "network.pt")
+            net = Network.load(RUNS / name / "network.pt")
             cfg = TrainConfig.from_dict(net.extra["config"])
             init = Trainer(cfg, progress=False, train_data=train, test_data=test).network
-            ws, ss = net.weights_numpy()
-            ds, w0, d0 = net.delays_numpy(), init.weights_numpy()[0], init.delays_numpy()
-            centres = receptive_field_centres(ws)
-            t_in = torch.as_tensor(LatencyCode.from_config(cfg).encode(test.x), dtype=torch.float64)
-            with torch.no_grad():  # the spikes the arrival order counts: the test split through the trained net
-                layers = [t_in.numpy()] + [t.numpy() for t in net(t_in)]
-            row = {"name": name, "task": task, "sparsity": cfg.sparsity, "matrices": []}
-            for l, (w, s, dl) in enumerate(zip(ws, ss, ds)):
-                st = ei_statistics(w, dl, s, space=np.nan_to_num(centres[l], nan=-1.0), n_perm=n_perm, seed=l,
-                                   init_weights=w0[l], init_delays=d0[l])
-                ar = arrival_order(layers[l], layers[l + 1], w, dl, s, n_perm=min(n_perm, 200), seed=l)
-                row["matrices"].append({"matrix": l, "space": "input index" if l == 0 else "receptive-field centre",
-                                        "summary": st.summary, "init_summary": st.init_summary, "tests": st.rows(),
-                                        "arrival": ar.summary,
-                                        "arrival_tests": [dict(t.__dict__) for t in ar.tests.values()],
-                                        "n_exc_mean": float(np.mean(st.n_exc)), "n_inh_mean": float(np.mean(st.n_inh))})
-            out.append(row)
+            out.append({"name": name, "task": task, "sparsity": cfg.sparsity,
+                        "matrices": ei_matrices(net, init, LatencyCode.from_config(cfg).encode(test.x), n_perm)})
             print(f"[{time.strftime('%H:%M:%S')}] E/I structure of {name}", flush=True)
     return out
 
@@ -391,8 +369,8 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--sparsities", default=None, help="comma-separated p (default: "
-                    + ",".join(f"{p:g}" for p in SPARSITIES) + "; mnist: " + ",".join(f"{p:g}" for p in MNIST_SPARSITIES)
-                    + ")")
+                    + ",".join(f"{p:g}" for p in SPARSITIES) + "; mnist: "
+                    + ",".join(f"{p:g}" for p in MNIST_SPARSITIES) + ")")
     ap.add_argument("--only", default=None, help="comma-separated run names (default: all)")
     ap.add_argument("--tag", default="", help="a second grid of a task: run names <task><TAG>_... and results "
                     "bench/results/delays_sparsity_<task><TAG>.json (e.g. --tag _e20 for 20 epochs)")
@@ -427,13 +405,14 @@ def main(argv=None):
     all_rows = {}
     tasks = ["locust"] if args.locust else args.tasks.split(",")
     for task in tasks:
+        task_sparsities = sparsities or (MNIST_SPARSITIES if task == "mnist" else SPARSITIES)
         if task == "locust":
             runs = locust_runs(args.epochs, seeds, [int(f) for f in args.folds.split(",")])
         elif task == "mnist":
-            runs = mnist_runs(args.epochs, seeds, sparsities or MNIST_SPARSITIES)
+            runs = mnist_runs(args.epochs, seeds, task_sparsities)
         else:
             dales = [{"on": True, "off": False}[v] for v in args.dale.split(",")]
-            runs = runs_of(task, args.epochs, seeds, sparsities or SPARSITIES, dales)
+            runs = runs_of(task, args.epochs, seeds, task_sparsities, dales)
         if args.tag and task != "locust":  # a second grid of the same task (e.g. longer training): its own names
             runs = {n.replace(f"{task}_", f"{task}{args.tag}_", 1): o for n, o in runs.items()}
         name_task = task + (args.tag if task != "locust" else "")
@@ -444,7 +423,8 @@ def main(argv=None):
             continue
         path = RESULTS / (f"delays_sparsity_{name_task}.json" if task != "locust" else "delays_locust_runs.json")
         old = {r["name"]: r for r in json.loads(path.read_text())["runs"]} if path.exists() else {}
-        meta = {"task": task, "tag": args.tag, "epochs": args.epochs, "t0_n_train": args.n_train, "seeds": seeds, "sparsities": sparsities or (MNIST_SPARSITIES if task == "mnist" else SPARSITIES),
+        meta = {"task": task, "tag": args.tag, "epochs": args.epochs, "t0_n_train": args.n_train, "seeds": seeds,
+                "sparsities": task_sparsities,
                 "torch_threads": torch.get_num_threads(), "host_cpus": os.cpu_count(),
                 "note": "shared 2-core machine, nice 19: times are indicative only"}
         train = test = None

@@ -169,18 +169,46 @@ GROUPS = {"yinyang_delays": yinyang_delays, "digits_sparse": digits_sparse, "yin
           "t0_delays": t0_delays, "t2_delays": t2_delays, "t2_kinds": t2_kinds}
 
 
-def ei_analysis(names, n_perm=500):
-    """E/I structure (synsem_ephys.analysis.ei_structure) of finished runs: per weight matrix the statistics
-    against the delay and Dale-preserving sign shuffles and the network at initialisation (the trainer's, with its
-    mask and calibration), and the arrival order of the causal E and I inputs on the test split."""
+def ei_matrices(net, init, t_test, n_perm):
+    """Per weight matrix of ``net`` (a trained network with delays) the E/I structure against the delay and
+    Dale-preserving sign shuffles and ``init`` (its network at initialisation), and the arrival order of the causal
+    E and I inputs on ``t_test`` (input times of the test split, through ``net``): the rows of the results files."""
     import numpy as np
     import torch
 
     from synsem_ephys.analysis.ei_structure import arrival_order, ei_statistics, receptive_field_centres
+
+    ws, ss = net.weights_numpy()
+    ds, w0, d0 = net.delays_numpy(), init.weights_numpy()[0], init.delays_numpy()
+    t_in = torch.as_tensor(t_test, dtype=torch.float64)
+    with torch.no_grad():  # the spikes the arrival order counts: the test split through the trained net
+        layers = [t_in.numpy()] + [t.numpy() for t in net(t_in)]
+    # space: the input index, then each unit's |W|-weighted receptive-field centre over the inputs (under
+    # Dale's law the presynaptic index of a hidden layer lists E before I and would be trivially clustered)
+    centres = receptive_field_centres(ws)
+    out = []
+    for l, (w, s, dl) in enumerate(zip(ws, ss, ds)):
+        st = ei_statistics(w, dl, s, space=np.nan_to_num(centres[l], nan=-1.0), n_perm=n_perm, seed=l,
+                           init_weights=w0[l], init_delays=d0[l])
+        ar = arrival_order(layers[l], layers[l + 1], w, dl, s, n_perm=min(n_perm, 200), seed=l)
+        out.append({"matrix": l, "space": "input index" if l == 0 else "receptive-field centre",
+                    "summary": st.summary, "init_summary": st.init_summary,
+                    "tests": st.rows(), "arrival": ar.summary,
+                    "arrival_tests": [dict(t.__dict__) for t in ar.tests.values()],
+                    "n_exc_mean": float(np.mean(st.n_exc)), "n_inh_mean": float(np.mean(st.n_inh))})
+    return out
+
+
+def ei_analysis(names, n_perm=500):
+    """E/I structure (synsem_ephys.analysis.ei_structure) of finished runs: per weight matrix the statistics
+    against the delay and Dale-preserving sign shuffles and the network at initialisation (the trainer's, with its
+    mask and calibration), and the arrival order of the causal E and I inputs on the test split
+    (:func:`ei_matrices`)."""
     from synsem_ephys.encoding import LatencyCode
     from synsem_ephys.sim import Network
     from synsem_ephys.train.config import TrainConfig
     from synsem_ephys.train.data import load_dataset
+    from synsem_ephys.train.trainer import Trainer
 
     out = []
     for name in names:
@@ -189,29 +217,10 @@ def ei_analysis(names, n_perm=500):
             continue
         net = Network.load(d / "network.pt")
         cfg = TrainConfig.from_dict(net.extra["config"])
-        from synsem_ephys.train.trainer import Trainer
-
         init = Trainer(cfg, progress=False).network
-        ws, ss = net.weights_numpy()
-        ds, w0, d0 = net.delays_numpy(), init.weights_numpy()[0], init.delays_numpy()
         test = load_dataset(cfg.dataset, "test", data_dir=cfg.data_dir, seed=cfg.data_seed, n_samples=cfg.test_size)
-        t_in = torch.as_tensor(LatencyCode.from_config(cfg).encode(test.x), dtype=torch.float64)
-        with torch.no_grad():
-            layers = [t_in.numpy()] + [t.numpy() for t in net(t_in)]
-        row = {"name": name, "matrices": []}
-        # space: the input index, then each unit's |W|-weighted receptive-field centre over the inputs (under
-        # Dale's law the presynaptic index of a hidden layer lists E before I and would be trivially clustered)
-        centres = receptive_field_centres(ws)
-        for l, (w, s, dl) in enumerate(zip(ws, ss, ds)):
-            st = ei_statistics(w, dl, s, space=np.nan_to_num(centres[l], nan=-1.0), n_perm=n_perm, seed=l,
-                               init_weights=w0[l], init_delays=d0[l])
-            ar = arrival_order(layers[l], layers[l + 1], w, dl, s, n_perm=min(n_perm, 200), seed=l)
-            row["matrices"].append({"matrix": l, "space": "input index" if l == 0 else "receptive-field centre",
-                                    "summary": st.summary, "init_summary": st.init_summary,
-                                    "tests": st.rows(), "arrival": ar.summary,
-                                    "arrival_tests": [dict(t.__dict__) for t in ar.tests.values()],
-                                    "n_exc_mean": float(np.mean(st.n_exc)), "n_inh_mean": float(np.mean(st.n_inh))})
-        out.append(row)
+        out.append({"name": name, "matrices": ei_matrices(net, init, LatencyCode.from_config(cfg).encode(test.x),
+                                                          n_perm)})
         print(f"[{time.strftime('%H:%M:%S')}] E/I structure of {name}", flush=True)
     return out
 
